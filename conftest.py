@@ -1,0 +1,57 @@
+"""Test-wide setup: settings environment, the user trio, API clients.
+
+The test command (scripts/test.sh) points DATABASE_URL and REDIS_URL at real
+PostgreSQL and Redis; these defaults only keep a bare `pytest` importable.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the
+# tests make around it are still plain synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+import pytest
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def make_user(db):
+    """Create a user with an API key; returns (user, apikey)."""
+    from accounts.services import apikey_rotate, user_create
+
+    def make(username: str, *, kudos: int = 0, password: str | None = None, **kwargs):
+        user = user_create(username=username, password=password, **kwargs)
+        if kudos:
+            from kudos.services import kudos_adjust
+
+            kudos_adjust(user=user, amount=kudos, reason="test grant", staff_user=None)
+        return user, apikey_rotate(user=user)
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user):
+    """The owner in the ownership trio."""
+    return make_user("alice", kudos=1000)
+
+
+@pytest.fixture
+def bob(make_user):
+    """Another user."""
+    return make_user("bob", kudos=1000)
+
+
+@pytest.fixture
+def charlie(make_user):
+    """A user with no access to Alice's things."""
+    return make_user("charlie")

@@ -1,0 +1,216 @@
+"""Image models, pipelines, workers, requests, jobs and images.
+
+Invariants:
+- PostgreSQL is the queue of record: a Job's `status` says where it is; the
+  broker only carries job ids to workers. A job moves queued -> claimed ->
+  done through compare-and-swap updates (generation.services), so a message
+  delivered twice, or a job popped by two workers, still runs once.
+- A claimed job carries `expires_at`; past it, housekeeping puts the job back
+  in the queue (its worker vanished).
+- One Image per Job at most (OneToOne), so a second submit stores nothing.
+- For a model that compares pipelines (the SDXL beta), every job of a request
+  has a different pipeline, all with the request's seed, and each job's
+  `position` is the place its image is shown in (0 = left, 1 = right).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ImageModel(models.Model):
+    name = models.CharField(max_length=100, unique=True, help_text="AI Horde style, e.g. SDXL_beta::stability.ai#6901")
+    description = models.TextField(blank=True)
+    enabled = models.BooleanField(default=True)
+    # The Celery queue GPU workers serving this model consume.
+    queue = models.CharField(max_length=100, unique=True)
+    default_width = models.PositiveIntegerField(default=512)
+    default_height = models.PositiveIntegerField(default=512)
+    min_width = models.PositiveIntegerField(default=64)
+    max_width = models.PositiveIntegerField(default=1024)
+    min_height = models.PositiveIntegerField(default=64)
+    max_height = models.PositiveIntegerField(default=1024)
+    default_steps = models.PositiveIntegerField(default=30)
+    max_steps = models.PositiveIntegerField(default=100)
+    anonymous_allowed = models.BooleanField(default=True)
+    always_shared = models.BooleanField(default=False)
+    # None: as many as the request asks for (up to n's limit). The SDXL beta: exactly 2.
+    images_per_request = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Each image of a request from a different active pipeline (the SDXL beta comparison).
+    compare_pipelines = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(name="imagemodel_width_range", condition=Q(min_width__lte=models.F("max_width"))),
+            models.CheckConstraint(name="imagemodel_height_range", condition=Q(min_height__lte=models.F("max_height"))),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Pipeline(models.Model):
+    """A named, versioned inference recipe of a model (staff switch it on or off)."""
+
+    model = models.ForeignKey(ImageModel, on_delete=models.CASCADE, related_name="pipelines")
+    name = models.CharField(max_length=100)
+    version = models.CharField(max_length=50, default="1")
+    active = models.BooleanField(default=True)
+    description = models.TextField(blank=True)
+    # The backend's recipe as data (checkpoints, scheduler, steps, guidance, refiner...).
+    recipe = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["model", "name", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "name", "version"], name="pipeline_unique_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class Worker(models.Model):
+    class Kind(models.TextChoices):
+        CELERY = "celery", "Celery GPU worker"
+        HTTP = "http", "HTTP volunteer worker"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="workers")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.HTTP)
+    model_names = models.JSONField(default=list, blank=True, help_text="Names of the image models it serves.")
+    backend = models.CharField(max_length=50, blank=True)
+    max_pixels = models.PositiveBigIntegerField(default=1024 * 1024)
+    nsfw = models.BooleanField(default=False)
+    maintenance = models.BooleanField(default=False)
+    paused = models.BooleanField(default=False)
+    info = models.JSONField(default=dict, blank=True, help_text="Device, memory in use, versions (from heartbeats).")
+    last_seen = models.DateTimeField(null=True, blank=True, db_index=True)
+    jobs_done = models.PositiveIntegerField(default=0)
+    kudos_earned = models.BigIntegerField(default=0)
+    # Total megapixel-steps and seconds of finished jobs: the speed for wait estimates.
+    mps_done = models.FloatField(default=0)
+    seconds_busy = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GenerationRequest(models.Model):
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        FAULTED = "faulted", "Faulted"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="generation_requests")
+    model = models.ForeignKey(ImageModel, on_delete=models.PROTECT, related_name="requests")
+    prompt = models.TextField()
+    # Validated, normalised AI Horde params (sampler_name, cfg_scale, karras, ...).
+    params = models.JSONField(default=dict)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    steps = models.PositiveIntegerField()
+    seed = models.BigIntegerField()
+    n = models.PositiveSmallIntegerField()
+    nsfw = models.BooleanField(default=False)
+    censor_nsfw = models.BooleanField(default=False)
+    shared = models.BooleanField(default=False)
+    r2 = models.BooleanField(default=True)
+    trusted_workers = models.BooleanField(default=False)
+    slow_workers = models.BooleanField(default=True)
+    workers = models.JSONField(default=list, blank=True)
+    worker_blacklist = models.BooleanField(default=False)
+    client_agent = models.CharField(max_length=200, blank=True)
+    kudos = models.BigIntegerField(help_text="Price of the whole request (one pricing function).")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.WAITING, db_index=True)
+    faults = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class Job(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        CLAIMED = "claimed", "Claimed"
+        DONE = "done", "Done"
+        FAULTED = "faulted", "Faulted"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    request = models.ForeignKey(GenerationRequest, on_delete=models.CASCADE, related_name="jobs")
+    index = models.PositiveSmallIntegerField()
+    # Where its image is shown in the request (0 = left, 1 = right for a pair), drawn at random.
+    position = models.PositiveSmallIntegerField()
+    model = models.ForeignKey(ImageModel, on_delete=models.PROTECT, related_name="+")
+    pipeline = models.ForeignKey(Pipeline, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs")
+    seed = models.BigIntegerField()
+    kudos = models.BigIntegerField(help_text="This job's share of the request's price.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # Claim order: higher first, then older. Set at submission from the requester's
+    # kudos, with aging folded in (see generation.pricing / queue ordering).
+    priority = models.FloatField(default=0)
+    worker = models.ForeignKey(Worker, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    pipeline_version = models.CharField(max_length=50, blank=True)
+    inference_seconds = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["request", "index"], name="job_unique_index"),
+            models.UniqueConstraint(fields=["request", "position"], name="job_unique_position"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["model", "-priority", "created_at"],
+                name="job_claim_order",
+                condition=Q(status="queued"),
+            ),
+            models.Index(fields=["expires_at"], name="job_claimed_expiry", condition=Q(status="claimed")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}#{self.index}"
+
+
+class Image(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, related_name="image")
+    request = models.ForeignKey(GenerationRequest, on_delete=models.CASCADE, related_name="images")
+    file = models.FileField(upload_to="images/%Y/%m/%d/")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    seed = models.BigIntegerField()
+    censored = models.BooleanField(default=False)
+    worker = models.ForeignKey(Worker, null=True, blank=True, on_delete=models.SET_NULL, related_name="images")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["request", "job__position"]
+
+    def __str__(self) -> str:
+        return str(self.id)

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import TemplateView
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import api_errors
+
+api_v2 = [
+    path("", include("accounts.api_urls")),
+    path("", include("kudos.api_urls")),
+    path("", include("generation.api_urls")),
+    path("", include("ratings.api_urls")),
+]
+
+urlpatterns = [
+    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("profile/", include("accounts.urls")),
+    path("kudos/", include("kudos.urls")),
+    path("", include("generation.urls")),
+    path("ratings/", include("ratings.urls")),
+    path("api/v2/", include(api_v2)),
+    path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+if settings.SERVE_MEDIA:
+    # Images are served by Horde itself unless object storage is configured.
+    urlpatterns += [
+        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    ]
+
+handler400 = api_errors.handler400
+handler404 = api_errors.handler404
+handler500 = api_errors.handler500

@@ -1,0 +1,36 @@
+"""Reads of the ledger."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet, Sum
+
+from accounts.models import User
+
+from .models import Account, Entry
+
+
+def account_balance(*, account: Account) -> int:
+    if account.hot:
+        return int(Entry.objects.filter(account=account).aggregate(total=Sum("amount"))["total"] or 0)
+    return int(Account.objects.filter(pk=account.pk).values_list("balance", flat=True).get())
+
+
+def user_balance(*, user: User) -> int:
+    account = Account.objects.filter(user_id=user.pk).first()
+    return 0 if account is None else account_balance(account=account)
+
+
+def user_entries(*, user: User) -> QuerySet[Entry]:
+    """A user's entries, newest first, with their transactions (for the history page)."""
+    return Entry.objects.filter(account__user_id=user.pk).select_related("transaction").order_by("-id")
+
+
+def user_kudos_details(*, user: User) -> dict[str, int]:
+    """Totals per kind of movement, for the AI Horde's `kudos_details`."""
+    rows = (
+        Entry.objects.filter(account__user_id=user.pk)
+        .values("transaction__kind")
+        .annotate(total=Sum("amount"))
+        .values_list("transaction__kind", "total")
+    )
+    return {kind: int(total) for kind, total in rows}

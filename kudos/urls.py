@@ -1,0 +1,7 @@
+"""Page URLs of the kudos app."""
+
+from __future__ import annotations
+
+app_name = "kudos"
+
+urlpatterns: list = []

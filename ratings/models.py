@@ -1,0 +1,1 @@
+"""Ratings: pairwise votes, rater trust, leaderboard (see the ratings issue)."""

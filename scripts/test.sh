@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite, lint included:  ./scripts/test.sh [pytest args]
+# Finds PostgreSQL and Redis by itself (see scripts/find_services.py).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_venv.sh requirements-dev.txt
+if [ "${HORDE_TEST_GPU:-0}" = "1" ]; then
+  source scripts/_venv.sh requirements-gpu.txt
+fi
+
+eval "$(python scripts/find_services.py)"
+if [ -n "${HORDE_TEST_SERVICES_DIR:-}" ]; then
+  trap 'python scripts/find_services.py --stop "$HORDE_TEST_SERVICES_DIR"' EXIT
+fi
+export SECRET_KEY=${SECRET_KEY:-test-secret-key-not-for-production}
+export DEBUG=0
+export HORDE_VAR_DIR=${HORDE_VAR_DIR:-$(mktemp -d -t horde-test-var-XXXX)}
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "Browser tests need Debian's Chromium at /usr/bin/chromium: apt-get install -y chromium" >&2
+  exit 1
+fi
+
+echo "==> lint (ruff)"
+ruff check .
+ruff format --check .
+
+echo "==> django checks"
+python manage.py check --fail-level WARNING
+python manage.py makemigrations --check --dry-run >/dev/null
+
+echo "==> tests"
+python -m pytest "$@"
