@@ -1,1 +1,120 @@
-"""Ratings: pairwise votes, rater trust, leaderboard (see the ratings issue)."""
+"""Pairwise votes, per-image ratings, rater trust.
+
+Invariants:
+- A vote names the two images of one request exactly as the server showed
+  them to that rater (`left_image`, `right_image`, from a server-issued
+  PairAssignment or the request's stored shown order), never client-chosen ids.
+- A request is judged at most once by its owner, and at most once by each
+  arena rater (a unique constraint on live votes decides, also under races).
+- Votes are never deleted: an undone arena vote is marked `retracted_at`;
+  votes of raters whose trust is `excluded` are kept but left out of the
+  leaderboard and the export.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from generation.models import GenerationRequest, Image
+
+
+class PairAssignment(models.Model):
+    """A pair the server showed to a rater, in the order shown."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pair_assignments")
+    request = models.ForeignKey(GenerationRequest, on_delete=models.CASCADE, related_name="pair_assignments")
+    left_image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
+    right_image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
+    is_gold = models.BooleanField(default=False)
+    issued_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(name="assignment_two_images", condition=~Q(left_image=models.F("right_image"))),
+        ]
+
+    def __str__(self) -> str:
+        return f"pair {self.request_id} for {self.rater_id}"
+
+
+class Vote(models.Model):
+    class Choice(models.TextChoices):
+        LEFT = "left", "Left is better"
+        RIGHT = "right", "Right is better"
+        TIE = "tie", "Tie"
+        BOTH_BAD = "both_bad", "Both bad"
+
+    class Source(models.TextChoices):
+        OWNER = "owner", "Requester judging their own pair"
+        ARENA = "arena", "Arena rater"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    request = models.ForeignKey(GenerationRequest, on_delete=models.PROTECT, related_name="votes")
+    rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="votes")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    assignment = models.OneToOneField(
+        PairAssignment, null=True, blank=True, on_delete=models.PROTECT, related_name="vote"
+    )
+    # The pair as shown to this rater: left is position 0 on their screen.
+    left_image = models.ForeignKey(Image, on_delete=models.PROTECT, related_name="+")
+    right_image = models.ForeignKey(Image, on_delete=models.PROTECT, related_name="+")
+    choice = models.CharField(max_length=10, choices=Choice.choices)
+    left_aesthetic = models.PositiveSmallIntegerField(null=True, blank=True)
+    right_aesthetic = models.PositiveSmallIntegerField(null=True, blank=True)
+    left_artifacts = models.PositiveSmallIntegerField(null=True, blank=True)
+    right_artifacts = models.PositiveSmallIntegerField(null=True, blank=True)
+    seconds_to_vote = models.FloatField(null=True, blank=True)
+    kudos_paid = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    retracted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "rater"], condition=Q(retracted_at__isnull=True), name="vote_once_per_rater"
+            ),
+            models.CheckConstraint(name="vote_two_images", condition=~Q(left_image=models.F("right_image"))),
+            models.CheckConstraint(
+                name="vote_aesthetic_range",
+                condition=(Q(left_aesthetic__isnull=True) | Q(left_aesthetic__gte=1, left_aesthetic__lte=10))
+                & (Q(right_aesthetic__isnull=True) | Q(right_aesthetic__gte=1, right_aesthetic__lte=10)),
+            ),
+            models.CheckConstraint(
+                name="vote_artifacts_range",
+                condition=(Q(left_artifacts__isnull=True) | Q(left_artifacts__lte=5))
+                & (Q(right_artifacts__isnull=True) | Q(right_artifacts__lte=5)),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.choice} on {self.request_id} by {self.rater_id}"
+
+
+class RaterTrust(models.Model):
+    """Per-rater quality figures, recomputed by a periodic task; staff may override."""
+
+    class Override(models.TextChoices):
+        NONE = "", "Automatic"
+        TRUSTED = "trusted", "Trusted by staff"
+        BLOCKED = "blocked", "Blocked by staff"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rater_trust")
+    gold_votes = models.PositiveIntegerField(default=0)
+    gold_agreement = models.FloatField(null=True, blank=True)
+    consensus_votes = models.PositiveIntegerField(default=0)
+    consensus_agreement = models.FloatField(null=True, blank=True)
+    votes_per_minute = models.FloatField(null=True, blank=True)
+    score = models.FloatField(default=1.0)
+    override = models.CharField(max_length=10, choices=Override.choices, blank=True, default="")
+    # Below the threshold (or blocked): earns nothing; votes left out of leaderboard and export.
+    excluded = models.BooleanField(default=False, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"trust of {self.user_id}"
