@@ -247,3 +247,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- diffusers backend ---
+# Local weights only: each checkpoint a recipe names is a diffusers-format folder here
+# (HORDE_MODELS_DIR/<checkpoint>/model_index.json); nothing is downloaded at run time.
+HORDE_MODELS_DIR = Path(os.environ.get("HORDE_MODELS_DIR", VAR_DIR / "models"))
+# "" picks cuda when torch sees a GPU, else cpu.
+HORDE_DIFFUSERS_DEVICE = os.environ.get("HORDE_DIFFUSERS_DEVICE", "")
+# Checkpoints kept loaded at once (least recently used swapped out past it); on CUDA the
+# free memory is checked as well before each load.
+HORDE_DIFFUSERS_MAX_RESIDENT = envint("HORDE_DIFFUSERS_MAX_RESIDENT", 3)
+# Optional cap in MiB on the weights kept loaded (0: none besides the free-memory check).
+HORDE_DIFFUSERS_MEMORY_BUDGET_MB = envint("HORDE_DIFFUSERS_MEMORY_BUDGET_MB", 0)
