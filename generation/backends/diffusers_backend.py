@@ -159,6 +159,9 @@ class DiffusersBackend:
             torch.backends.cudnn.deterministic = True
         # One GPU, one job at a time: loading and drawing are serialised.
         self._lock = threading.RLock()
+        # Guards the bookkeeping below only, so the heartbeat thread's device_info()
+        # answers at once instead of waiting for the job in progress.
+        self._state_lock = threading.Lock()
         # (role, checkpoint) -> loaded pipeline, least recently used first.
         self._resident: OrderedDict[tuple[str, str], _Resident] = OrderedDict()
         # Pipelines seen (label -> normalised recipe), for device_info's "loaded_pipelines".
@@ -255,7 +258,7 @@ class DiffusersBackend:
         return image
 
     def device_info(self) -> dict[str, Any]:
-        with self._lock:
+        with self._state_lock:
             resident = list(self._resident)
             loaded_pipelines = sorted(
                 label
@@ -272,16 +275,21 @@ class DiffusersBackend:
                 "memory_used_mb": round(used / _MIB),
                 "memory_total_mb": round(total / _MIB),
                 "memory_free_mb": round(free / _MIB),
+                "memory": f"{used / _MIB:,.0f} of {total / _MIB:,.0f} MB GPU memory",
             }
         else:
             device_name = f"CPU ({torch.get_num_threads()} threads)"
-            memory = {"memory_kind": "process_rss", "memory_used_mb": round(_process_rss() / _MIB)}
+            used = _process_rss()
+            memory = {"memory_kind": "process_rss", "memory_used_mb": round(used / _MIB)}
             total = _system_memory()
             if total:
                 memory["memory_total_mb"] = round(total / _MIB)
+            memory["memory"] = f"{used / _MIB:,.0f} MB (process RSS)"
         return {
             "backend": self.name,
-            "device": str(self.device),
+            # What the workers page shows: the card's name, then the torch device.
+            "device": f"{device_name}, {self.device}",
+            "device_type": self.device.type,
             "device_name": device_name,
             "dtype": str(self.dtype).removeprefix("torch."),
             **memory,
@@ -303,17 +311,18 @@ class DiffusersBackend:
 
     def _pipeline_seen(self, label: str | None, recipe: dict[str, Any]) -> None:
         """Remember a served pipeline for device_info, by name where known, else by its checkpoints."""
-        if label is None:
-            if recipe in self._pipelines.values():
-                return
-            label = recipe["base"] + (f" + {recipe['refiner']}" if recipe["refiner"] else "")
-            self._unnamed.add(label)
-        else:
-            # A recipe first prepared without a name is now known by its pipeline's name.
-            for old_label in [old for old in self._unnamed if self._pipelines.get(old) == recipe]:
-                del self._pipelines[old_label]
-                self._unnamed.discard(old_label)
-        self._pipelines[label] = recipe
+        unnamed = recipe["base"] + (f" + {recipe['refiner']}" if recipe["refiner"] else "")
+        if label is None and recipe in self._pipelines.values():
+            return
+        with self._state_lock:
+            if label is None:
+                self._unnamed.add(unnamed)
+            else:
+                # A recipe first prepared without a name is now known by its pipeline's name.
+                for old_label in [old for old in self._unnamed if self._pipelines.get(old) == recipe]:
+                    del self._pipelines[old_label]
+                    self._unnamed.discard(old_label)
+            self._pipelines[label or unnamed] = recipe
 
     def _checkpoint_path(self, checkpoint: str) -> Path:
         path = self.models_dir / checkpoint
@@ -352,7 +361,8 @@ class DiffusersBackend:
         """The loaded pipeline for (role, checkpoint), loading it (and swapping others out) if needed."""
         key = (role, checkpoint)
         if key in self._resident:
-            self._resident.move_to_end(key)
+            with self._state_lock:
+                self._resident.move_to_end(key)
             return self._resident[key].pipe
         path = self._checkpoint_path(checkpoint)
         variant = self._variant(path)
@@ -375,7 +385,8 @@ class DiffusersBackend:
         pipe.set_progress_bar_config(disable=True)
         if self.compile_unet:
             pipe.unet = torch.compile(pipe.unet, mode="max-autotune", fullgraph=True)
-        self._resident[key] = _Resident(pipe=pipe, estimate_bytes=estimate, scheduler_config=pipe.scheduler.config)
+        with self._state_lock:
+            self._resident[key] = _Resident(pipe=pipe, estimate_bytes=estimate, scheduler_config=pipe.scheduler.config)
         log.info("loaded %s checkpoint %s on %s in %.1fs", role, path, self.device, time.perf_counter() - started)
         return pipe
 
@@ -399,7 +410,8 @@ class DiffusersBackend:
             self._evict(victims[0])
 
     def _evict(self, key: tuple[str, str]) -> None:
-        del self._resident[key]
+        with self._state_lock:
+            del self._resident[key]
         gc.collect()
         if self.device.type == "cuda":
             torch.cuda.empty_cache()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import threading
+import time
 from dataclasses import replace
 
 import pytest
@@ -246,13 +248,30 @@ def test_device_info_reports_the_device_memory_and_loaded_pipelines(backend, sdx
     info = backend.device_info()
 
     assert info["backend"] == "diffusers"
-    assert info["device"] == "cpu"
-    assert info["device_name"].startswith("CPU")
+    assert info["device_type"] == "cpu"
+    assert info["device"].startswith("CPU (") and info["device"].endswith(", cpu")
+    assert "MB (process RSS)" in info["memory"]
     assert info["dtype"] == "float32"
     assert info["memory_kind"] == "process_rss"
     assert 50 < info["memory_used_mb"] < info["memory_total_mb"]
     assert info["loaded_pipelines"] == ["sdxl-base v1", "sdxl-base-refiner v1"]
     assert sorted(info["loaded_checkpoints"]) == [f"{BASE} (base)", f"{REFINER} (refiner)"]
+
+
+def test_device_info_answers_the_heartbeat_while_a_job_runs(backend):
+    backend.generate(job(EULER))  # loaded, so the job below spends its time drawing
+    worker = threading.Thread(target=backend.generate, args=(job(EULER, width=384, height=384, steps=40),))
+    worker.start()
+    time.sleep(0.05)
+    started = time.perf_counter()
+    info = backend.device_info()
+    waited = time.perf_counter() - started
+    still_drawing = worker.is_alive()
+    worker.join()
+
+    assert still_drawing
+    assert waited < 0.2
+    assert info["loaded_checkpoints"] == [f"{BASE} (base)"]
 
 
 def test_device_info_drops_a_pipeline_whose_checkpoints_were_swapped_out(models_dir):
