@@ -85,9 +85,7 @@ def assert_refused(response, status: int, rc: str, before: dict, after: dict) ->
         (10**40, "KudosValidationError"),
     ],
 )
-def test_it_refuses_an_amount_that_is_not_a_positive_whole_number(
-    api_client, alice, bob, ledger_snapshot, amount, rc
-):
+def test_it_refuses_an_amount_that_is_not_a_positive_whole_number(api_client, alice, bob, ledger_snapshot, amount, rc):
     _, alice_key = alice
     before = ledger_snapshot()
     response = post(api_client, alice_key, {"username": "bob", "amount": amount})

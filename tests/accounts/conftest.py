@@ -1,0 +1,20 @@
+"""Helpers for the accounts tests."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+APIKEY_RE = re.compile(r'<span class="apikey" id="apikey">([A-Za-z0-9_-]+)</span>')
+
+
+@pytest.fixture
+def shown_apikey():
+    """The API key a rendered profile page shows, or None."""
+
+    def find(response) -> str | None:
+        match = APIKEY_RE.search(response.content.decode())
+        return match.group(1) if match else None
+
+    return find
