@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -35,11 +36,15 @@ class BalanceChart:
     zero_y: float | None  # where the zero line is drawn, when the balance crosses it
     low: int
     high: int
+    start: datetime | None = None
+    end: datetime | None = None
     width: int = CHART_WIDTH
     height: int = CHART_HEIGHT
 
 
-def balance_chart(balances: list[int]) -> BalanceChart | None:
+def balance_chart(
+    balances: list[int], *, start: datetime | None = None, end: datetime | None = None
+) -> BalanceChart | None:
     """Scale a chronological list of balances into an SVG polyline (no JavaScript, no CDN)."""
     if not balances:
         return None
@@ -53,7 +58,7 @@ def balance_chart(balances: list[int]) -> BalanceChart | None:
         return round(CHART_PAD + (high - value) * (CHART_HEIGHT - 2 * CHART_PAD) / span, 1)
 
     points = " ".join(f"{round(CHART_PAD + i * step, 1)},{y(value)}" for i, value in enumerate(balances))
-    return BalanceChart(points=points, zero_y=y(0) if low < 0 else None, low=low, high=high)
+    return BalanceChart(points=points, zero_y=y(0) if low < 0 else None, low=low, high=high, start=start, end=end)
 
 
 @login_required
@@ -82,7 +87,14 @@ def kudos_page(request: HttpRequest) -> HttpResponse:
 
     entries = user_entries(user=user)
     page = Paginator(entries, HISTORY_PER_PAGE).get_page(request.GET.get("page"))
-    recent = list(entries.values_list("balance_after", flat=True)[:CHART_POINTS])
-    chart = balance_chart([b for b in reversed(recent) if b is not None])
+    # Oldest first; user accounts always record balance_after, hot accounts never log in.
+    recent = [
+        row for row in reversed(entries.values_list("created_at", "balance_after")[:CHART_POINTS]) if row[1] is not None
+    ]
+    chart = balance_chart(
+        [balance for _, balance in recent],
+        start=recent[0][0] if recent else None,
+        end=recent[-1][0] if recent else None,
+    )
     context = {"balance": user_balance(user=user), "page": page, "chart": chart, "form": form}
     return render(request, "kudos/page.html", context, status=400 if form.errors else 200)
