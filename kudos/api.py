@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.apikey_auth import require_user
+from accounts.schema import ErrorSerializer
 from accounts.selectors import user_by_horde_name
 from horde_site.api_errors import bad_request
 
@@ -24,6 +26,16 @@ class KudosTransferApi(APIView):
         amount = serializers.JSONField(help_text="Whole number of kudos to send.")
         transfer_id = serializers.UUIDField(required=False, allow_null=True)
 
+    @extend_schema(
+        operation_id="kudos_transfer",
+        request=InputSerializer,
+        responses={
+            200: inline_serializer("KudosTransferred", {"transferred": serializers.IntegerField()}),
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+        },
+        tags=["kudos"],
+    )
     def post(self, request: Request) -> Response:
         # The anonymous key authenticates; the ledger refuses it as a sender (KudosTransferFromAnon).
         sender = require_user(request, allow_anonymous=True)

@@ -103,3 +103,22 @@ def test_worker_ids_and_records_come_from_the_generation_models(api_client, alic
     assert body["records"]["request"]["image"] == 2
     assert body["records"]["usage"]["megapixelsteps"] == round(512 * 512 * 20 * 2 / 1_000_000, 2)
     assert body["contributions"] == {"megapixelsteps": 13.0, "fulfillments": 5}
+
+
+@pytest.mark.django_db
+def test_the_documented_shape_matches_the_answer(api_client, alice):
+    from accounts.schema import UserDetailsSerializer, UserKudosDetailsSerializer
+
+    _, key = alice
+    body = api_client.get("/api/v2/find_user", headers={"apikey": key}).json()
+    assert set(body) == set(UserDetailsSerializer().fields)
+    assert set(body["kudos_details"]) == set(UserKudosDetailsSerializer().fields)
+
+
+@pytest.mark.django_db
+def test_the_api_schema_documents_the_user_and_kudos_endpoints(client):
+    response = client.get("/api/schema?format=json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert {"/api/v2/find_user", "/api/v2/users/{user_id}", "/api/v2/kudos/transfer"} <= set(paths)
+    assert "apikey" in response.json()["components"]["securitySchemes"]
