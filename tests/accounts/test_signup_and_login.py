@@ -113,3 +113,23 @@ def test_a_password_reset_mails_a_link_that_sets_a_new_password(client, mailoutb
     done = client.post(action, {"password1": new_password, "password2": new_password})
     assert done.status_code == 302
     assert User.objects.get(username="dora").check_password(new_password)
+
+
+@pytest.mark.django_db
+def test_with_mandatory_email_verification_the_key_waits_for_the_first_log_in(
+    client, settings, mailoutbox, shown_apikey
+):
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+    response = signup(client)
+    assert response.status_code == 302
+    assert "/accounts/confirm-email/" in response["Location"]
+    assert "_auth_user_id" not in client.session  # not logged in before the address is verified
+    assert client.get("/profile/").status_code == 302
+
+    link = re.search(r"http://[^/\s]+(/accounts/confirm-email/\S+)", mailoutbox[0].body).group(1)
+    assert client.post(link).status_code == 302
+    client.post("/accounts/login/", {"login": "dora", "password": SIGNUP["password1"]})
+    key = shown_apikey(client.get("/profile/"))
+    assert key is not None and len(key) == 22
+    assert User.objects.get(username="dora").apikey_hash
+    assert shown_apikey(client.get("/profile/")) is None
