@@ -87,10 +87,9 @@ def kudos_page(request: HttpRequest) -> HttpResponse:
 
     entries = user_entries(user=user)
     page = Paginator(entries, HISTORY_PER_PAGE).get_page(request.GET.get("page"))
-    # Oldest first; user accounts always record balance_after, hot accounts never log in.
-    recent = [
-        row for row in reversed(entries.values_list("created_at", "balance_after")[:CHART_POINTS]) if row[1] is not None
-    ]
+    # The most recent entries, oldest first; user accounts always record balance_after.
+    newest_first = list(entries.values_list("created_at", "balance_after")[:CHART_POINTS])
+    recent = [row for row in newest_first[::-1] if row[1] is not None]
     chart = balance_chart(
         [balance for _, balance in recent],
         start=recent[0][0] if recent else None,

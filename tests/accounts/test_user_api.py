@@ -122,3 +122,12 @@ def test_the_api_schema_documents_the_user_and_kudos_endpoints(client):
     paths = response.json()["paths"]
     assert {"/api/v2/find_user", "/api/v2/users/{user_id}", "/api/v2/kudos/transfer"} <= set(paths)
     assert "apikey" in response.json()["components"]["securitySchemes"]
+
+
+@pytest.mark.django_db
+def test_find_user_costs_a_fixed_number_of_queries(api_client, alice, django_assert_max_num_queries):
+    user, key = alice
+    for index in range(5):
+        Worker.objects.create(name=f"worker-{index}", owner=user)
+    with django_assert_max_num_queries(7):
+        assert api_client.get("/api/v2/find_user", headers={"apikey": key}).status_code == 200

@@ -147,3 +147,14 @@ def test_the_chart_scales_balances_into_the_box():
     assert flat is not None and len(flat.points.split()) == 2
     negative = balance_chart([100, -100])
     assert negative is not None and negative.zero_y == 100.0
+
+
+@pytest.mark.django_db
+def test_the_page_costs_the_same_few_queries_however_long_the_history(
+    alice_client, alice, django_assert_max_num_queries
+):
+    user, _ = alice
+    for index in range(60):
+        kudos_adjust(user=user, amount=1, reason=f"grant {index}", staff_user=None)
+    with django_assert_max_num_queries(7):
+        assert alice_client.get("/kudos/?page=2").status_code == 200
