@@ -18,3 +18,10 @@ def shown_apikey():
         return match.group(1) if match else None
 
     return find
+
+
+@pytest.fixture(autouse=True)
+def no_allauth_rate_limits(settings):
+    """allauth rate-limits mail per address through the cache, and the test Redis outlives a run:
+    without this, a second run within minutes would find its confirmation mail refused."""
+    settings.ACCOUNT_RATE_LIMITS = False
