@@ -52,7 +52,7 @@ class UserAdmin(DjangoUserAdmin):
         # Hot accounts (the anonymous user) keep no cached balance: the selector sums them.
         return user_balance(user=obj) if account.hot else account.balance
 
-    @admin.action(description="Adjust kudos of the selected users…")
+    @admin.action(description="Adjust kudos of the selected users…", permissions=["change"])
     def adjust_kudos(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse:
         ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
         return HttpResponseRedirect(f"{reverse('admin:accounts_user_adjust_kudos')}?ids={ids}")

@@ -149,3 +149,15 @@ def test_the_user_list_counts_queries_once_for_all_balances(staff_client, make_u
     with django_assert_max_num_queries(12):
         assert client.get("/admin/accounts/user/").status_code == 200
     assert User.objects.count() >= 6
+
+
+@pytest.mark.django_db
+def test_staff_can_add_a_user_in_the_admin(staff_client):
+    client, _ = staff_client
+    password = "fresh-user-pass-123"
+    response = client.post(
+        "/admin/accounts/user/add/",
+        {"username": "fresh", "password1": password, "password2": password, "usable_password": "true"},
+    )
+    assert response.status_code == 302
+    assert User.objects.get(username="fresh").check_password(password)
