@@ -248,3 +248,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- accounts (browser accounts, API keys in the browser) ---
+# Issues the new user's first API key at sign-up (shown once on the profile page).
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
