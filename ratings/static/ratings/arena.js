@@ -41,7 +41,7 @@
     if (fetching || queue.length >= 2) return fetching || Promise.resolve();
     fetching = api("GET", "/api/v2/ratings/arena/next").then(function (data) {
       fetching = null;
-      if (data.today && !busy) showToday(data.today);
+      // today's counts come from votes and undos only: a "next" answered late would show stale ones.
       if (data.assignment) {
         preload(data.assignment);
         queue.push(data.assignment);
