@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
@@ -63,11 +64,17 @@ class HordeRatingSerializer(serializers.Serializer):
 
 
 class RateOwnPairApi(APIView):
+    @extend_schema_serializer(component_name="AestheticsPayload")
     class InputSerializer(serializers.Serializer):
         best = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
         ratings = HordeRatingSerializer(many=True, required=False, max_length=2)
         choice = serializers.ChoiceField(required=False, allow_null=True, **CHOICE_FIELD_KW)
 
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: inline_serializer("RatingReward", {"reward": serializers.IntegerField()})},
+        summary="Judge your own finished pair (AI Horde aesthetics body, plus `choice`: left|right|tie|both_bad)",
+    )
     def post(self, request: Request, request_id: str) -> Response:
         user = require_user(request, allow_anonymous=False)
         try:
@@ -120,7 +127,14 @@ class ArenaApi(APIView):
     authentication_classes = [ApiKeyAuthentication, SessionAuthentication]
 
 
+ARENA_RESPONSE = inline_serializer(
+    "ArenaPair",
+    {"assignment": serializers.DictField(allow_null=True), "today": serializers.DictField()},
+)
+
+
 class ArenaNextApi(ArenaApi):
+    @extend_schema(request=None, responses={200: ARENA_RESPONSE}, summary="Issue your next arena pair")
     def get(self, request: Request) -> Response:
         user = require_user(request, allow_anonymous=False)
         assignment = arena_next(rater=user)
@@ -134,6 +148,7 @@ class ArenaNextApi(ArenaApi):
 
 
 class ArenaVoteApi(ArenaApi):
+    @extend_schema_serializer(component_name="ArenaVote")
     class InputSerializer(serializers.Serializer):
         choice = serializers.ChoiceField(**CHOICE_FIELD_KW)
         left_aesthetic = StrictIntegerField(min_value=1, max_value=10, required=False, allow_null=True)
@@ -141,6 +156,11 @@ class ArenaVoteApi(ArenaApi):
         left_artifacts = StrictIntegerField(min_value=0, max_value=5, required=False, allow_null=True)
         right_artifacts = StrictIntegerField(min_value=0, max_value=5, required=False, allow_null=True)
 
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: inline_serializer("ArenaVoted", {"reward": serializers.IntegerField()})},
+        summary="Vote on an arena pair (sides as shown in that assignment)",
+    )
     def post(self, request: Request, assignment_id: uuid.UUID) -> Response:
         user = require_user(request, allow_anonymous=False)
         body = self.InputSerializer(data=request.data)
@@ -153,6 +173,7 @@ class ArenaVoteApi(ArenaApi):
 
 
 class ArenaSkipApi(ArenaApi):
+    @extend_schema(request=None, responses={200: None}, summary="Skip an arena pair")
     def post(self, request: Request, assignment_id: uuid.UUID) -> Response:
         user = require_user(request, allow_anonymous=False)
         try:
@@ -163,6 +184,7 @@ class ArenaSkipApi(ArenaApi):
 
 
 class ArenaUndoApi(ArenaApi):
+    @extend_schema(request=None, responses={200: ARENA_RESPONSE}, summary="Undo your arena vote on this pair")
     def post(self, request: Request, assignment_id: uuid.UUID) -> Response:
         user = require_user(request, allow_anonymous=False)
         try:
