@@ -56,9 +56,7 @@ def test_two_simultaneous_undos_pay_back_once(alice, charlie, make_pair):
     assert user_balance(user=charlie[0]) == 0
 
 
-def test_the_lock_stops_it_simultaneous_votes_stay_under_the_daily_cap(
-    alice, charlie, make_pair, settings, monkeypatch
-):
+def test_the_lock_keeps_simultaneous_votes_under_the_daily_cap(alice, charlie, make_pair, settings, monkeypatch):
     settings.RATINGS_ARENA_DAILY_CAP = 3
     for _ in range(3):
         make_pair(alice[0])
