@@ -2,4 +2,11 @@
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import api_leaderboard
+
+urlpatterns: list = [
+    # --- leaderboard (leaderboard branch) ---
+    path("ratings/leaderboard", api_leaderboard.LeaderboardApi.as_view(), name="ratings-leaderboard"),
+]
