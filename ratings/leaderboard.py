@@ -84,7 +84,11 @@ def fit_strengths(wins: np.ndarray, *, prior: float = PRIOR, start: np.ndarray |
     """
     size = wins.shape[0]
     rows, cols = np.nonzero(wins)
-    weights = wins[rows, cols]
+    # Scale the objective by the vote count: the same minimum, and a tolerance that
+    # means the same thing for 100 votes as for 100,000.
+    scale = max(float(wins.sum()), 1.0)
+    weights = wins[rows, cols] / scale
+    prior = prior / scale
 
     def objective(strengths: np.ndarray) -> tuple[float, np.ndarray]:
         diff = strengths[rows] - strengths[cols]
