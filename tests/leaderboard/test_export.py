@@ -183,3 +183,21 @@ def test_the_command_shows_a_progress_bar(judged, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "export_ratings" in captured.err and "4/4" in captured.err
     assert "Exported 4 votes and 4 images" in captured.out
+
+
+def test_the_export_reads_a_fixed_number_of_queries_however_many_votes(
+    judged, tmp_path, make_pair, make_vote, make_user, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        run("jsonl", tmp_path / "few")
+    model = judged["model"]
+    base, refiner = (job.pipeline for job in judged["votes"][0].request.jobs.order_by("index"))
+    for i in range(6):
+        request, a, b = make_pair(model, base, refiner)
+        make_vote(request, make_user(f"extra{i}")[0], a, b, "left")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        run("jsonl", tmp_path / "many")
+    assert len(read_jsonl(tmp_path / "many" / "ratings.jsonl")) == 10

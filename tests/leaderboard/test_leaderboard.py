@@ -155,3 +155,18 @@ def test_celery_beat_recomputes_the_leaderboard_on_the_housekeeping_queue():
     assert entry["task"] == leaderboard_refresh.name
     assert entry["task"] in app.tasks
     assert entry["options"]["queue"] == "housekeeping" and leaderboard_refresh.queue == "housekeeping"
+
+
+def test_computing_reads_a_fixed_number_of_queries_however_many_votes(
+    base_votes, make_pair, make_vote, raters, django_assert_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    model, base, _, turbo = base_votes
+
+    with CaptureQueriesContext(connection) as before:
+        leaderboard_compute(rounds=5)
+    cast(make_pair, make_vote, model, turbo, base, raters[1], 10)
+    with django_assert_num_queries(len(before.captured_queries)):
+        assert leaderboard_compute(rounds=5)["models"][0]["votes"] == 40
