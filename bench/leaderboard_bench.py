@@ -4,8 +4,13 @@
 
 Simulates votes between 4 pipelines with known Bradley-Terry strengths, then
 times (1) counting the votes into the (pair, outcome) table, (2) the point fit
-and (3) the bootstrap intervals, exactly as ratings.leaderboard runs them. The
-database read is not included (see the report in the README section).
+and (3) the bootstrap intervals, exactly as ratings.leaderboard runs them.
+
+With --db it also times the whole `leaderboard_compute()` (PostgreSQL read
+included) after filling a SCRATCH database (its name must end in "bench";
+it is migrated and filled with synthetic requests, images and votes):
+
+    DATABASE_URL=postgres://.../horde_bench .venv/bin/python bench/leaderboard_bench.py --db
 """
 
 from __future__ import annotations
@@ -74,12 +79,83 @@ def bench(votes: int, rounds: int, repeat: int, tie_share: float) -> dict[str, f
     return out
 
 
+def fill_database(target: int, seed: int = 0) -> None:
+    """Top the scratch database up to `target` votes of one synthetic model (bulk inserts)."""
+    from accounts.models import User
+    from generation.models import GenerationRequest, Image, ImageModel, Job, Pipeline
+    from ratings.models import Vote
+
+    model, _ = ImageModel.objects.get_or_create(name="bench", defaults={"queue": "bench"})
+    pipelines = [Pipeline.objects.get_or_create(model=model, name=f"p{i}")[0] for i in range(len(TRUE))]
+    user, _ = User.objects.get_or_create(username="bench-rater")
+    have = Vote.objects.filter(request__model=model).count()
+    left, right, choice = simulate(target - have, seed=seed + have, tie_share=0.1)
+    for start in range(0, len(left), 5000):
+        chunk = range(start, min(start + 5000, len(left)))
+        requests = GenerationRequest.objects.bulk_create(
+            GenerationRequest(
+                user=user, model=model, prompt="bench", width=64, height=64, steps=1, seed=i, n=2, kudos=1
+            )
+            for i in chunk
+        )
+        jobs = Job.objects.bulk_create(
+            Job(request=request, index=side, position=side, model=model, pipeline=pipelines[index], seed=0, kudos=1)
+            for request, i in zip(requests, chunk, strict=True)
+            for side, index in enumerate((left[i], right[i]))
+        )
+        images = Image.objects.bulk_create(
+            Image(job=job, request=job.request, file="bench.webp", width=64, height=64, seed=0) for job in jobs
+        )
+        Vote.objects.bulk_create(
+            Vote(
+                request=request,
+                rater=user,
+                source="arena",
+                left_image=images[2 * n],
+                right_image=images[2 * n + 1],
+                choice=choice[i],
+            )
+            for n, (request, i) in enumerate(zip(requests, chunk, strict=True))
+        )
+
+
+def bench_database(targets: list[int], rounds: int, repeat: int) -> None:
+    from django.conf import settings
+
+    from ratings.leaderboard import collect_votes, leaderboard_compute
+
+    name = settings.DATABASES["default"]["NAME"]
+    if not str(name).endswith("bench"):
+        raise SystemExit(
+            f"--db fills the database with synthetic data: point DATABASE_URL at a *bench database, not {name}"
+        )
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)  # a scratch database: start from nothing
+    print(f"{'votes':>8} {'fill s':>8} {'read s':>8} {'compute s':>10}  (database {name})")
+    for target in sorted(targets):
+        start = time.perf_counter()
+        fill_database(target)
+        filled = time.perf_counter() - start
+        reads, computes = [], []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            collect_votes()
+            reads.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            leaderboard_compute(rounds=rounds)
+            computes.append(time.perf_counter() - start)
+        print(f"{target:>8} {filled:>8.1f} {min(reads):>8.3f} {min(computes):>10.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--votes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tie-share", type=float, default=0.0, help="share of votes that are tie / both_bad")
+    parser.add_argument("--db", action="store_true", help="also time leaderboard_compute() on a scratch database")
     args = parser.parse_args()
     print(
         f"4 pipelines, true strengths {TRUE.tolist()}, tie share {args.tie_share}, "
@@ -94,6 +170,8 @@ def main() -> None:
             f"{votes:>8} {r['count']:>8.3f} {r['fit'] * 1000:>8.2f} {r['fit+bootstrap']:>10.3f} "
             f"{r['max_error']:>8.3f} {r['ci_width']:>8.3f}  {r['covered']}/4      {r['ranks']}"
         )
+    if args.db:
+        bench_database(args.votes, args.rounds, args.repeat)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Count
 from scipy import optimize, stats
 
 from generation.models import ImageModel, Pipeline
@@ -170,8 +171,8 @@ class ModelVotes:
     right_wins: int = 0
     both_bad: np.ndarray | None = None
 
-    def add(self, left: int, right: int, choice: str) -> None:
-        """Count one vote; `left`/`right` are array indices of the shown pipelines."""
+    def add(self, left: int, right: int, choice: str, count: int = 1) -> None:
+        """Count `count` votes; `left`/`right` are array indices of the shown pipelines."""
         first, second = sorted((left, right))
         key = (first, second)
         if key not in self.pair_index:
@@ -180,17 +181,17 @@ class ModelVotes:
             self.counts.append([0, 0, 0])
         row = self.counts[self.pair_index[key]]
         if choice == Vote.Choice.LEFT:
-            row[FIRST if left == first else SECOND] += 1
-            self.left_wins += 1
+            row[FIRST if left == first else SECOND] += count
+            self.left_wins += count
         elif choice == Vote.Choice.RIGHT:
-            row[FIRST if right == first else SECOND] += 1
-            self.right_wins += 1
+            row[FIRST if right == first else SECOND] += count
+            self.right_wins += count
         else:
-            row[DRAW] += 1
+            row[DRAW] += count
             if choice == Vote.Choice.BOTH_BAD:
                 if self.both_bad is None:
                     self.both_bad = np.zeros(len(self.pipelines), dtype=int)
-                self.both_bad[[left, right]] += 1
+                self.both_bad[[left, right]] += count
 
 
 def rank_model(votes: ModelVotes, *, rounds: int, seed: int | list[int]) -> dict[str, Any]:
@@ -234,22 +235,33 @@ def rank_model(votes: ModelVotes, *, rounds: int, seed: int | list[int]) -> dict
 
 
 def collect_votes() -> dict[int, ModelVotes]:
-    """Counted votes grouped by model, as shown pipeline pairs (skipping non-comparisons)."""
-    rows = votes_counted().values_list(
-        "request__model_id", "left_image__job__pipeline_id", "right_image__job__pipeline_id", "choice"
+    """Counted votes grouped by model, as shown pipeline pairs (skipping non-comparisons).
+
+    PostgreSQL does the counting (GROUP BY model, shown pipelines, choice), so
+    Python receives a few rows per pipeline pair however many votes there are.
+    """
+    rows = (
+        votes_counted()
+        .values("request__model_id", "left_image__job__pipeline_id", "right_image__job__pipeline_id", "choice")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list(
+            "request__model_id", "left_image__job__pipeline_id", "right_image__job__pipeline_id", "choice", "n"
+        )
     )
-    by_model: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
-    for model_id, left, right, choice in rows.iterator(chunk_size=5000):
+    by_model: dict[int, list[tuple[int, int, str, int]]] = defaultdict(list)
+    for model_id, left, right, choice, count in rows:
         if left is None or right is None or left == right:
             continue  # not a comparison of two pipelines
-        by_model[model_id].append((left, right, choice))
+        by_model[model_id].append((left, right, choice, count))
     out: dict[int, ModelVotes] = {}
-    for model_id, votes in by_model.items():
-        pipelines = sorted({p for left, right, _ in votes for p in (left, right)})
+    for model_id, groups in by_model.items():
+        pipelines = sorted({p for left, right, _, _ in groups for p in (left, right)})
         index = {pipeline_id: i for i, pipeline_id in enumerate(pipelines)}
         table = ModelVotes(pipelines=pipelines)
-        for left, right, choice in votes:
-            table.add(index[left], index[right], choice)
+        # Sorted so the table (and so the seeded bootstrap) does not depend on row order.
+        for left, right, choice, count in sorted(groups):
+            table.add(index[left], index[right], choice, count)
         out[model_id] = table
     return out
 
