@@ -20,7 +20,8 @@ What a row holds (index 0 = the image shown on the left, 1 = on the right):
 `params` is a JSON object in jsonl and a JSON-encoded string in parquet (its keys
 vary by request, which a fixed parquet schema cannot hold as a struct).
 Only `ratings.selectors.votes_counted()` is exported: retracted votes and votes
-of excluded raters stay out.
+of excluded raters stay out. `manifest.json` is written last: a folder without
+one holds an export that did not finish.
 """
 
 from __future__ import annotations
