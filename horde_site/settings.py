@@ -286,3 +286,19 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"queue": "housekeeping"},
     },
 }
+
+# --- ratings leaderboard ---
+# Bootstrap rounds and RNG seed of the leaderboard's intervals; how often Celery beat recomputes it.
+LEADERBOARD_BOOTSTRAP_ROUNDS = envint("LEADERBOARD_BOOTSTRAP_ROUNDS", 200)
+LEADERBOARD_SEED = envint("LEADERBOARD_SEED", 20240917)
+LEADERBOARD_REFRESH_SECONDS = envint("LEADERBOARD_REFRESH_SECONDS", 300)
+# Where admin-started dataset exports write (one folder per run).
+RATINGS_EXPORT_ROOT = Path(os.environ.get("RATINGS_EXPORT_ROOT", VAR_DIR / "exports"))
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "ratings-leaderboard-refresh": {
+        "task": "ratings.leaderboard_refresh",
+        "schedule": float(LEADERBOARD_REFRESH_SECONDS),
+        "options": {"queue": "housekeeping"},
+    },
+}

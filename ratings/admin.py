@@ -115,3 +115,6 @@ class PairAssignmentAdmin(ReadOnlyAdmin):
     list_display = ["id", "rater", "request", "is_gold", "issued_at", "answered_at"]
     list_filter = ["is_gold"]
     list_select_related = ["rater", "request"]
+
+
+from .admin_export import DatasetExportAdmin  # noqa: E402,F401 - registers the export admin

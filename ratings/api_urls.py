@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import api
+from . import api, api_leaderboard
 
 urlpatterns = [
     path("generate/rate/<str:request_id>", api.RateOwnPairApi.as_view(), name="api-rate-own-pair"),
@@ -12,4 +12,5 @@ urlpatterns = [
     path("ratings/arena/<uuid:assignment_id>", api.ArenaVoteApi.as_view(), name="api-arena-vote"),
     path("ratings/arena/<uuid:assignment_id>/skip", api.ArenaSkipApi.as_view(), name="api-arena-skip"),
     path("ratings/arena/<uuid:assignment_id>/undo", api.ArenaUndoApi.as_view(), name="api-arena-undo"),
+    path("ratings/leaderboard", api_leaderboard.LeaderboardApi.as_view(), name="ratings-leaderboard"),
 ]

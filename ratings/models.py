@@ -159,3 +159,44 @@ class ControlImage(models.Model):
 
     def __str__(self) -> str:
         return f"control {self.image_id}: rate {self.expected_aesthetic}"
+
+
+# --- dataset export (leaderboard branch) ---
+class DatasetExport(models.Model):
+    """One run of the ratings dataset export, started by staff from the admin.
+
+    The run itself is ratings.export.export_ratings, the same code the
+    `export_ratings` command calls; a Celery task moves the row queued -> running
+    -> done/failed (a compare-and-swap on `status`, so a redelivered message does
+    not run it twice).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Format(models.TextChoices):
+        PARQUET = "parquet", "Parquet"
+        JSONL = "jsonl", "JSON lines"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.PARQUET)
+    since = models.DateTimeField(null=True, blank=True, help_text="Only votes cast at or after this moment.")
+    out_dir = models.CharField(max_length=500, blank=True, help_text="Folder the files were written to.")
+    rows = models.PositiveIntegerField(default=0)
+    images = models.PositiveIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} ({self.format}, {self.status})"
