@@ -34,16 +34,18 @@ WINDOW_S = 0.005
 
 
 @pytest.fixture
-def widen_the_window(monkeypatch):
+def widen_the_window():
     """Sleep just before a transfer writes its entries, i.e. after it has read and checked the balance."""
-    manager = Entry.objects
+    manager = Entry.objects  # one manager instance, shared by every thread
     bulk_create = manager.bulk_create
 
     def slow_bulk_create(*args, **kwargs):
         time.sleep(WINDOW_S)
         return bulk_create(*args, **kwargs)
 
-    monkeypatch.setattr(manager, "bulk_create", slow_bulk_create)
+    manager.bulk_create = slow_bulk_create  # shadows the class's method on this instance only
+    yield
+    del manager.bulk_create
 
 
 def make_users(prefix: str) -> list[User]:
