@@ -53,7 +53,8 @@ def test_the_naive_guard_does_stop_a_second_payment_made_afterwards():
     assert user_balance(user=owner) == REWARD
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("migration_rows")
 def test_without_a_unique_key_a_duplicated_event_pays_more_than_once():
     paid = 0
     for attempt in range(5):  # bounded retries: it is a race
@@ -68,7 +69,8 @@ def test_without_a_unique_key_a_duplicated_event_pays_more_than_once():
     assert user_balance(user=owner) == paid * REWARD  # the owner really got paid several times
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("migration_rows")
 def test_a_duplicated_event_pays_exactly_once():
     owner = user_create(username="owner")
 
@@ -82,7 +84,8 @@ def test_a_duplicated_event_pays_exactly_once():
     assert_ledger_consistent()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("migration_rows")
 def test_a_duplicated_charge_of_the_anonymous_user_pays_exactly_once():
     anonymous = User.objects.get(pk=0)
 
@@ -94,7 +97,8 @@ def test_a_duplicated_charge_of_the_anonymous_user_pays_exactly_once():
     assert_ledger_consistent()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("migration_rows")
 def test_a_retried_transfer_id_moves_kudos_exactly_once():
     alice, bob = user_create(username="alice"), user_create(username="bob")
     kudos_adjust(user=alice, amount=100, reason="start", staff_user=None)

@@ -23,7 +23,7 @@ from kudos.services import KudosError, account_for_user, kudos_adjust, kudos_tra
 
 from .helpers import assert_ledger_consistent, run_together
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("migration_rows")]
 
 USERS = 3
 START = 100

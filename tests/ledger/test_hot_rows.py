@@ -24,7 +24,7 @@ from kudos.services import kudos_adjust, kudos_charge, kudos_reward
 
 from .helpers import assert_ledger_consistent, run_together
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("migration_rows")]
 
 QUICK_S = 2.0  # "completes quickly": far below any lock wait we would tolerate
 BLOCKED_S = 1.0  # how long we watch a request that should be waiting
