@@ -1,13 +1,18 @@
-"""On PostgreSQL the ledger is append-only whoever writes: a trigger refuses UPDATE and DELETE."""
+"""On PostgreSQL the database guards the ledger whoever writes.
+
+Triggers refuse UPDATE and DELETE of ledger rows (append-only, kudos/0002) and refuse
+to commit a transaction whose entries do not sum to zero (double entry, kudos/0004).
+"""
 
 from __future__ import annotations
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, ProtectedError
 
-from kudos.models import Entry, Transaction
-from kudos.services import kudos_transfer
+from accounts.services import user_create
+from kudos.models import Account, Entry, Transaction
+from kudos.services import account_for_user, kudos_transfer
 
 from .helpers import assert_ledger_consistent
 
@@ -43,14 +48,14 @@ def raw(sql: str, params=()):
     return run
 
 
-def test_the_append_only_triggers_are_installed():
+def test_the_ledger_triggers_are_installed():
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT tgname FROM pg_trigger WHERE tgrelid IN ('kudos_entry'::regclass, 'kudos_transaction'::regclass)"
             " AND NOT tgisinternal"
         )
         names = {row[0] for row in cursor.fetchall()}
-    assert names == {"kudos_entry_append_only", "kudos_transaction_append_only"}
+    assert names == {"kudos_entry_append_only", "kudos_transaction_append_only", "kudos_entry_balanced"}
 
 
 def test_an_orm_update_of_entries_is_refused(posted):
@@ -118,3 +123,38 @@ def test_appending_still_works_after_a_refusal(posted, ledger_user):
     refused(raw("DELETE FROM kudos_entry"))
     carol = ledger_user("carol", 5)
     assert carol.kudos_account.entries.count() == 1
+
+
+def test_an_unbalanced_entry_is_refused(posted):
+    account = posted.entries.first().account
+    with pytest.raises(IntegrityError, match="is unbalanced: its entries sum to 50"), transaction.atomic():
+        with connection.cursor() as cursor:
+            # Check now rather than at commit, which a test in a rolled-back transaction never reaches.
+            cursor.execute("SET CONSTRAINTS kudos_entry_balanced IMMEDIATE")
+        lopsided = Transaction.objects.create(kind=Transaction.Kind.ADJUSTMENT, event_key="lopsided")
+        Entry.objects.create(transaction=lopsided, account=account, amount=50)
+    assert not Transaction.objects.filter(event_key="lopsided").exists()
+
+
+def test_a_leg_added_to_a_balanced_transaction_is_refused(posted):
+    account = account_for_user(user_create(username="carol"))
+    with pytest.raises(IntegrityError, match="unbalanced"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS kudos_entry_balanced IMMEDIATE")
+        Entry.objects.create(transaction=posted, account=account, amount=30)
+    assert posted.entries.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("migration_rows")
+def test_committing_an_unbalanced_transaction_fails_and_leaves_nothing():
+    account = account_for_user(user_create(username="alice"))
+
+    with pytest.raises(IntegrityError, match="unbalanced"), transaction.atomic():
+        lopsided = Transaction.objects.create(kind=Transaction.Kind.ADJUSTMENT, event_key="lopsided")
+        Entry.objects.create(transaction=lopsided, account=account, amount=50, balance_after=50)
+        Account.objects.filter(pk=account.pk).update(balance=50)
+
+    assert not Transaction.objects.filter(event_key="lopsided").exists()
+    assert Account.objects.get(pk=account.pk).balance == 0
+    assert_ledger_consistent()
