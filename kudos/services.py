@@ -141,7 +141,13 @@ def kudos_transfer(
     if sender.pk == recipient.pk:
         raise KudosError("You cannot send kudos to yourself.", rc="KudosTransferToSelf")
     with transaction.atomic():  # a refused transfer leaves no new account behind either
-        source, target = account_for_user(sender), account_for_user(recipient)
+        # A sender without an account has nothing to send. Not creating one also means a
+        # transfer creates at most one account (the recipient's): two new users sending
+        # each other kudos would otherwise create the pair in opposite orders and deadlock.
+        source = Account.objects.filter(user_id=sender.pk).first()
+        if source is None:
+            raise KudosError("Not enough kudos.", rc="KudosTransferNotEnough")
+        target = account_for_user(recipient)
         return _post(
             kind=Transaction.Kind.TRANSFER,
             event_key=f"transfer:{transfer_id or uuid.uuid4()}",

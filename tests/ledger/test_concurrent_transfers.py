@@ -180,3 +180,22 @@ def test_transfers_in_opposite_directions_between_two_users_never_deadlock():
     assert sum(account.balance for account in accounts) == 2 * START
     assert all(account.balance >= 0 for account in accounts)
     assert_ledger_consistent()
+
+
+def test_users_without_accounts_sending_each_other_kudos_are_refused_without_deadlock():
+    # Neither has an account: each transfer must be refused, and must not create the
+    # two accounts in opposite orders (which, inside one transaction, can deadlock).
+    pairs = [(user_create(username=f"x{i}"), user_create(username=f"y{i}")) for i in range(6)]
+
+    def send_all(forward: bool):
+        for x, y in pairs:
+            sender, recipient = (x, y) if forward else (y, x)
+            with pytest.raises(KudosError) as refused:
+                kudos_transfer(sender=sender, recipient=recipient, amount=1)
+            assert refused.value.rc == "KudosTransferNotEnough"
+
+    outcomes = run_together([lambda forward=i % 2 == 0: send_all(forward) for i in range(4)])
+
+    assert [o.error for o in outcomes if o.error] == []
+    assert not Account.objects.filter(user__in=[user for pair in pairs for user in pair]).exists()
+    assert not Transaction.objects.filter(kind=Transaction.Kind.TRANSFER).exists()

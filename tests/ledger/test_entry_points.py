@@ -107,6 +107,18 @@ def test_a_refused_transfer_does_not_even_create_the_recipients_account(ledger_u
     assert not Account.objects.filter(user=charlie).exists()
 
 
+def test_a_user_who_never_had_kudos_cannot_transfer_and_gets_no_account(ledger_user):
+    charlie, dave = ledger_user("charlie"), ledger_user("dave")
+    before = ledger_counts()
+
+    with pytest.raises(KudosError) as refused:
+        kudos_transfer(sender=charlie, recipient=dave, amount=1)
+
+    assert refused.value.rc == "KudosTransferNotEnough"
+    assert ledger_counts() == before
+    assert not Account.objects.filter(user__in=[charlie, dave]).exists()
+
+
 def test_a_user_below_zero_cannot_transfer_at_all(ledger_user):
     alice, bob = ledger_user("alice", 10), ledger_user("bob")
     kudos_charge(user=alice, amount=30, event_key="job-charge:1")
