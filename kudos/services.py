@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from operator import attrgetter
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -127,6 +128,26 @@ def _post(
         entries.append(Entry(transaction=txn, account=account, amount=amount, balance_after=balance_after))
     Entry.objects.bulk_create(entries)
     return txn
+
+
+def kudos_lock_accounts(*, users: Sequence[User]) -> None:
+    """Lock these users' balance rows now, in one fixed order. Call inside a transaction.
+
+    Each posting locks its own rows in id order, but a caller that makes several postings
+    in one transaction (a job completion charges the requester, then rewards the worker's
+    owner) takes them one posting at a time: two such transactions with the parties
+    swapped would deadlock. Locking every party up front, sorted, makes them queue instead.
+    Hot accounts (the anonymous user) are never locked.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("kudos_lock_accounts only makes sense inside transaction.atomic().")
+    # Create missing accounts in user order first: new rows are only ever waited on by
+    # their creation, so creating before locking keeps the two kinds of wait from crossing.
+    accounts = [
+        account_for_user(user) for user in sorted({user.pk: user for user in users}.values(), key=attrgetter("pk"))
+    ]
+    cold_ids = sorted(account.pk for account in accounts if not account.hot)
+    list(Account.objects.select_for_update().filter(pk__in=cold_ids).order_by("pk").values_list("pk", flat=True))
 
 
 def kudos_transfer(
