@@ -6,6 +6,10 @@ Other apps call the entry points (`kudos_charge`, `kudos_refund`,
 `event_key` naming the event that pays; posting the same key twice raises
 `DuplicateEvent` and changes nothing (a unique constraint decides, so this
 also holds across processes).
+
+A caller that posts several movements in one transaction calls
+`kudos_lock_accounts` first with every user involved, so that two such
+transactions over the same users queue instead of deadlocking.
 """
 
 from __future__ import annotations
