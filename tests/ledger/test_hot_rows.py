@@ -26,7 +26,7 @@ from .helpers import assert_ledger_consistent, run_together
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("migration_rows")]
 
-QUICK_S = 2.0  # "completes quickly": far below any lock wait we would tolerate
+QUICK_S = 5.0  # "completes quickly": the first stays open for up to 30 s unless released
 BLOCKED_S = 1.0  # how long we watch a request that should be waiting
 
 
