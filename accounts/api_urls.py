@@ -2,4 +2,11 @@
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("find_user", api.FindUserApi.as_view(), name="api-find-user"),
+    path("users/<str:user_id>", api.UserDetailApi.as_view(), name="api-user-detail"),
+]

@@ -29,3 +29,89 @@ def user_by_horde_name(*, name: str) -> User | None:
             return None
         return user
     return User.objects.filter(username=name).first()
+
+
+def user_kudos_details(*, user: User) -> dict[str, int]:
+    """The AI Horde's `kudos_details` (UserKudosDetails) from the ledger.
+
+    Signs follow the AI Horde: kudos given away (`gifted`) and spent on
+    generations (in `accumulated`) are negative. Transfers are split by
+    direction here because kudos.selectors.user_kudos_details sums each kind
+    to one net figure, and the AI Horde reports sent and received apart.
+    """
+    from django.db.models import Q, Sum
+
+    from kudos.models import Entry, Transaction
+
+    kind = Transaction.Kind
+    rows = Entry.objects.filter(account__user_id=user.pk).aggregate(
+        generation=Sum("amount", filter=Q(transaction__kind__in=[kind.GENERATION, kind.REFUND])),
+        worker=Sum("amount", filter=Q(transaction__kind=kind.WORKER_REWARD)),
+        gifted=Sum("amount", filter=Q(transaction__kind=kind.TRANSFER, amount__lt=0)),
+        received=Sum("amount", filter=Q(transaction__kind=kind.TRANSFER, amount__gt=0)),
+        admin=Sum("amount", filter=Q(transaction__kind=kind.ADJUSTMENT)),
+        awarded=Sum("amount", filter=Q(transaction__kind=kind.RATING_REBATE)),
+    )
+    totals = {name: int(value or 0) for name, value in rows.items()}
+    return {
+        # "Accumulated or used for generating images": worker earnings minus spending.
+        "accumulated": totals["generation"] + totals["worker"],
+        "gifted": totals["gifted"],
+        "donated": 0,
+        "admin": totals["admin"],
+        "received": totals["received"],
+        "recurring": 0,
+        "awarded": totals["awarded"],
+        "styled": 0,
+    }
+
+
+def user_records(*, user: User) -> dict[str, dict[str, float | int]]:
+    """The AI Horde's `records` (UserRecords): what the user asked for and what their workers made."""
+    from django.db.models import F, Sum
+
+    from generation.models import GenerationRequest, Worker
+
+    requested = GenerationRequest.objects.filter(user_id=user.pk).aggregate(
+        images=Sum("n"),
+        pixelsteps=Sum(F("width") * F("height") * F("steps") * F("n")),
+    )
+    worked = Worker.objects.filter(owner_id=user.pk).aggregate(images=Sum("jobs_done"), mps=Sum("mps_done"))
+    return {
+        "usage": {"megapixelsteps": round((requested["pixelsteps"] or 0) / 1_000_000, 2), "tokens": 0},
+        "contribution": {"megapixelsteps": round(worked["mps"] or 0.0, 2), "tokens": 0},
+        "fulfillment": {"image": int(worked["images"] or 0), "text": 0, "interrogation": 0},
+        "request": {"image": int(requested["images"] or 0), "text": 0, "interrogation": 0},
+    }
+
+
+def user_details(*, user: User) -> dict:
+    """The AI Horde's UserDetails, with the fields that apply to Horde."""
+    from django.utils import timezone
+
+    from generation.models import Worker
+    from kudos.selectors import user_balance
+
+    worker_ids = [
+        str(pk) for pk in Worker.objects.filter(owner_id=user.pk).order_by("created_at").values_list("pk", flat=True)
+    ]
+    records = user_records(user=user)
+    return {
+        "username": user.horde_name,
+        "id": user.pk,
+        "kudos": user_balance(user=user),
+        "kudos_details": user_kudos_details(user=user),
+        "worker_count": len(worker_ids),
+        "worker_ids": worker_ids,
+        "trusted": user.trusted,
+        "moderator": user.is_staff,
+        "pseudonymous": False,
+        "account_age": max(0, int((timezone.now() - user.date_joined).total_seconds())),
+        "records": records,
+        # The older summary fields some clients still read.
+        "usage": {"megapixelsteps": records["usage"]["megapixelsteps"], "requests": records["request"]["image"]},
+        "contributions": {
+            "megapixelsteps": records["contribution"]["megapixelsteps"],
+            "fulfillments": records["fulfillment"]["image"],
+        },
+    }

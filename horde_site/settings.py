@@ -158,6 +158,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 elif CELERY_BROKER_URL.startswith("redis"):
@@ -246,6 +247,60 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# --- accounts (browser accounts, API keys in the browser) ---
+# Issues the new user's first API key at sign-up (shown once on the profile page).
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+
+# --- ratings ---
+# Own-pair rebate (AI Horde defaults): the pick, each aesthetic rating, each artifacts
+# rating; capped strictly below what the request cost (sum of its job charges).
+RATINGS_REWARD_PICK = envint("RATINGS_REWARD_PICK", 15)
+RATINGS_REWARD_AESTHETIC = envint("RATINGS_REWARD_AESTHETIC", 5)
+RATINGS_REWARD_ARTIFACTS = envint("RATINGS_REWARD_ARTIFACTS", 5)
+# Arena: kudos per vote and the most a rater earns from the arena per UTC day.
+RATINGS_ARENA_REWARD = envint("RATINGS_ARENA_REWARD", 2)
+RATINGS_ARENA_DAILY_CAP = envint("RATINGS_ARENA_DAILY_CAP", 100)
+# A vote sooner than this after the pair was shown (or finished) is refused: no human
+# looks at two images that fast.
+RATINGS_MIN_SECONDS_TO_VOTE = float(os.environ.get("RATINGS_MIN_SECONDS_TO_VOTE", "1.5"))
+RATINGS_UNDO_SECONDS = envint("RATINGS_UNDO_SECONDS", 10)
+# An unanswered arena pair is held for its rater this long before it may be served again.
+RATINGS_ASSIGNMENT_TTL_SECONDS = envint("RATINGS_ASSIGNMENT_TTL_SECONDS", 600)
+# One arena pair in N is a gold pair or a control image (when one is left for the rater).
+RATINGS_GOLD_EVERY = envint("RATINGS_GOLD_EVERY", 10)
+# Rater trust: below the threshold a rater is excluded (earns nothing, votes not counted).
+RATINGS_TRUST_THRESHOLD = float(os.environ.get("RATINGS_TRUST_THRESHOLD", "0.5"))
+RATINGS_TRUST_MIN_GOLD = envint("RATINGS_TRUST_MIN_GOLD", 3)
+RATINGS_TRUST_MIN_CONSENSUS = envint("RATINGS_TRUST_MIN_CONSENSUS", 5)
+RATINGS_CONSENSUS_MIN_OTHERS = envint("RATINGS_CONSENSUS_MIN_OTHERS", 2)
+RATINGS_TRUST_MAX_VOTES_PER_MINUTE = float(os.environ.get("RATINGS_TRUST_MAX_VOTES_PER_MINUTE", "20"))
+RATINGS_TRUST_YOUNG_ACCOUNT_DAYS = float(os.environ.get("RATINGS_TRUST_YOUNG_ACCOUNT_DAYS", "1"))
+RATINGS_TRUST_YOUNG_ACCOUNT_FACTOR = float(os.environ.get("RATINGS_TRUST_YOUNG_ACCOUNT_FACTOR", "0.8"))
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "ratings-trust-recompute": {
+        "task": "ratings.tasks.rater_trust_recompute_all_task",
+        "schedule": envint("RATINGS_TRUST_RECOMPUTE_SECONDS", 900),
+        "options": {"queue": "housekeeping"},
+    },
+}
+
+# --- ratings leaderboard ---
+# Bootstrap rounds and RNG seed of the leaderboard's intervals; how often Celery beat recomputes it.
+LEADERBOARD_BOOTSTRAP_ROUNDS = envint("LEADERBOARD_BOOTSTRAP_ROUNDS", 200)
+LEADERBOARD_SEED = envint("LEADERBOARD_SEED", 20240917)
+LEADERBOARD_REFRESH_SECONDS = envint("LEADERBOARD_REFRESH_SECONDS", 300)
+# Where admin-started dataset exports write (one folder per run).
+RATINGS_EXPORT_ROOT = Path(os.environ.get("RATINGS_EXPORT_ROOT", VAR_DIR / "exports"))
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "ratings-leaderboard-refresh": {
+        "task": "ratings.leaderboard_refresh",
+        "schedule": float(LEADERBOARD_REFRESH_SECONDS),
+        "options": {"queue": "housekeeping"},
+    },
 }
 
 # --- diffusers backend ---

@@ -2,4 +2,10 @@
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("kudos/transfer", api.KudosTransferApi.as_view(), name="api-kudos-transfer"),
+]

@@ -1,7 +1,13 @@
-"""Page URLs of the kudos app."""
+"""Page URLs of the kudos app (mounted at /kudos/)."""
 
 from __future__ import annotations
 
+from django.urls import path
+
+from . import views
+
 app_name = "kudos"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.kudos_page, name="page"),
+]

@@ -6,6 +6,8 @@ Invariants:
   PairAssignment or the request's stored shown order), never client-chosen ids.
 - A request is judged at most once by its owner, and at most once by each
   arena rater (a unique constraint on live votes decides, also under races).
+- Gold pairs and control images are staff-marked items with a known answer,
+  mixed into the arena to measure each rater (ratings.services.trust).
 - Votes are never deleted: an undone arena vote is marked `retracted_at`;
   votes of raters whose trust is `excluded` are kept but left out of the
   leaderboard and the export.
@@ -110,6 +112,7 @@ class RaterTrust(models.Model):
     consensus_votes = models.PositiveIntegerField(default=0)
     consensus_agreement = models.FloatField(null=True, blank=True)
     votes_per_minute = models.FloatField(null=True, blank=True)
+    account_age_days = models.FloatField(null=True, blank=True)
     score = models.FloatField(default=1.0)
     override = models.CharField(max_length=10, choices=Override.choices, blank=True, default="")
     # Below the threshold (or blocked): earns nothing; votes left out of leaderboard and export.
@@ -118,3 +121,82 @@ class RaterTrust(models.Model):
 
     def __str__(self) -> str:
         return f"trust of {self.user_id}"
+
+
+class GoldPair(models.Model):
+    """A staff-marked pair with a known answer, mixed into the arena.
+
+    `expected_choice` is in the request's stored order (Job.position 0 = left),
+    whatever order a rater was shown: agreement compares the chosen image.
+    """
+
+    request = models.OneToOneField(GenerationRequest, on_delete=models.CASCADE, related_name="gold_pair")
+    expected_choice = models.CharField(max_length=10, choices=Vote.Choice.choices)
+    active = models.BooleanField(default=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"gold {self.request_id}: {self.expected_choice}"
+
+
+class ControlImage(models.Model):
+    """A "rate this image N" attention check: its pair is served in the arena, and a
+    rater who follows the instruction gives this image the aesthetic rating N."""
+
+    image = models.OneToOneField(Image, on_delete=models.CASCADE, related_name="control")
+    expected_aesthetic = models.PositiveSmallIntegerField()
+    active = models.BooleanField(default=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="control_aesthetic_range", condition=Q(expected_aesthetic__gte=1, expected_aesthetic__lte=10)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"control {self.image_id}: rate {self.expected_aesthetic}"
+
+
+# --- dataset export (leaderboard branch) ---
+class DatasetExport(models.Model):
+    """One run of the ratings dataset export, started by staff from the admin.
+
+    The run itself is ratings.export.export_ratings, the same code the
+    `export_ratings` command calls; a Celery task moves the row queued -> running
+    -> done/failed (a compare-and-swap on `status`, so a redelivered message does
+    not run it twice).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Format(models.TextChoices):
+        PARQUET = "parquet", "Parquet"
+        JSONL = "jsonl", "JSON lines"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.PARQUET)
+    since = models.DateTimeField(null=True, blank=True, help_text="Only votes cast at or after this moment.")
+    out_dir = models.CharField(max_length=500, blank=True, help_text="Folder the files were written to.")
+    rows = models.PositiveIntegerField(default=0)
+    images = models.PositiveIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} ({self.format}, {self.status})"

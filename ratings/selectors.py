@@ -1,12 +1,101 @@
-"""Reads of votes."""
+"""Reads of votes, pairs and raters' figures."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
 
-from .models import Vote
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from accounts.models import User
+from generation.models import GenerationRequest, Image, Job
+from kudos.models import Entry
+
+from .models import PairAssignment, Vote
 
 
 def votes_counted() -> QuerySet[Vote]:
     """Votes the leaderboard and the export use: live, and by raters not excluded."""
     return Vote.objects.filter(retracted_at__isnull=True).exclude(rater__rater_trust__excluded=True)
+
+
+def pair_images(*, generation_request: GenerationRequest) -> tuple[Image, Image] | None:
+    """The request's two images in its stored shown order (Job.position 0 = left), or None
+    when the request has no finished pair."""
+    images = list(
+        Image.objects.filter(request=generation_request, job__status=Job.Status.DONE)
+        .select_related("job")
+        .order_by("job__position")
+    )
+    if len(images) != 2:
+        return None
+    return images[0], images[1]
+
+
+def request_cost(*, generation_request: GenerationRequest) -> int:
+    """What the requester was really charged for the request: the sum of its job charges
+    in the ledger (event keys `job-charge:<job id>`)."""
+    keys = [f"job-charge:{job_id}" for job_id in generation_request.jobs.values_list("id", flat=True)]
+    total = Entry.objects.filter(
+        transaction__event_key__in=keys, account__user_id=generation_request.user_id
+    ).aggregate(total=Sum("amount"))["total"]
+    # Charges are negative entries on the requester's account.
+    return max(0, -int(total or 0))
+
+
+def live_vote(*, generation_request: GenerationRequest, rater: User) -> Vote | None:
+    return Vote.objects.filter(request=generation_request, rater=rater, retracted_at__isnull=True).first()
+
+
+def day_start(now: dt.datetime | None = None) -> dt.datetime:
+    """Midnight UTC of the current day: daily caps reset then."""
+    now = now or timezone.now()
+    return now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def arena_today(*, rater: User, now: dt.datetime | None = None) -> dict[str, int]:
+    """The rater's live arena votes and arena kudos since midnight UTC (undone votes don't count)."""
+    row = Vote.objects.filter(
+        rater=rater, source=Vote.Source.ARENA, retracted_at__isnull=True, created_at__gte=day_start(now)
+    ).aggregate(votes=Count("id"), kudos=Sum("kudos_paid"))
+    return {"votes": int(row["votes"] or 0), "kudos": int(row["kudos"] or 0), "cap": settings.RATINGS_ARENA_DAILY_CAP}
+
+
+def rater_last_answer_at(*, rater: User) -> dt.datetime | None:
+    """When the rater last voted on or skipped an arena pair: the next pair appeared then."""
+    return (
+        PairAssignment.objects.filter(rater=rater, answered_at__isnull=False)
+        .order_by("-answered_at")
+        .values_list("answered_at", flat=True)
+        .first()
+    )
+
+
+def arena_pool(*, rater: User, now: dt.datetime | None = None) -> QuerySet[GenerationRequest]:
+    """Pairs the arena may serve this rater: shared, finished pairs of other people's
+    requests that the rater has not judged, skipped, or been shown within the hold time
+    (so the pair on screen and the preloaded next one are not served again)."""
+    now = now or timezone.now()
+    held_since = now - dt.timedelta(seconds=settings.RATINGS_ASSIGNMENT_TTL_SECONDS)
+    judged = Vote.objects.filter(rater=rater, retracted_at__isnull=True).values("request_id")
+    seen = (
+        PairAssignment.objects.filter(rater=rater)
+        .filter(Q(answered_at__isnull=False) | Q(issued_at__gte=held_since))
+        .values("request_id")
+    )
+    return (
+        GenerationRequest.objects.filter(
+            shared=True, status=GenerationRequest.Status.DONE, model__compare_pipelines=True
+        )
+        .exclude(user=rater)
+        .exclude(pk__in=judged)
+        .exclude(pk__in=seen)
+        .annotate(done_images=Count("images", filter=Q(images__job__status=Job.Status.DONE), distinct=True))
+        .filter(done_images=2)
+    )
+
+
+def gold_filter() -> Q:
+    """Requests that are gold pairs or hold a control image."""
+    return Q(gold_pair__active=True) | Q(images__control__active=True)

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from django.urls import path
+
+from . import views, views_leaderboard
+
 app_name = "ratings"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("judge/<uuid:request_id>", views.judge, name="judge"),
+    path("arena", views.arena, name="arena"),
+    path("leaderboard", views_leaderboard.leaderboard_page, name="leaderboard"),
+]

@@ -1,0 +1,32 @@
+"""django-allauth hooks: a new user gets an API key at sign-up, shown once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.http import HttpRequest
+
+from .services import apikey_rotate
+
+# The session key that carries a freshly issued plain API key to the next page
+# (the profile), which pops it: the key is shown once and never stored in clear.
+NEW_APIKEY_SESSION_KEY = "horde_new_apikey"
+
+
+def apikey_remember_once(request: HttpRequest, key: str) -> None:
+    request.session[NEW_APIKEY_SESSION_KEY] = key
+
+
+def apikey_pop_once(request: HttpRequest) -> str | None:
+    return request.session.pop(NEW_APIKEY_SESSION_KEY, None)
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
+        user = super().save_user(request, user, form, commit=commit)
+        if commit:
+            # Django's login() keeps session data when it cycles the session key,
+            # so the key survives the automatic log-in that follows sign-up.
+            apikey_remember_once(request, apikey_rotate(user=user))
+        return user

@@ -1,0 +1,55 @@
+"""Kudos API: POST /api/v2/kudos/transfer (AI Horde compatible)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.apikey_auth import require_user
+from accounts.schema import ErrorSerializer
+from accounts.selectors import user_by_horde_name
+from horde_site.api_errors import bad_request
+
+from .services import KudosError, kudos_transfer
+
+
+class KudosTransferApi(APIView):
+    """Send kudos to another user. `transfer_id` (a uuid) makes a retried request pay once."""
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=200, help_text="The recipient, as `name#id` or a plain username.")
+        # Any JSON value: the ledger itself refuses what is not a positive whole number
+        # (strings, 1.5, true, huge values), with the AI Horde's rc names.
+        amount = serializers.JSONField(help_text="Whole number of kudos to send.")
+        transfer_id = serializers.UUIDField(required=False, allow_null=True)
+
+    @extend_schema(
+        operation_id="kudos_transfer",
+        request=InputSerializer,
+        responses={
+            200: inline_serializer("KudosTransferred", {"transferred": serializers.IntegerField()}),
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+        },
+        tags=["kudos"],
+    )
+    def post(self, request: Request) -> Response:
+        # The anonymous key authenticates; the ledger refuses it as a sender (KudosTransferFromAnon).
+        sender = require_user(request, allow_anonymous=True)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        recipient = user_by_horde_name(name=data["username"])
+        if recipient is None:
+            # The AI Horde's rc for a transfer to a user it cannot find.
+            raise bad_request("Invalid target username.", rc="InvalidTargetUsername")
+        try:
+            kudos_transfer(
+                sender=sender, recipient=recipient, amount=data["amount"], transfer_id=data.get("transfer_id")
+            )
+        except KudosError as exc:  # DuplicateEvent included: a retried transfer_id pays nothing more
+            raise bad_request(exc.message, rc=exc.rc) from exc
+        return Response({"transferred": data["amount"]})

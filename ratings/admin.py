@@ -1,0 +1,120 @@
+"""Staff views of ratings: the rater trust table (trust / block), gold pairs, control images, votes (read-only)."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from .models import ControlImage, GoldPair, PairAssignment, RaterTrust, Vote
+from .services import rater_trust_recompute, rater_trust_set_override
+
+
+@admin.register(RaterTrust)
+class RaterTrustAdmin(admin.ModelAdmin):
+    list_display = [
+        "user",
+        "score",
+        "excluded",
+        "override",
+        "gold_votes",
+        "gold_agreement",
+        "consensus_votes",
+        "consensus_agreement",
+        "votes_per_minute",
+        "account_age_days",
+        "updated_at",
+    ]
+    list_filter = ["excluded", "override"]
+    search_fields = ["user__username"]
+    ordering = ["score"]
+    readonly_fields = [
+        "user",
+        "score",
+        "excluded",
+        "gold_votes",
+        "gold_agreement",
+        "consensus_votes",
+        "consensus_agreement",
+        "votes_per_minute",
+        "account_age_days",
+        "updated_at",
+    ]
+    fields = ["user", "override", *readonly_fields[1:]]
+    actions = ["trust", "block", "automatic", "recompute"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # rows are made by the trust service
+
+    def save_model(self, request: HttpRequest, obj: RaterTrust, form, change: bool) -> None:
+        # Through the service, so `excluded` follows the override at once.
+        rater_trust_set_override(user=obj.user, override=obj.override)
+
+    def _override(self, request: HttpRequest, queryset: QuerySet[RaterTrust], override: str, label: str) -> None:
+        for trust in queryset.select_related("user"):
+            rater_trust_set_override(user=trust.user, override=override)
+        self.message_user(request, f"{queryset.count()} rater(s) {label}.", messages.SUCCESS)
+
+    @admin.action(description="Trust the selected raters (always counted, always earn)")
+    def trust(self, request: HttpRequest, queryset: QuerySet[RaterTrust]) -> None:
+        self._override(request, queryset, RaterTrust.Override.TRUSTED, "trusted")
+
+    @admin.action(description="Block the selected raters (excluded, earn nothing)")
+    def block(self, request: HttpRequest, queryset: QuerySet[RaterTrust]) -> None:
+        self._override(request, queryset, RaterTrust.Override.BLOCKED, "blocked")
+
+    @admin.action(description="Back to the automatic score")
+    def automatic(self, request: HttpRequest, queryset: QuerySet[RaterTrust]) -> None:
+        self._override(request, queryset, RaterTrust.Override.NONE, "back on the automatic score")
+        for trust in queryset.select_related("user"):
+            rater_trust_recompute(user=trust.user)
+
+    @admin.action(description="Recompute the figures now")
+    def recompute(self, request: HttpRequest, queryset: QuerySet[RaterTrust]) -> None:
+        for trust in queryset.select_related("user"):
+            rater_trust_recompute(user=trust.user)
+        self.message_user(request, f"{queryset.count()} rater(s) recomputed.", messages.SUCCESS)
+
+
+@admin.register(GoldPair)
+class GoldPairAdmin(admin.ModelAdmin):
+    list_display = ["request", "expected_choice", "active", "note", "created_at"]
+    list_filter = ["active", "expected_choice"]
+    raw_id_fields = ["request"]
+    search_fields = ["request__id", "note"]
+
+
+@admin.register(ControlImage)
+class ControlImageAdmin(admin.ModelAdmin):
+    list_display = ["image", "expected_aesthetic", "active", "note", "created_at"]
+    list_filter = ["active"]
+    raw_id_fields = ["image"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # votes are kept: retracted or excluded, never deleted
+
+
+@admin.register(Vote)
+class VoteAdmin(ReadOnlyAdmin):
+    list_display = ["id", "request", "rater", "source", "choice", "kudos_paid", "created_at", "retracted_at"]
+    list_filter = ["source", "choice", "created_at"]
+    search_fields = ["rater__username", "request__id"]
+    list_select_related = ["rater", "request"]
+
+
+@admin.register(PairAssignment)
+class PairAssignmentAdmin(ReadOnlyAdmin):
+    list_display = ["id", "rater", "request", "is_gold", "issued_at", "answered_at"]
+    list_filter = ["is_gold"]
+    list_select_related = ["rater", "request"]
+
+
+from .admin_export import DatasetExportAdmin  # noqa: E402,F401 - registers the export admin

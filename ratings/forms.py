@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from django import forms
+
+from .models import Vote
+
+AESTHETIC_LEVELS = [
+    (1, "awful"),
+    (2, "very bad"),
+    (3, "bad"),
+    (4, "below average"),
+    (5, "average"),
+    (6, "above average"),
+    (7, "good"),
+    (8, "very good"),
+    (9, "excellent"),
+    (10, "masterpiece"),
+]
+ARTIFACT_LEVELS = [
+    (0, "flawless, and it fits the prompt"),
+    (1, "tiny flaws you have to look for"),
+    (2, "small flaws that are easy to spot but don't spoil it"),
+    (3, "obvious flaws that spoil it a little"),
+    (4, "obvious flaws that spoil it a lot"),
+    (5, "garbage"),
+]
+
+
+def _score_field(levels: list[tuple[int, str]]) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        choices=[("", "—"), *[(value, f"{value} · {meaning}") for value, meaning in levels]],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+
+
+class JudgeForm(forms.Form):
+    """The own-pair page's verdict, in the shown order."""
+
+    choice = forms.ChoiceField(choices=Vote.Choice.choices)
+    left_aesthetic = _score_field(AESTHETIC_LEVELS)
+    right_aesthetic = _score_field(AESTHETIC_LEVELS)
+    left_artifacts = _score_field(ARTIFACT_LEVELS)
+    right_artifacts = _score_field(ARTIFACT_LEVELS)

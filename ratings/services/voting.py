@@ -1,0 +1,368 @@
+"""Judging pairs: the requester's own pair and the raters' arena.
+
+Money rules (see ratings.models for the data invariants):
+- The vote row and its rebate are written in one transaction, and the vote's
+  unique constraint (one live vote per rater and request) decides who was
+  first: a second attempt, also a concurrent one, fails on the insert and
+  rolls back before anything is paid.
+- The own-pair rebate is capped strictly below what the request cost; arena
+  votes pay a small amount up to a daily cap; excluded raters earn nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from accounts.models import User
+from generation.models import GenerationRequest, Image
+from kudos.services import DuplicateEvent, kudos_charge, kudos_rebate
+
+from ..models import ControlImage, PairAssignment, RaterTrust, Vote
+from ..selectors import arena_pool, arena_today, live_vote, pair_images, rater_last_answer_at, request_cost
+from .errors import RatingError
+
+CHOICES = {choice.value for choice in Vote.Choice}
+
+
+@dataclasses.dataclass(frozen=True)
+class Judgement:
+    """A rater's verdict on a pair, in the order it was shown to them."""
+
+    choice: str
+    left_aesthetic: int | None = None
+    right_aesthetic: int | None = None
+    left_artifacts: int | None = None
+    right_artifacts: int | None = None
+    # False when the choice was only inferred from the aesthetic ratings (no pick reward).
+    picked: bool = True
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_judgement(judgement: Judgement) -> None:
+    if judgement.choice not in CHOICES:
+        raise RatingError(f"choice must be one of {sorted(CHOICES)}.", "BadRequest")
+    for name in ("left_aesthetic", "right_aesthetic"):
+        value = getattr(judgement, name)
+        if value is not None and (not _is_int(value) or not 1 <= value <= 10):
+            raise RatingError(f"{name} must be a whole number from 1 to 10.", "BadRequest")
+    for name in ("left_artifacts", "right_artifacts"):
+        value = getattr(judgement, name)
+        if value is not None and (not _is_int(value) or not 0 <= value <= 5):
+            raise RatingError(f"{name} must be a whole number from 0 to 5.", "BadRequest")
+
+
+def judgement_from_horde(
+    *, left: Image, right: Image, best: str | None, choice: str | None, ratings: Iterable[Mapping[str, Any]]
+) -> Judgement:
+    """Turn the AI Horde body (`best` image id, `ratings` by image id) plus our `choice`
+    extension into a Judgement in the shown order. An image may be named by its image id
+    or its job id (the AI Horde's generation id); any other id is refused."""
+    sides = {str(left.id): "left", str(left.job_id): "left", str(right.id): "right", str(right.job_id): "right"}
+    scores: dict[str, int | None] = {}
+    rated: dict[str, int] = {}
+    for rating in ratings:
+        image_id = str(rating.get("id"))
+        side = sides.get(image_id)
+        if side is None:
+            raise RatingError(f"Image with ID '{image_id}' not found in this request.", "ProcGenNotFound")
+        if side in rated:
+            raise RatingError("The same image is rated twice.", "AestheticsDuplicate")
+        rated[side] = rating["rating"]
+        scores[f"{side}_aesthetic"] = rating["rating"]
+        if rating.get("artifacts") is not None:
+            scores[f"{side}_artifacts"] = rating["artifacts"]
+    best_side = None
+    if best:
+        best_side = sides.get(str(best))
+        if best_side is None:
+            raise RatingError(f"Image with ID '{best}' not found in this request.", "ProcGenNotFound")
+    if choice is not None and best_side is not None and choice != best_side:
+        raise RatingError(f"best names the {best_side} image but choice is {choice!r}.", "AestheticsConfused")
+    picked = True
+    final = choice or best_side
+    if final is None:
+        if len(rated) != 2:
+            raise RatingError("Point to the best image (best or choice), or rate both images.", "AestheticsMissing")
+        # As on the AI Horde, two aesthetic ratings name the better image; equal ones tie.
+        picked = False
+        final = "tie" if rated["left"] == rated["right"] else max(rated, key=lambda side: rated[side])
+    return Judgement(choice=final, picked=picked, **scores)
+
+
+def own_reward(*, judgement: Judgement) -> int:
+    """The rebate before the cap: the pick, each aesthetic rating, each artifacts rating."""
+    reward = settings.RATINGS_REWARD_PICK if judgement.picked else 0
+    for value in (judgement.left_aesthetic, judgement.right_aesthetic):
+        if value is not None:
+            reward += settings.RATINGS_REWARD_AESTHETIC
+    for value in (judgement.left_artifacts, judgement.right_artifacts):
+        if value is not None:
+            reward += settings.RATINGS_REWARD_ARTIFACTS
+    return reward
+
+
+def _excluded(rater: User) -> bool:
+    return RaterTrust.objects.filter(user=rater, excluded=True).exists()
+
+
+def _too_fast(seconds: float) -> RatingError:
+    return RatingError(
+        f"That vote came {seconds:.1f}s after the pair was shown; look at the images for at least "
+        f"{settings.RATINGS_MIN_SECONDS_TO_VOTE:g}s.",
+        "RatingTooFast",
+    )
+
+
+def _already() -> RatingError:
+    return RatingError("This pair has already been judged by you.", "AestheticsAlreadyExist")
+
+
+def own_pair_for(*, rater: User, generation_request: GenerationRequest) -> tuple[Image, Image]:
+    """The pair its requester may judge now (shown order), or the reason they may not."""
+    if generation_request.user_id != rater.pk:
+        raise RatingError("Only the requester may judge this pair.", "NotOwner", status=403)
+    if generation_request.status == GenerationRequest.Status.CANCELLED:
+        raise RatingError("This request was cancelled: there is nothing to judge.", "AestheticsNotCompleted")
+    if generation_request.status != GenerationRequest.Status.DONE:
+        raise RatingError("You can only judge a finished request.", "AestheticsNotCompleted")
+    if not generation_request.model.compare_pipelines:
+        raise RatingError("This request's model does not make pairs to judge.", "InvalidAestheticAttempt")
+    pair = pair_images(generation_request=generation_request)
+    if pair is None:
+        raise RatingError("This request has no finished pair of images.", "AestheticsSolo")
+    return pair
+
+
+def own_pair_vote(
+    *, rater: User, generation_request: GenerationRequest, judgement: Judgement, now: dt.datetime | None = None
+) -> Vote:
+    """The requester judges their own pair once; the rebate is paid at once, capped below the cost."""
+    left, right = own_pair_for(rater=rater, generation_request=generation_request)
+    if live_vote(generation_request=generation_request, rater=rater) is not None:
+        raise _already()
+    _check_judgement(judgement)
+    now = now or timezone.now()
+    # The pair cannot be seen before it is finished: that is when it was first shown.
+    shown_at = generation_request.finished_at or max(left.created_at, right.created_at)
+    seconds = (now - shown_at).total_seconds()
+    if seconds < settings.RATINGS_MIN_SECONDS_TO_VOTE:
+        raise _too_fast(seconds)
+    reward = 0 if _excluded(rater) else own_reward(judgement=judgement)
+    # Strictly below the cost: rating can never turn a request into a profit.
+    reward = max(0, min(reward, request_cost(generation_request=generation_request) - 1))
+    try:
+        with transaction.atomic():
+            vote = Vote.objects.create(
+                request=generation_request,
+                rater=rater,
+                source=Vote.Source.OWNER,
+                left_image=left,
+                right_image=right,
+                choice=judgement.choice,
+                left_aesthetic=judgement.left_aesthetic,
+                right_aesthetic=judgement.right_aesthetic,
+                left_artifacts=judgement.left_artifacts,
+                right_artifacts=judgement.right_artifacts,
+                seconds_to_vote=seconds,
+                kudos_paid=reward,
+            )
+            if reward:
+                # Keyed per request as well as guarded by the vote: the owner's rebate
+                # can be posted once, whatever happens to the vote row.
+                kudos_rebate(
+                    user=rater,
+                    amount=reward,
+                    event_key=f"rating:owner:{generation_request.id}",
+                    memo=f"Judged pair {generation_request.id}",
+                )
+    except (IntegrityError, DuplicateEvent) as exc:
+        # A concurrent attempt inserted its vote first (the unique constraint decided).
+        raise _already() from exc
+    return vote
+
+
+# --- the arena -----------------------------------------------------------------------
+
+
+def _is_gold_request(generation_request: GenerationRequest) -> bool:
+    return (
+        GenerationRequest.objects.filter(pk=generation_request.pk, gold_pair__active=True).exists()
+        or ControlImage.objects.filter(active=True, image__request=generation_request).exists()
+    )
+
+
+def arena_next(*, rater: User, now: dt.datetime | None = None) -> PairAssignment | None:
+    """Issue the rater's next arena pair (None when there is nothing left for them).
+
+    One in RATINGS_GOLD_EVERY is a gold pair or a control image when one is left;
+    otherwise the pair with the fewest votes, so votes spread over the pool.
+    """
+    pool = arena_pool(rater=rater, now=now)
+    chosen = None
+    every = settings.RATINGS_GOLD_EVERY
+    if every > 0 and random.randrange(every) == 0:
+        controls = ControlImage.objects.filter(active=True).values("image__request_id")
+        # Filter by subquery, not by a join: a join on images would change the pool's image count.
+        chosen = pool.filter(Q(gold_pair__active=True) | Q(pk__in=controls)).order_by("?").first()
+    if chosen is None:
+        chosen = (
+            pool.annotate(live_votes=Count("votes", filter=Q(votes__retracted_at__isnull=True), distinct=True))
+            .order_by("live_votes", "?")
+            .first()
+        )
+    if chosen is None:
+        return None
+    pair = pair_images(generation_request=chosen)
+    if pair is None:  # its images changed since the pool was read
+        return None
+    left, right = pair
+    # Each rater sees their own random order, stored with the assignment.
+    if random.random() < 0.5:
+        left, right = right, left
+    return PairAssignment.objects.create(
+        rater=rater, request=chosen, left_image=left, right_image=right, is_gold=_is_gold_request(chosen)
+    )
+
+
+def _assignment(*, rater: User, assignment_id: uuid.UUID | str) -> PairAssignment:
+    try:
+        assignment_id = uuid.UUID(str(assignment_id))
+    except ValueError:
+        raise RatingError("No such pair was shown to you.", "PairNotFound", status=404) from None
+    assignment = (
+        PairAssignment.objects.select_related("request", "left_image", "right_image")
+        .filter(pk=assignment_id, rater=rater)
+        .first()
+    )
+    if assignment is None:
+        raise RatingError("No such pair was shown to you.", "PairNotFound", status=404)
+    return assignment
+
+
+def _trust_row(rater: User) -> RaterTrust:
+    trust = RaterTrust.objects.filter(user=rater).first()
+    if trust is not None:
+        return trust
+    try:
+        with transaction.atomic():
+            return RaterTrust.objects.create(user=rater)
+    except IntegrityError:  # created by a concurrent vote
+        return RaterTrust.objects.get(user=rater)
+
+
+def arena_vote(
+    *, rater: User, assignment_id: uuid.UUID | str, judgement: Judgement, now: dt.datetime | None = None
+) -> Vote:
+    """Vote on a pair the arena showed this rater; pays the arena reward within the daily cap."""
+    assignment = _assignment(rater=rater, assignment_id=assignment_id)
+    if assignment.request.user_id == rater.pk:
+        raise RatingError("You cannot judge your own pair in the arena.", "NotOwner", status=403)
+    if assignment.answered_at is not None:
+        if Vote.objects.filter(assignment=assignment).exists():
+            raise _already()
+        raise RatingError("You skipped this pair.", "PairSkipped")
+    _check_judgement(judgement)
+    now = now or timezone.now()
+    # A preloaded pair is issued before it appears; it appears when the previous one is answered.
+    last_answer = rater_last_answer_at(rater=rater)
+    shown_at = max(assignment.issued_at, last_answer) if last_answer else assignment.issued_at
+    seconds = (now - shown_at).total_seconds()
+    if seconds < settings.RATINGS_MIN_SECONDS_TO_VOTE:
+        raise _too_fast(seconds)
+    trust_row = _trust_row(rater)
+    with transaction.atomic():
+        # Lock the rater's trust row: one rater's arena votes commit one at a time, so
+        # two concurrent votes cannot both fit under the daily cap.
+        trust = RaterTrust.objects.select_for_update().get(pk=trust_row.pk)
+        claimed = PairAssignment.objects.filter(pk=assignment.pk, answered_at__isnull=True).update(answered_at=now)
+        if claimed != 1:
+            raise _already()  # another request answered it first
+        try:
+            with transaction.atomic():
+                vote = Vote.objects.create(
+                    request=assignment.request,
+                    rater=rater,
+                    source=Vote.Source.ARENA,
+                    assignment=assignment,
+                    left_image=assignment.left_image,
+                    right_image=assignment.right_image,
+                    choice=judgement.choice,
+                    left_aesthetic=judgement.left_aesthetic,
+                    right_aesthetic=judgement.right_aesthetic,
+                    left_artifacts=judgement.left_artifacts,
+                    right_artifacts=judgement.right_artifacts,
+                    seconds_to_vote=seconds,
+                )
+        except IntegrityError as exc:
+            raise _already() from exc
+        earned = arena_today(rater=rater, now=now)["kudos"]
+        reward = (
+            0
+            if trust.excluded
+            else max(0, min(settings.RATINGS_ARENA_REWARD, settings.RATINGS_ARENA_DAILY_CAP - earned))
+        )
+        if reward:
+            kudos_rebate(user=rater, amount=reward, event_key=f"rating:{vote.id}", memo="Arena vote")
+            Vote.objects.filter(pk=vote.pk).update(kudos_paid=reward)
+            vote.kudos_paid = reward
+    if assignment.is_gold:
+        # Gold answers move trust the most: let a failing rater stop earning at once.
+        from .trust import rater_trust_recompute
+
+        rater_trust_recompute(user=rater)
+    return vote
+
+
+def arena_skip(*, rater: User, assignment_id: uuid.UUID | str, now: dt.datetime | None = None) -> PairAssignment:
+    """Pass on a pair: it is not served to this rater again."""
+    assignment = _assignment(rater=rater, assignment_id=assignment_id)
+    now = now or timezone.now()
+    if PairAssignment.objects.filter(pk=assignment.pk, answered_at__isnull=True).update(answered_at=now) != 1:
+        raise RatingError("This pair was already answered.", "PairAlreadyAnswered")
+    assignment.answered_at = now
+    return assignment
+
+
+def arena_undo(*, rater: User, assignment_id: uuid.UUID | str, now: dt.datetime | None = None) -> PairAssignment:
+    """Take back an arena vote within the undo window and get the same pair again.
+
+    The vote is kept, marked retracted; its kudos go back through a new ledger
+    transaction (`kudos_charge`, event `rating-undo:<vote id>`), never by editing one.
+    """
+    assignment = _assignment(rater=rater, assignment_id=assignment_id)
+    vote = Vote.objects.filter(assignment=assignment, rater=rater).first()
+    if vote is None:
+        raise RatingError("There is no vote on this pair to undo.", "NothingToUndo")
+    if vote.retracted_at is not None:
+        raise RatingError("This vote was already undone.", "VoteAlreadyUndone")
+    now = now or timezone.now()
+    if (now - vote.created_at).total_seconds() > settings.RATINGS_UNDO_SECONDS:
+        raise RatingError(f"A vote can only be undone within {settings.RATINGS_UNDO_SECONDS}s.", "UndoWindowPassed")
+    with transaction.atomic():
+        # Compare-and-swap: of two concurrent undos only one retracts, so only one pays back.
+        if Vote.objects.filter(pk=vote.pk, retracted_at__isnull=True).update(retracted_at=now) != 1:
+            raise RatingError("This vote was already undone.", "VoteAlreadyUndone")
+        if vote.kudos_paid:
+            kudos_charge(
+                user=rater, amount=vote.kudos_paid, event_key=f"rating-undo:{vote.id}", memo="Arena vote undone"
+            )
+        return PairAssignment.objects.create(
+            rater=rater,
+            request=assignment.request,
+            left_image=vote.left_image,
+            right_image=vote.right_image,
+            is_gold=assignment.is_gold,
+        )

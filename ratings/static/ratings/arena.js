@@ -1,0 +1,143 @@
+/* The arena: one pair on screen, the next one already fetched and its images loaded,
+ * so a vote shows the next pair at once. Talks to /api/v2/ratings/arena/* with the
+ * session cookie and the CSRF token. */
+(function () {
+  var root = document.getElementById("arena");
+  var undoSeconds = parseInt(root.dataset.undoSeconds, 10);
+  var queue = [];          // queue[0] is on screen, queue[1] is preloaded
+  var fetching = null;
+  var busy = false;
+  var lastVote = null;     // {assignmentId, at}
+  var SCORE_FIELDS = ["left_aesthetic", "right_aesthetic", "left_artifacts", "right_artifacts"];
+
+  function csrf() {
+    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+  function api(method, url, body) {
+    return fetch(url, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+      body: body ? JSON.stringify(body) : undefined,
+    }).then(function (response) {
+      return response.json().then(function (data) {
+        if (!response.ok) { var error = new Error(data.message || "Error"); error.rc = data.rc; throw error; }
+        return data;
+      });
+    });
+  }
+  function status(text) { document.getElementById("arena-status").textContent = text || ""; }
+  function showToday(today) {
+    if (!today) return;
+    document.getElementById("today-votes").textContent = today.votes;
+    document.getElementById("today-kudos").textContent = today.kudos;
+    document.getElementById("today-cap").textContent = today.cap;
+  }
+  function preload(assignment) {
+    [assignment.left.url, assignment.right.url].forEach(function (url) { var img = new Image(); img.src = url; });
+  }
+  function refill() {
+    if (fetching || queue.length >= 2) return fetching || Promise.resolve();
+    fetching = api("GET", "/api/v2/ratings/arena/next").then(function (data) {
+      fetching = null;
+      // today's counts come from votes and undos only: a "next" answered late would show stale ones.
+      if (data.assignment) {
+        preload(data.assignment);
+        queue.push(data.assignment);
+        if (queue.length === 1) show();
+        return refill();
+      }
+      if (queue.length === 0) show();
+    }, function (error) { fetching = null; status(error.message); });
+    return fetching;
+  }
+  function resetScores() {
+    SCORE_FIELDS.forEach(function (name) { root.querySelector('select[name="' + name + '"]').value = ""; });
+  }
+  function show() {
+    var current = queue[0];
+    var pair = document.getElementById("arena-pair");
+    resetScores();
+    if (!current) {
+      root.dataset.assignmentId = "";
+      pair.hidden = true;
+      document.getElementById("arena-empty").hidden = false;
+      document.getElementById("arena-prompt").textContent = "";
+      return;
+    }
+    document.getElementById("arena-empty").hidden = true;
+    pair.hidden = false;
+    document.getElementById("left-image").src = current.left.url;
+    document.getElementById("right-image").src = current.right.url;
+    document.getElementById("arena-prompt").textContent = "“" + current.prompt + "” · " + current.model;
+    root.dataset.assignmentId = current.id;
+  }
+  function advance() {
+    queue.shift();
+    show();
+    return refill();
+  }
+  function scores() {
+    var body = {};
+    SCORE_FIELDS.forEach(function (name) {
+      var value = root.querySelector('select[name="' + name + '"]').value;
+      if (value !== "") body[name] = parseInt(value, 10);
+    });
+    return body;
+  }
+  function vote(choice) {
+    var current = queue[0];
+    if (!current || busy) return;
+    busy = true;
+    var body = scores();
+    body.choice = choice;
+    api("POST", "/api/v2/ratings/arena/" + current.id, body).then(function (data) {
+      busy = false;
+      lastVote = { assignmentId: current.id, at: Date.now() };
+      document.getElementById("undo-button").disabled = false;
+      document.getElementById("last-reward").textContent = "+" + data.reward;
+      showToday(data.today);
+      status("Vote saved (+" + data.reward + " kudos). U undoes it for " + undoSeconds + " s.");
+      advance();
+    }, function (error) { busy = false; status(error.message); });
+  }
+  function skip() {
+    var current = queue[0];
+    if (!current || busy) return;
+    busy = true;
+    api("POST", "/api/v2/ratings/arena/" + current.id + "/skip").then(function () {
+      busy = false;
+      status("Skipped.");
+      advance();
+    }, function (error) { busy = false; status(error.message); });
+  }
+  function undo() {
+    if (!lastVote || busy) return;
+    if (Date.now() - lastVote.at > undoSeconds * 1000) { status("Too late to undo that vote."); return; }
+    busy = true;
+    api("POST", "/api/v2/ratings/arena/" + lastVote.assignmentId + "/undo").then(function (data) {
+      busy = false;
+      lastVote = null;
+      document.getElementById("undo-button").disabled = true;
+      document.getElementById("last-reward").textContent = "undone";
+      showToday(data.today);
+      queue.unshift(data.assignment);   // the undone pair comes back on screen
+      show();
+      status("Vote undone: judge this pair again.");
+    }, function (error) { busy = false; status(error.message); });
+  }
+  root.querySelectorAll("button[data-choice]").forEach(function (button) {
+    button.addEventListener("click", function () { vote(button.dataset.choice); });
+  });
+  document.getElementById("skip-button").addEventListener("click", skip);
+  document.getElementById("undo-button").addEventListener("click", undo);
+  HordeRatingKeys.install({
+    pending: document.getElementById("key-pending"),
+    onChoice: vote,
+    onSkip: skip,
+    onUndo: undo,
+    onScore: function (field, value) { root.querySelector('select[name="' + field + '"]').value = String(value); },
+  });
+  refill();
+})();

@@ -1,0 +1,69 @@
+"""The leaderboard page: an SVG chart of strengths with interval bars per model, and the table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.dateparse import parse_datetime
+
+from .leaderboard import leaderboard_cached
+
+# Chart geometry (SVG user units).
+CHART_WIDTH = 720
+LABEL_WIDTH = 220
+ROW_HEIGHT = 30
+MARGIN_TOP = 24
+MARGIN_BOTTOM = 30
+PLOT_RIGHT_PAD = 20
+
+
+def chart_geometry(model_board: dict[str, Any]) -> dict[str, Any]:
+    """Pixel positions for one model's chart, so the template only draws."""
+    rows = model_board["pipelines"]
+    low = min([row["ci_low"] for row in rows] + [0.0])
+    high = max([row["ci_high"] for row in rows] + [0.0])
+    span = (high - low) or 1.0
+    low, high = low - span * 0.05, high + span * 0.05
+    plot_width = CHART_WIDTH - LABEL_WIDTH - PLOT_RIGHT_PAD
+
+    def x(value: float) -> float:
+        return round(LABEL_WIDTH + (value - low) / (high - low) * plot_width, 1)
+
+    bars = []
+    for i, row in enumerate(rows):
+        y = MARGIN_TOP + i * ROW_HEIGHT + ROW_HEIGHT / 2
+        bars.append(
+            {
+                "label": f"#{row['rank']} {row['name']} v{row['version']}",
+                "y": y,
+                "x_low": x(row["ci_low"]),
+                "x_high": x(row["ci_high"]),
+                "x": x(row["strength"]),
+                "row": row,
+            }
+        )
+    height = MARGIN_TOP + len(rows) * ROW_HEIGHT + MARGIN_BOTTOM
+    axis_y = height - MARGIN_BOTTOM + 4
+    ticks = [{"x": x(value), "label": f"{value:+.2f}"} for value in (low + span * 0.05, 0.0, high - span * 0.05)]
+    return {
+        "width": CHART_WIDTH,
+        "height": height,
+        "label_width": LABEL_WIDTH,
+        "plot_right": CHART_WIDTH - PLOT_RIGHT_PAD,
+        "zero_x": x(0.0),
+        "axis_y": axis_y,
+        "ticks": ticks,
+        "bars": bars,
+    }
+
+
+def leaderboard_page(request: HttpRequest) -> HttpResponse:
+    board = leaderboard_cached()
+    models = [{**model, "chart": chart_geometry(model)} for model in board["models"]]
+    return render(
+        request,
+        "ratings/leaderboard.html",
+        {"models": models, "computed_at": parse_datetime(board["computed_at"]), "method": board["method"]},
+    )

@@ -1,0 +1,36 @@
+"""The leaderboard page draws its chart in a real browser."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from ratings.leaderboard import CACHE_KEY
+from tests.leaderboard import factories
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_leaderboard_shows_each_pipeline_with_its_interval(page, make_user):
+    cache.delete(CACHE_KEY)
+    owner, rater = make_user("owner")[0], make_user("rater")[0]
+    model = factories.make_model()
+    strong, weak = factories.make_pipeline(model, "strong", "2"), factories.make_pipeline(model, "weak")
+    for i in range(12):
+        request, a, b = factories.make_pair(model, strong, weak, owner=owner)
+        factories.make_vote(request, rater, a, b, "left" if i % 4 else "right")
+    try:
+        page.goto("/ratings/leaderboard")
+        chart = page.locator("svg.lb-chart")
+        assert chart.is_visible()
+        box = chart.bounding_box()
+        assert box["width"] > 300 and box["height"] > 60
+        assert page.locator("svg.lb-chart circle.point").count() == 2
+        assert page.locator("svg.lb-chart text", has_text="#1 strong v2").is_visible()
+        strong_x = page.locator("svg.lb-chart circle.point").nth(0).bounding_box()["x"]
+        weak_x = page.locator("svg.lb-chart circle.point").nth(1).bounding_box()["x"]
+        assert strong_x > weak_x
+        rows = page.locator("table.lb-table tbody tr")
+        assert rows.count() == 2 and "strong" in rows.nth(0).inner_text()
+    finally:
+        cache.delete(CACHE_KEY)

@@ -1,0 +1,292 @@
+"""POST /api/v2/generate/rate/{id}: the requester judges their own pair once, for a capped rebate."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import Sum
+
+from generation.models import GenerationRequest
+from kudos.models import Transaction
+from kudos.selectors import user_balance
+from ratings.models import RaterTrust, Vote
+
+from .conftest import ledger_counts, shown_pair
+
+pytestmark = pytest.mark.django_db
+
+
+def rate(api_client, request_id, key, body):
+    return api_client.post(f"/api/v2/generate/rate/{request_id}", body, format="json", HTTP_APIKEY=key)
+
+
+@pytest.fixture
+def pair(alice, make_pair):
+    return make_pair(alice[0])
+
+
+def test_it_pays_the_pick_and_the_ratings_at_once_and_stores_the_shown_order(api_client, alice, pair):
+    user, key = alice
+    left, right = shown_pair(pair)
+    before = user_balance(user=user)
+    response = rate(
+        api_client,
+        pair.id,
+        key,
+        {
+            "best": str(right.id),
+            "ratings": [{"id": str(left.id), "rating": 4, "artifacts": 2}, {"id": str(right.id), "rating": 8}],
+        },
+    )
+    assert response.status_code == 200, response.json()
+    # 15 for the pick + 2 x 5 for the aesthetics + 5 for one artifacts rating.
+    assert response.json() == {"reward": 30}
+    assert user_balance(user=user) == before + 30
+    vote = Vote.objects.get(request=pair)
+    assert (vote.left_image_id, vote.right_image_id) == (left.id, right.id)
+    assert vote.left_image.job.position == 0
+    assert (vote.choice, vote.left_aesthetic, vote.right_aesthetic, vote.left_artifacts, vote.right_artifacts) == (
+        "right",
+        4,
+        8,
+        2,
+        None,
+    )
+    assert vote.kudos_paid == 30
+    assert Transaction.objects.filter(kind="rating_rebate", event_key=f"rating:owner:{pair.id}").count() == 1
+
+
+def test_the_best_alone_pays_the_pick(api_client, alice, pair):
+    left, _ = shown_pair(pair)
+    response = rate(api_client, pair.id, alice[1], {"best": str(left.id)})
+    assert response.json() == {"reward": 15}
+    assert Vote.objects.get(request=pair).choice == "left"
+
+
+def test_an_image_may_be_named_by_its_job_id_as_the_ai_horde_generation_id(api_client, alice, pair):
+    _, right = shown_pair(pair)
+    response = rate(api_client, pair.id, alice[1], {"best": str(right.job_id)})
+    assert response.status_code == 200
+    assert Vote.objects.get(request=pair).choice == "right"
+
+
+@pytest.mark.parametrize("choice", ["tie", "both_bad"])
+def test_the_choice_extension_records_a_tie_or_both_bad(api_client, alice, pair, choice):
+    response = rate(api_client, pair.id, alice[1], {"choice": choice})
+    assert response.json() == {"reward": 15}
+    assert Vote.objects.get(request=pair).choice == choice
+
+
+def test_two_ratings_without_a_pick_name_the_better_image_and_pay_no_pick(api_client, alice, pair):
+    left, right = shown_pair(pair)
+    response = rate(
+        api_client,
+        pair.id,
+        alice[1],
+        {"ratings": [{"id": str(left.id), "rating": 9}, {"id": str(right.id), "rating": 3}]},
+    )
+    assert response.json() == {"reward": 10}
+    assert Vote.objects.get(request=pair).choice == "left"
+
+
+def test_the_rebate_stays_strictly_below_the_cost_of_the_request(api_client, alice, make_pair):
+    cheap = make_pair(alice[0], job_kudos=5)  # cost 10
+    left, _ = shown_pair(cheap)
+    response = rate(
+        api_client,
+        cheap.id,
+        alice[1],
+        {"best": str(left.id), "ratings": [{"id": str(left.id), "rating": 7, "artifacts": 0}]},
+    )
+    assert response.json() == {"reward": 9}
+
+
+def test_a_request_that_cost_one_kudos_pays_nothing_and_posts_no_entry(api_client, alice, make_pair):
+    free = make_pair(alice[0], charge=False)
+    left, _ = shown_pair(free)
+    before = ledger_counts()
+    response = rate(api_client, free.id, alice[1], {"best": str(left.id)})
+    assert response.json() == {"reward": 0}
+    assert ledger_counts() == before
+    assert Vote.objects.filter(request=free).count() == 1
+
+
+def test_the_rewards_follow_settings(api_client, alice, pair, settings):
+    settings.RATINGS_REWARD_PICK = 7
+    left, _ = shown_pair(pair)
+    assert rate(api_client, pair.id, alice[1], {"best": str(left.id)}).json() == {"reward": 7}
+
+
+def test_a_second_judgement_is_refused_and_pays_nothing(api_client, alice, pair):
+    left, right = shown_pair(pair)
+    assert rate(api_client, pair.id, alice[1], {"best": str(left.id)}).status_code == 200
+    before, balance = ledger_counts(), user_balance(user=alice[0])
+    again = rate(api_client, pair.id, alice[1], {"best": str(right.id)})
+    assert again.status_code == 400
+    assert again.json()["rc"] == "AestheticsAlreadyExist"
+    assert ledger_counts() == before
+    assert user_balance(user=alice[0]) == balance
+    assert Vote.objects.get(request=pair).choice == "left"
+
+
+def test_someone_else_gets_403_and_nothing_changes(api_client, bob, pair):
+    left, _ = shown_pair(pair)
+    before = ledger_counts()
+    response = rate(api_client, pair.id, bob[1], {"best": str(left.id)})
+    assert response.status_code == 403
+    assert response.json()["rc"] == "NotOwner"
+    assert ledger_counts() == before
+    assert not Vote.objects.exists()
+
+
+def test_the_apikey_header_is_required(api_client, pair):
+    left, _ = shown_pair(pair)
+    response = api_client.post(f"/api/v2/generate/rate/{pair.id}", {"best": str(left.id)}, format="json")
+    assert response.status_code == 401
+    assert response.json()["rc"] == "InvalidAPIKey"
+
+
+def test_the_anonymous_key_is_refused(api_client, pair):
+    left, _ = shown_pair(pair)
+    response = rate(api_client, pair.id, "0000000000", {"best": str(left.id)})
+    assert response.status_code == 403
+    assert response.json()["rc"] == "AnonForbidden"
+
+
+@pytest.mark.parametrize("request_id", ["not-a-uuid", "6038971e-f0b0-4fdd-a3bb-148f561f815e"])
+def test_an_unknown_request_is_404(api_client, alice, request_id):
+    response = rate(api_client, request_id, alice[1], {"choice": "tie"})
+    assert response.status_code == 404
+    assert response.json()["rc"] == "RequestNotFound"
+
+
+@pytest.mark.parametrize(
+    "status",
+    [GenerationRequest.Status.WAITING, GenerationRequest.Status.PROCESSING, GenerationRequest.Status.CANCELLED],
+)
+def test_an_unfinished_or_cancelled_request_cannot_be_judged(api_client, alice, make_pair, status):
+    request = make_pair(alice[0], status=status)
+    before = ledger_counts()
+    response = rate(api_client, request.id, alice[1], {"choice": "tie"})
+    assert response.status_code == 400
+    assert response.json()["rc"] == "AestheticsNotCompleted"
+    assert ledger_counts() == before
+
+
+def test_a_cancelled_request_with_images_still_cannot_be_judged(api_client, alice, pair):
+    GenerationRequest.objects.filter(pk=pair.pk).update(status=GenerationRequest.Status.CANCELLED)
+    response = rate(api_client, pair.id, alice[1], {"choice": "tie"})
+    assert response.status_code == 400
+    assert response.json()["rc"] == "AestheticsNotCompleted"
+
+
+def test_a_model_without_pairs_cannot_be_judged(api_client, alice, make_pair, plain_model):
+    request = make_pair(alice[0], model=plain_model)
+    response = rate(api_client, request.id, alice[1], {"choice": "tie"})
+    assert response.status_code == 400
+    assert response.json()["rc"] == "InvalidAestheticAttempt"
+
+
+def test_an_image_of_another_request_is_refused(api_client, alice, pair, make_pair):
+    other_left, _ = shown_pair(make_pair(alice[0]))
+    before = ledger_counts()
+    for body in (
+        {"best": str(other_left.id)},
+        {"choice": "tie", "ratings": [{"id": str(other_left.id), "rating": 5}]},
+    ):
+        response = rate(api_client, pair.id, alice[1], body)
+        assert response.status_code == 400
+        assert response.json()["rc"] == "ProcGenNotFound"
+    assert ledger_counts() == before
+    assert not Vote.objects.exists()
+
+
+def test_the_same_image_rated_twice_is_refused(api_client, alice, pair):
+    left, _ = shown_pair(pair)
+    body = {"choice": "left", "ratings": [{"id": str(left.id), "rating": 5}, {"id": str(left.id), "rating": 6}]}
+    response = rate(api_client, pair.id, alice[1], body)
+    assert response.json()["rc"] == "AestheticsDuplicate"
+
+
+def test_a_best_that_contradicts_the_choice_is_refused(api_client, alice, pair):
+    left, _ = shown_pair(pair)
+    response = rate(api_client, pair.id, alice[1], {"best": str(left.id), "choice": "right"})
+    assert response.status_code == 400
+    assert response.json()["rc"] == "AestheticsConfused"
+
+
+def test_nothing_to_say_is_refused(api_client, alice, pair):
+    left, _ = shown_pair(pair)
+    for body in ({}, {"ratings": [{"id": str(left.id), "rating": 5}]}):
+        response = rate(api_client, pair.id, alice[1], body)
+        assert response.status_code == 400
+        assert response.json()["rc"] == "AestheticsMissing"
+
+
+@pytest.mark.parametrize(
+    "rating",
+    [
+        {"rating": 0},
+        {"rating": 11},
+        {"rating": 5.5},
+        {"rating": "5"},
+        {"rating": True},
+        {"rating": None},
+        {"rating": 5, "artifacts": 6},
+        {"rating": 5, "artifacts": -1},
+        {"rating": 5, "artifacts": 2.5},
+        {},
+    ],
+)
+def test_ratings_out_of_range_or_not_whole_numbers_are_400(api_client, alice, pair, rating):
+    left, _ = shown_pair(pair)
+    before = ledger_counts()
+    response = rate(api_client, pair.id, alice[1], {"choice": "left", "ratings": [{"id": str(left.id), **rating}]})
+    assert response.status_code == 400
+    assert response.json()["rc"] == "BadRequest"
+    assert ledger_counts() == before
+    assert not Vote.objects.exists()
+
+
+@pytest.mark.parametrize("body", [{"choice": "middle"}, {"choice": 1}, {"ratings": "x"}, [1, 2]])
+def test_malformed_bodies_are_400(api_client, alice, pair, body):
+    response = rate(api_client, pair.id, alice[1], body)
+    assert response.status_code == 400
+    assert response.json()["rc"] == "BadRequest"
+
+
+def test_a_vote_faster_than_a_human_is_refused(api_client, alice, make_pair, settings):
+    settings.RATINGS_MIN_SECONDS_TO_VOTE = 1.5
+    fresh = make_pair(alice[0], finished_ago=0.2)
+    left, _ = shown_pair(fresh)
+    before = ledger_counts()
+    response = rate(api_client, fresh.id, alice[1], {"best": str(left.id)})
+    assert response.status_code == 400
+    assert response.json()["rc"] == "RatingTooFast"
+    assert ledger_counts() == before
+    assert not Vote.objects.exists()
+
+
+def test_an_excluded_rater_may_still_judge_but_earns_nothing(api_client, alice, pair):
+    RaterTrust.objects.create(user=alice[0], excluded=True, override="blocked")
+    left, _ = shown_pair(pair)
+    response = rate(api_client, pair.id, alice[1], {"best": str(left.id)})
+    assert response.json() == {"reward": 0}
+    assert Vote.objects.filter(request=pair).count() == 1
+    assert not Transaction.objects.filter(kind="rating_rebate").exists()
+
+
+def test_the_rebates_never_add_up_to_more_than_the_cost(api_client, alice, make_pair):
+    requests = [make_pair(alice[0], job_kudos=k) for k in (1, 3, 8, 40)]
+    for request in requests:
+        left, right = shown_pair(request)
+        body = {
+            "best": str(left.id),
+            "ratings": [
+                {"id": str(left.id), "rating": 9, "artifacts": 0},
+                {"id": str(right.id), "rating": 2, "artifacts": 5},
+            ],
+        }
+        assert rate(api_client, request.id, alice[1], body).status_code == 200
+    for request in requests:
+        paid = Vote.objects.filter(request=request).aggregate(total=Sum("kudos_paid"))["total"]
+        assert paid < request.kudos
