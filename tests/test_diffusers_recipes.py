@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generation.backends.recipes import RecipeError, recipe_validate
+from generation.backends.recipes import RecipeError, recipe_validate, scheduler_for
 from generation.management.commands.seed_demo import MODELS, SDXL_BETA
 
 
@@ -13,7 +13,7 @@ def test_it_fills_in_the_defaults_of_a_base_only_recipe():
         "base": "sdxl-base-1.0",
         "refiner": None,
         "refiner_switch": None,
-        "scheduler": "euler",
+        "scheduler": None,
         "steps": None,
         "guidance": None,
     }
@@ -79,3 +79,26 @@ def test_the_two_sdxl_beta_recipes_of_seed_demo_are_valid_and_different():
     assert with_refiner["scheduler"] == "dpmpp_2m_karras"
     assert with_refiner["refiner_switch"] == 0.8
     assert base_only["base"] == with_refiner["base"]
+
+
+@pytest.mark.parametrize(
+    ("sampler_name", "karras", "scheduler"),
+    [
+        ("k_euler", True, "euler"),
+        ("k_euler_a", False, "euler_a"),
+        ("k_dpmpp_2m", True, "dpmpp_2m_karras"),
+        ("k_dpmpp_2m", False, "dpmpp_2m"),
+        ("DDIM", True, "ddim"),
+        ("k_dpm_fast", True, "euler"),
+    ],
+)
+def test_a_recipe_without_a_scheduler_follows_the_requests_sampler(sampler_name, karras, scheduler):
+    recipe = recipe_validate({"base": "sdxl-base-1.0"})
+
+    assert scheduler_for(recipe, sampler_name=sampler_name, karras=karras) == scheduler
+
+
+def test_a_recipe_scheduler_wins_over_the_requests_sampler():
+    recipe = recipe_validate({"base": "sdxl-base-1.0", "scheduler": "ddim"})
+
+    assert scheduler_for(recipe, sampler_name="k_dpmpp_2m", karras=True) == "ddim"

@@ -53,7 +53,7 @@ from diffusers import (
 from PIL import Image
 
 from .base import JobSpec
-from .recipes import RecipeError, recipe_validate
+from .recipes import RecipeError, recipe_validate, scheduler_for
 
 log = logging.getLogger(__name__)
 # Progress bars belong to a terminal, not to a worker's log.
@@ -225,7 +225,8 @@ class DiffusersBackend:
             width, height = _snap(spec.width, multiple), _snap(spec.height, multiple)
             # A CPU generator gives the same noise whatever the device: same seed, same image.
             generator = torch.Generator("cpu").manual_seed(spec.seed % 2**63)
-            base.scheduler = self._scheduler(recipe["scheduler"], ("base", recipe["base"]))
+            scheduler = scheduler_for(recipe, sampler_name=spec.sampler_name, karras=bool(spec.extra.get("karras")))
+            base.scheduler = self._scheduler(scheduler, ("base", recipe["base"]))
             common = {
                 "prompt": spec.prompt,
                 "negative_prompt": spec.negative_prompt or None,
@@ -237,7 +238,7 @@ class DiffusersBackend:
             if refiner is None:
                 image = base(width=width, height=height, **common).images[0]
             else:
-                refiner.scheduler = self._scheduler(recipe["scheduler"], ("refiner", recipe["refiner"]))
+                refiner.scheduler = self._scheduler(scheduler, ("refiner", recipe["refiner"]))
                 # The base denoises the first part of the schedule and hands over its latents;
                 # the refiner takes the same schedule from that point (the SDXL ensemble of experts).
                 latents = base(

@@ -5,7 +5,7 @@ A recipe (``Pipeline.recipe``) says how one pipeline draws its images:
     {"base": "sdxl-base-1.0",          # checkpoint folder under HORDE_MODELS_DIR
      "refiner": "sdxl-refiner-1.0",    # or null: base alone
      "refiner_switch": 0.8,            # share of the steps the base runs before the refiner
-     "scheduler": "dpmpp_2m_karras",   # one of SCHEDULERS
+     "scheduler": "dpmpp_2m_karras",   # one of SCHEDULERS; absent: the request's sampler_name
      "steps": 40,                      # optional: overrides the request's steps
      "guidance": 7.0}                  # optional: overrides the request's cfg_scale
 
@@ -20,6 +20,15 @@ import re
 from typing import Any
 
 SCHEDULERS = ("euler", "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras", "heun", "lms", "unipc")
+# A recipe without a scheduler follows the request's AI Horde sampler_name (others: euler).
+HORDE_SAMPLERS = {
+    "k_euler": "euler",
+    "k_euler_a": "euler_a",
+    "k_dpmpp_2m": "dpmpp_2m",
+    "k_heun": "heun",
+    "k_lms": "lms",
+    "DDIM": "ddim",
+}
 RECIPE_KEYS = ("base", "refiner", "refiner_switch", "scheduler", "steps", "guidance")
 DEFAULT_REFINER_SWITCH = 0.8
 MAX_STEPS = 500
@@ -42,6 +51,14 @@ def _checkpoint_problem(name: Any, key: str) -> str | None:
             f"(letters, digits, '.', '_', '-'), not {name!r}"
         )
     return None
+
+
+def scheduler_for(recipe: dict[str, Any], *, sampler_name: str, karras: bool) -> str:
+    """The scheduler a job runs: the recipe's (a comparison pins it), else the request's sampler."""
+    if recipe.get("scheduler"):
+        return recipe["scheduler"]
+    name = HORDE_SAMPLERS.get(sampler_name, "euler")
+    return "dpmpp_2m_karras" if name == "dpmpp_2m" and karras else name
 
 
 def recipe_validate(recipe: Any) -> dict[str, Any]:
@@ -75,8 +92,8 @@ def recipe_validate(recipe: Any) -> dict[str, Any]:
     else:
         switch = float(switch)
 
-    scheduler = recipe.get("scheduler", "euler")
-    if scheduler not in SCHEDULERS:
+    scheduler = recipe.get("scheduler")
+    if scheduler is not None and scheduler not in SCHEDULERS:
         problems.append(f"'scheduler' must be one of {', '.join(SCHEDULERS)}, not {scheduler!r}")
 
     steps = recipe.get("steps")

@@ -100,6 +100,16 @@ def test_the_refiner_changes_the_image_of_the_same_base_and_scheduler(backend):
     assert backend.generate(job(alone)).tobytes() != backend.generate(job(refined)).tobytes()
 
 
+def test_a_recipe_without_a_scheduler_draws_with_the_requests_sampler(backend):
+    follows = {"base": BASE, "guidance": 7.0}
+    dpmpp_karras = backend.generate(job(follows, sampler_name="k_dpmpp_2m", extra={"karras": True}))
+    euler = backend.generate(job(follows, sampler_name="k_euler"))
+
+    assert dpmpp_karras.tobytes() == backend.generate(job({**follows, "scheduler": "dpmpp_2m_karras"})).tobytes()
+    assert euler.tobytes() == backend.generate(job(EULER)).tobytes()
+    assert dpmpp_karras.tobytes() != euler.tobytes()
+
+
 def test_one_jobs_scheduler_options_do_not_leak_into_the_next_job(backend, models_dir):
     karras = {"base": BASE, "scheduler": "dpmpp_2m_karras"}
     fresh = DiffusersBackend(models_dir=models_dir, device="cpu").generate(job(EULER))
