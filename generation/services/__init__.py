@@ -25,6 +25,7 @@ from .submit import (
     request_submit,
     request_validate,
 )
+from .workers import worker_heartbeat, worker_register_celery, worker_register_http
 
 __all__ = [
     "SAMPLERS",
@@ -45,4 +46,7 @@ __all__ = [
     "request_status_refresh",
     "request_submit",
     "request_validate",
+    "worker_heartbeat",
+    "worker_register_celery",
+    "worker_register_http",
 ]
