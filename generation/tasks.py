@@ -54,6 +54,12 @@ def gpu_runtime() -> GpuRuntime | None:
     return _runtime
 
 
+def set_gpu_runtime(runtime: GpuRuntime | None) -> None:
+    """Installed by `gpu_worker` so the backend it loaded is the one tasks use."""
+    global _runtime
+    _runtime = runtime
+
+
 def job_spec(job: Job) -> JobSpec:
     request = job.request
     prompt, _, negative = request.prompt.partition(NEGATIVE_SEPARATOR)

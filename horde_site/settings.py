@@ -247,3 +247,23 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- generation ---
+# The queue's tunables (see generation/conf.py) and its housekeeping schedule.
+HORDE_JOB_TTL_SECONDS = envint("HORDE_JOB_TTL_SECONDS", 300)
+HORDE_MAX_JOB_ATTEMPTS = envint("HORDE_MAX_JOB_ATTEMPTS", 3)
+HORDE_REDISPATCH_AFTER_SECONDS = envint("HORDE_REDISPATCH_AFTER_SECONDS", 120)
+HORDE_CELERY_DISPATCH = envbool("HORDE_CELERY_DISPATCH", True)
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "generation-requeue-expired": {
+        "task": "generation.requeue_expired",
+        "schedule": float(envint("HORDE_REQUEUE_EVERY_SECONDS", 15)),
+        "options": {"queue": "housekeeping"},
+    },
+    "generation-redispatch-queued": {
+        "task": "generation.redispatch_queued",
+        "schedule": float(envint("HORDE_REDISPATCH_EVERY_SECONDS", 60)),
+        "options": {"queue": "housekeeping"},
+    },
+}
