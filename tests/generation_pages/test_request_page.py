@@ -122,3 +122,38 @@ def test_cancel_only_accepts_post(client, alice, demo_models):
     assert client.get(f"/requests/{generation.id}/cancel").status_code == 405
     generation.refresh_from_db()
     assert generation.status == GenerationRequest.Status.WAITING
+
+
+def test_polling_the_status_fragment_costs_the_same_few_queries_however_many_images(
+    client, alice, demo_models, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    one = submit(alice[0], demo_models["sd"], width=64, height=64, steps=1, n=1)
+    four = submit(alice[0], demo_models["sd"], width=64, height=64, steps=1, n=4)
+    store_images(one)
+    store_images(four)
+    client.force_login(alice[0])
+    client.get(f"/requests/{one.id}/status")  # warm the model-capacity cache
+    counts = []
+    for generation in (one, four):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/requests/{generation.id}/status").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]  # no query per image
+    # Session + user, the request, its job counts, the job total, the images with their jobs.
+    with django_assert_max_num_queries(6):
+        client.get(f"/requests/{four.id}/status")
+
+
+def test_a_faulted_request_says_so_and_stops_polling(client, alice, demo_models):
+    generation = submit(alice[0], demo_models["sd"], width=512, height=512, steps=20)
+    GenerationRequest.objects.filter(pk=generation.pk).update(status=GenerationRequest.Status.FAULTED)
+    Job.objects.filter(request=generation).update(status=Job.Status.FAULTED)
+    client.force_login(alice[0])
+    html = client.get(f"/requests/{generation.id}/status").content.decode()
+    assert 'data-final="1"' in html
+    assert "This request failed" in html
+    assert 'id="cancel-request"' not in html
+    assert 'id="queue-position"' not in html
