@@ -17,6 +17,17 @@ from django.utils.html import format_html
 from .models import GenerationRequest, Image, ImageModel, Job, Pipeline, Worker
 
 
+class StaffCanView:
+    """Every staff member may look at the queue (requests, jobs, workers, images) without
+    being granted model permissions one by one; changing things still needs them."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -92,7 +103,7 @@ class PipelineAdmin(admin.ModelAdmin):
 
 
 @admin.register(Worker)
-class WorkerAdmin(admin.ModelAdmin):
+class WorkerAdmin(StaffCanView, admin.ModelAdmin):
     list_display = [
         "name",
         "owner",
@@ -121,7 +132,7 @@ class WorkerAdmin(admin.ModelAdmin):
     raw_id_fields = ["owner"]
 
 
-class JobInline(ReadOnlyInline):
+class JobInline(StaffCanView, ReadOnlyInline):
     model = Job
     fields = ["index", "position", "pipeline", "status", "worker", "attempts", "kudos", "claimed_at", "finished_at"]
     readonly_fields = fields
@@ -129,7 +140,7 @@ class JobInline(ReadOnlyInline):
 
 
 @admin.register(GenerationRequest)
-class GenerationRequestAdmin(admin.ModelAdmin):
+class GenerationRequestAdmin(StaffCanView, admin.ModelAdmin):
     list_display = ["id", "user", "model", "status", "n", "width", "height", "steps", "kudos", "created_at"]
     list_filter = ["status", "model", "shared"]
     search_fields = ["id", "user__username", "prompt"]
@@ -145,7 +156,7 @@ class GenerationRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(StaffCanView, admin.ModelAdmin):
     list_display = ["id", "request", "index", "model", "pipeline", "status", "worker", "attempts", "created_at"]
     list_filter = ["status", "model", "pipeline", "worker"]
     search_fields = ["id", "request__id", "worker__name"]
@@ -159,7 +170,7 @@ class JobAdmin(admin.ModelAdmin):
 
 
 @admin.register(Image)
-class ImageAdmin(admin.ModelAdmin):
+class ImageAdmin(StaffCanView, admin.ModelAdmin):
     list_display = ["id", "preview", "request", "width", "height", "seed", "worker", "censored", "created_at"]
     list_filter = ["censored"]
     search_fields = ["id", "request__id"]

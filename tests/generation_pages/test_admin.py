@@ -76,3 +76,44 @@ def test_the_admin_is_closed_to_users_who_are_not_staff(client, alice, demo_mode
     response = client.get("/admin/generation/generationrequest/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_staff_put_a_worker_in_maintenance_from_the_list_but_cannot_edit_its_info(staff_client, alice):
+    worker = Worker.objects.create(name="gpu-2", owner=alice[0], info={"device": "cuda:0"})
+    response = staff_client.post(
+        "/admin/generation/worker/",
+        {
+            "form-TOTAL_FORMS": "1",
+            "form-INITIAL_FORMS": "1",
+            "form-0-id": str(worker.pk),
+            "form-0-maintenance": "on",
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 302
+    worker.refresh_from_db()
+    assert (worker.maintenance, worker.paused) == (True, False)
+    form = staff_client.get(f"/admin/generation/worker/{worker.pk}/change/").context["adminform"]
+    assert "info" in form.readonly_fields
+
+
+def test_any_staff_member_can_look_at_requests_jobs_and_workers_but_not_change_them(
+    client, make_user, alice, demo_models
+):
+    staff, _ = make_user("helper", is_staff=True)  # staff, no model permissions granted
+    generation = submit(alice[0], demo_models["sd"], width=512, height=512, steps=20)
+    worker = Worker.objects.create(name="gpu-3", owner=alice[0])
+    client.force_login(staff)
+    for url in (
+        "/admin/generation/generationrequest/",
+        f"/admin/generation/generationrequest/{generation.pk}/change/",
+        "/admin/generation/job/",
+        "/admin/generation/worker/",
+        "/admin/generation/image/",
+    ):
+        assert client.get(url).status_code == 200, url
+    response = client.post(f"/admin/generation/worker/{worker.pk}/change/", {"name": "renamed", "paused": "on"})
+    assert response.status_code == 403
+    worker.refresh_from_db()
+    assert (worker.name, worker.paused) == ("gpu-3", False)
+    assert client.get("/admin/generation/pipeline/").status_code == 403
