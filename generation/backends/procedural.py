@@ -13,6 +13,7 @@ import hashlib
 import os
 import random
 import textwrap
+import time
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -32,6 +33,8 @@ class ProceduralBackend:
 
     def __init__(self, **options: Any) -> None:
         self.options = options
+        # Simulated inference time (demos, benchmarks, crash tests): a real GPU takes seconds.
+        self.seconds = float(options.get("seconds", os.environ.get("HORDE_PROCEDURAL_SECONDS", 0)) or 0)
 
     def _rng(self, spec: JobSpec) -> random.Random:
         parts = (spec.prompt, spec.negative_prompt, str(spec.seed), spec.pipeline_name, spec.pipeline_version)
@@ -39,6 +42,8 @@ class ProceduralBackend:
         return random.Random(hashlib.sha256(key.encode()).digest())
 
     def generate(self, spec: JobSpec) -> Image.Image:
+        if self.seconds > 0:
+            time.sleep(self.seconds)
         rng = self._rng(spec)
         width, height = spec.width, spec.height
 
