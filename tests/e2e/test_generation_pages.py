@@ -141,3 +141,13 @@ def test_a_refused_form_shows_the_error_and_keeps_the_user_on_the_form(page, eri
     page.wait_for_selector(".errorlist")
     assert "60" in page.locator(".errorlist").inner_text()
     assert GenerationRequest.objects.count() == 0
+
+
+def test_an_anonymous_visitor_sees_prices_and_is_asked_to_log_in(page, erin):
+    page.goto("/generate?model=stable_diffusion")
+    page.wait_for_function(
+        "want => document.getElementById('price').textContent === want", arg=price_of(512, 512, 30, 1)
+    )
+    assert page.get_by_role("button", name="Generate").count() == 0
+    page.get_by_role("link", name="Log in to generate").click()
+    page.wait_for_url("**/accounts/login/?next=/generate")
