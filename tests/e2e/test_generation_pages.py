@@ -7,6 +7,7 @@ import io
 import re
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 
 from generation import pricing
@@ -25,9 +26,12 @@ PASSWORD = "a-long-browser-password"
 def erin(make_user, settings):
     # No Celery worker consumes the queues here: the test itself plays the GPU worker.
     settings.HORDE_CELERY_DISPATCH = False
+    # Queue figures are cached in Redis for a few seconds: none from another test, none left behind.
+    cache.clear()
     call_command("seed_demo", stdout=io.StringIO())
     user, _ = make_user("erin", kudos=2000, password=PASSWORD)
-    return user
+    yield user
+    cache.clear()
 
 
 def log_in(page, username: str) -> None:

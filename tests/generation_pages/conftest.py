@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.utils import timezone
@@ -19,6 +20,15 @@ SDXL_BETA = "SDXL_beta::stability.ai#6901"
 def _no_celery_dispatch(settings):
     # Page tests look at rows; no Celery worker consumes the queues here.
     settings.HORDE_CELERY_DISPATCH = False
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Queue figures (worker capacity) are cached in Redis for a few seconds: start and
+    # end each test without another test's figures.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
