@@ -16,7 +16,8 @@
     if (isFinal()) return;
     fetch(url, { headers: { Accept: "text/html" }, credentials: "same-origin", cache: "no-store" })
       .then(function (response) {
-        if (!response.ok) throw new Error("status " + response.status);
+        // A redirect means the session ended (the log-in page): keep what is shown.
+        if (!response.ok || response.redirected) throw new Error("status " + response.status);
         return response.text();
       })
       .then(function (html) { box.innerHTML = html; })
