@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.core.files.storage import default_storage
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from generation import conf
@@ -60,29 +60,28 @@ def request_by_id(*, request_id: Any) -> GenerationRequest | None:
 
 def request_progress(*, request: GenerationRequest) -> dict[str, Any]:
     """The AI Horde check payload (RequestStatusCheck)."""
-    counts = {
-        row["status"]: row["n"] for row in Job.objects.filter(request=request).values("status").annotate(n=Count("id"))
-    }
-    finished = counts.get(Job.Status.DONE, 0)
-    processing = counts.get(Job.Status.CLAIMED, 0)
-    waiting = counts.get(Job.Status.QUEUED, 0)
-    total = sum(counts.values()) or request.n
+    queued = Q(status=Job.Status.QUEUED)
+    # One grouped read of the request's jobs: the counts, and where its best waiting job stands.
+    row = Job.objects.filter(request=request).aggregate(
+        total=Count("id"),
+        finished=Count("id", filter=Q(status=Job.Status.DONE)),
+        processing=Count("id", filter=Q(status=Job.Status.CLAIMED)),
+        waiting=Count("id", filter=queued),
+        priority=Max("priority", filter=queued),
+        created_at=Min("created_at", filter=queued),
+    )
+    finished, processing, waiting = row["finished"], row["processing"], row["waiting"]
+    total = row["total"] or request.n
     per_job = megapixelsteps(width=request.width, height=request.height, steps=request.steps)
     capacity = _model_capacity().get(request.model.name, {"workers": 0, "speed": 0.0})
     queue_position = 0
     if waiting:
-        best = (
-            Job.objects.filter(request=request, status=Job.Status.QUEUED)
-            .order_by("-priority", "created_at")
-            .values("priority", "created_at")
-            .first()
-        )
-        if best is not None:
-            queue_position = Job.objects.filter(
-                Q(priority__gt=best["priority"]) | Q(priority=best["priority"], created_at__lt=best["created_at"]),
-                status=Job.Status.QUEUED,
-                model_id=request.model_id,
-            ).count()
+        # Jobs of one request share priority and age; the ones ahead use the claim index.
+        queue_position = Job.objects.filter(
+            Q(priority__gt=row["priority"]) | Q(priority=row["priority"], created_at__lt=row["created_at"]),
+            status=Job.Status.QUEUED,
+            model_id=request.model_id,
+        ).count()
     speed = capacity["speed"] or DEFAULT_SPEED_MPS
     one_worker = speed / max(int(capacity["workers"]), 1)
     # The jobs ahead are shared by every live worker; our own then take one worker's time.

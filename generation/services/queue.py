@@ -24,7 +24,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from generation import conf
-from generation.models import GenerationRequest, Image, ImageModel, Job, Worker
+from generation.models import GenerationRequest, Image, Job, Worker
 from generation.pricing import megapixelsteps
 from kudos.models import Transaction
 from kudos.services import DuplicateEvent, kudos_charge, kudos_refund, kudos_reward
@@ -38,19 +38,18 @@ logger = logging.getLogger(__name__)
 PIXELS = F("request__width") * F("request__height")
 
 
-def _model_ids(names: list[str]) -> list[int]:
-    return list(ImageModel.objects.filter(name__in=names, enabled=True).values_list("pk", flat=True))
+def _claimable(*, worker: Worker, models: list[str], max_pixels: int, nsfw: bool | None) -> Q:
+    """What this worker may take: its models, its size limit, its nsfw and trust settings.
 
-
-def _claimable(*, worker: Worker, model_ids: list[int], max_pixels: int, nsfw: bool | None) -> Q:
-    """What this worker may take: its models, its size limit, its nsfw and trust settings."""
-    where = Q(status=Job.Status.QUEUED, model_id__in=model_ids)
+    Models by name through a join (a tiny table) rather than a separate lookup:
+    one query less on every pop."""
+    where = Q(status=Job.Status.QUEUED, model__name__in=models, model__enabled=True)
     where &= Q(pixels__lte=max_pixels)
     if not (worker.nsfw if nsfw is None else nsfw):
         where &= Q(request__nsfw=False)
     if not worker.owner.trusted:
         where &= Q(request__trusted_workers=False)
-    if connection.vendor == "postgresql":
+    if _use_skip_locked():
         # Requests that name workers: only those (or all but those, for a blacklist).
         me = [str(worker.pk)]
         where &= (
@@ -59,6 +58,11 @@ def _claimable(*, worker: Worker, model_ids: list[int], max_pixels: int, nsfw: b
             | (Q(request__worker_blacklist=True) & ~Q(request__workers__contains=me))
         )
     return where
+
+
+def _use_skip_locked() -> bool:
+    """PostgreSQL claims with SKIP LOCKED; other databases (SQLite) with compare-and-swap."""
+    return connection.vendor == "postgresql" and connection.features.has_select_for_update_skip_locked
 
 
 def _wanted_by_request(job: Job, worker: Worker) -> bool:
@@ -86,10 +90,9 @@ def jobs_claim(
     over each other's rows instead of waiting or double-claiming. SQLite: a
     compare-and-swap `UPDATE ... WHERE status='queued'` per candidate.
     """
-    model_ids = _model_ids(models)
-    if not model_ids or amount < 1:
+    if not models or amount < 1:
         return []
-    where = _claimable(worker=worker, model_ids=model_ids, max_pixels=max_pixels, nsfw=nsfw)
+    where = _claimable(worker=worker, models=models, max_pixels=max_pixels, nsfw=nsfw)
     now = timezone.now()
     claim = {
         "status": Job.Status.CLAIMED,
@@ -101,7 +104,7 @@ def jobs_claim(
     order = ("-priority", "created_at")
     claimed: list[Job] = []
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if _use_skip_locked():
             base = (
                 Job.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("request", "pipeline", "model")
