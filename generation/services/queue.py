@@ -315,7 +315,12 @@ def job_fail(*, job: Job, worker: Worker | None, reason: str) -> Job:
         if current is None:
             return job  # finished, cancelled or already requeued meanwhile
         GenerationRequest.objects.filter(pk=request.pk).update(faults=F("faults") + 1)
-        if current.attempts >= conf.max_job_attempts():
+        if Job.objects.filter(request=request, status=Job.Status.CANCELLED).exists():
+            # The requester cancelled while this job ran: it does not go back to the queue.
+            Job.objects.filter(pk=job.pk).update(status=Job.Status.CANCELLED, finished_at=timezone.now())
+            job_refund_if_charged(job=current, reason="cancelled")
+            request_status_refresh(request=request)
+        elif current.attempts >= conf.max_job_attempts():
             logger.warning("Job %s faulted after %s attempts (%s)", job.pk, current.attempts, reason)
             _request_fault(request=request, job=current)
         else:

@@ -228,3 +228,18 @@ def test_redispatch_sends_stale_queued_jobs_again(demo_models, alice, bob, make_
     assert sorted(sent) == sorted((str(job.pk), "model.sdxl_beta") for job in stale.jobs.all())
     assert fresh.pk not in {job_id for job_id, _ in sent}
     assert jobs_redispatch() == 0  # their dispatch time was renewed
+
+
+def test_a_running_job_of_a_cancelled_request_that_fails_is_not_requeued(demo_models, alice, bob, make_worker):
+    request = request_submit(user=alice[0], body=body(params={"n": 2})).request
+    worker = make_worker(bob[0])
+    running = job_claim(worker=worker, models=[SD], max_pixels=BIG)
+    request_cancel(request=request, user=alice[0])
+    request.refresh_from_db()
+    assert request.status == GenerationRequest.Status.PROCESSING  # one job still runs
+    job_fail(job=running, worker=worker, reason="test")
+    running.refresh_from_db()
+    request.refresh_from_db()
+    assert running.status == Job.Status.CANCELLED
+    assert request.status == GenerationRequest.Status.CANCELLED
+    assert job_claim(worker=worker, models=[SD], max_pixels=BIG) is None
