@@ -20,6 +20,7 @@ import argparse
 import base64
 import io
 import json
+import multiprocessing
 import os
 import random
 import signal
@@ -27,7 +28,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -155,100 +155,103 @@ def tiny_webp(size: int) -> str:
 
 
 def phase_w1(base: str, client_keys: list[str], worker_keys: list[str], total: int, checks: int, size: int) -> dict:
-    timings: dict[str, list[float]] = {"async": [], "pop": [], "pop_empty": [], "submit": [], "check": []}
-    lock = threading.Lock()
-    ids: list[str] = []
-    done = threading.Event()
-    finished_jobs = [0]
-    errors: list[str] = []
+    """Every client, worker and the checker is its own process (as real clients are):
+    no shared GIL inflating the measured latencies."""
+    context = multiprocessing.get_context("fork")
+    ids_queue = context.Queue()
+    results = context.Queue()
+    finished = context.Value("i", 0)
+    done = context.Event()
     image = tiny_webp(size)
     body = {"prompt": "bench fox", "models": [SD], "params": {"width": size, "height": size, "steps": 1, "n": 1}}
 
-    def timed(kind: str, call):
-        started = time.perf_counter()
-        response = call()
-        with lock:
-            timings[kind].append(time.perf_counter() - started)
-        return response
+    def report(timings: dict[str, list[float]], errors: list[str]) -> None:
+        results.put((timings, errors))
 
     def client(index: int) -> None:
+        timings, errors = {"async": []}, []
         with requests.Session() as session:
             headers = {"apikey": client_keys[index]}
             for _ in range(total // len(client_keys)):
-                response = timed(
-                    "async", lambda: session.post(f"{base}/api/v2/generate/async", json=body, headers=headers)
-                )
+                started = time.perf_counter()
+                response = session.post(f"{base}/api/v2/generate/async", json=body, headers=headers)
+                timings["async"].append(time.perf_counter() - started)
                 if response.status_code != 202:
                     errors.append(f"async {response.status_code} {response.text[:200]}")
                     continue
-                with lock:
-                    ids.append(response.json()["id"])
+                ids_queue.put(response.json()["id"])
+        report(timings, errors)
 
     def checker() -> None:
+        timings, errors, ids = {"check": []}, [], []
         with requests.Session() as session:
-            made = 0
-            while made < checks:
-                with lock:
-                    pick = random.choice(ids) if ids else None
-                if pick is None:
-                    time.sleep(0.001)
-                    continue
-                response = timed("check", lambda pick=pick: session.get(f"{base}/api/v2/generate/check/{pick}"))
+            while len(timings["check"]) < checks:
+                while not ids_queue.empty() or not ids:
+                    ids.append(ids_queue.get())
+                pick = random.choice(ids)
+                started = time.perf_counter()
+                response = session.get(f"{base}/api/v2/generate/check/{pick}")
+                timings["check"].append(time.perf_counter() - started)
                 if response.status_code != 200:
                     errors.append(f"check {response.status_code}")
-                made += 1
+        report(timings, errors)
 
     def worker(index: int) -> None:
+        timings, errors = {"pop": [], "pop_empty": [], "submit": []}, []
         with requests.Session() as session:
             headers = {"apikey": worker_keys[index]}
             pop_body = {"name": f"bench-worker-{index}", "models": [SD], "max_pixels": 1024 * 1024, "amount": 1}
             while not done.is_set():
                 started = time.perf_counter()
-                response = session.post(f"{base}/api/v2/generate/pop", json=pop_body, headers=headers)
+                data = session.post(f"{base}/api/v2/generate/pop", json=pop_body, headers=headers).json()
                 elapsed = time.perf_counter() - started
-                data = response.json()
                 if not data.get("id"):
-                    with lock:
-                        timings["pop_empty"].append(elapsed)
+                    timings["pop_empty"].append(elapsed)
                     time.sleep(0.002)
                     continue
-                with lock:
-                    timings["pop"].append(elapsed)
+                timings["pop"].append(elapsed)
                 submit = {"id": data["id"], "generation": image, "state": "ok", "seed": 1}
-                response = timed(
-                    "submit",
-                    lambda submit=submit: session.post(f"{base}/api/v2/generate/submit", json=submit, headers=headers),
-                )
+                started = time.perf_counter()
+                response = session.post(f"{base}/api/v2/generate/submit", json=submit, headers=headers)
+                timings["submit"].append(time.perf_counter() - started)
                 if response.status_code != 200:
                     errors.append(f"submit {response.status_code} {response.text[:200]}")
                     continue
-                with lock:
-                    finished_jobs[0] += 1
-                    if finished_jobs[0] >= total:
+                with finished.get_lock():
+                    finished.value += 1
+                    if finished.value >= total:
                         done.set()
+        report(timings, errors)
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(client_keys))]
-    threads += [threading.Thread(target=worker, args=(i,)) for i in range(len(worker_keys))]
-    threads.append(threading.Thread(target=checker))
+    processes = [context.Process(target=client, args=(i,)) for i in range(len(client_keys))]
+    processes += [context.Process(target=worker, args=(i,)) for i in range(len(worker_keys))]
+    processes.append(context.Process(target=checker))
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
+    for process in processes:
+        process.start()
     last, stalled = -1, 0
     while not done.wait(timeout=1):
         # Stop when nothing moves for 20 s (errors are reported below).
-        stalled = stalled + 1 if finished_jobs[0] == last else 0
-        last = finished_jobs[0]
+        stalled = stalled + 1 if finished.value == last else 0
+        last = finished.value
         if stalled >= 20:
-            print(f"stalled at {last} jobs; errors: {errors[:3]}", file=sys.stderr)
+            print(f"stalled at {last} jobs", file=sys.stderr)
             break
     elapsed = time.perf_counter() - started
     done.set()
-    for thread in threads:
-        thread.join(timeout=60)
+    timings: dict[str, list[float]] = {"async": [], "pop": [], "pop_empty": [], "submit": [], "check": []}
+    errors: list[str] = []
+    for _ in processes:
+        part, part_errors = results.get(timeout=120)
+        for kind, values in part.items():
+            timings[kind] += values
+        errors += part_errors
+    for process in processes:
+        process.join(timeout=30)
     return {
-        "jobs": finished_jobs[0],
+        "jobs": finished.value,
         "seconds": round(elapsed, 2),
-        "jobs_per_second": round(finished_jobs[0] / elapsed, 1),
+        "jobs_per_second": round(finished.value / elapsed, 1),
         "errors": errors[:10],
         "error_count": len(errors),
         **{kind: summary(values) for kind, values in timings.items()},
