@@ -362,12 +362,27 @@ def jobs_requeue_expired(*, now=None) -> int:
     return len(expired)
 
 
+def queue_message_count(queue: str) -> int | None:
+    """Messages waiting in a broker queue (None when the broker cannot say)."""
+    from horde_site.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            return int(conn.default_channel.queue_declare(queue=queue, passive=True).message_count)
+    except Exception:  # the broker is down or does not count: assume nothing is waiting
+        logger.warning("Could not count the messages of %s", queue, exc_info=True)
+        return None
+
+
 def jobs_redispatch(*, now=None) -> int:
     """Queued jobs whose Celery message is older than the threshold get a new one.
 
     The broker is only a carrier: if it lost messages (a restart, a flush), the
-    jobs are still queued here and this puts them back on the wire. A duplicate
-    message is harmless: the claim runs the job once.
+    jobs are still queued here and this puts them back on the wire. Any message
+    on a model's queue makes a worker claim the best job of that model, so a
+    queue needs as many messages as it has queued jobs: only the shortfall is
+    sent (a long but intact queue is left alone). A duplicate is harmless: the
+    claim runs each job once. Returns how many messages were sent.
     """
     if not conf.celery_dispatch():
         return 0
@@ -376,16 +391,25 @@ def jobs_redispatch(*, now=None) -> int:
     stale = list(
         Job.objects.filter(status=Job.Status.QUEUED)
         .filter(Q(dispatched_at__lt=cutoff) | Q(dispatched_at__isnull=True))
+        .order_by("dispatched_at")
         .values_list("pk", "model__queue")[:2000]
     )
     if not stale:
         return 0
-    Job.objects.filter(pk__in=[pk for pk, _ in stale], status=Job.Status.QUEUED).update(dispatched_at=now)
     by_queue: dict[str, list[str]] = {}
     for pk, queue in stale:
         by_queue.setdefault(queue, []).append(str(pk))
     from .submit import jobs_dispatch
 
+    sent = 0
     for queue, ids in by_queue.items():
+        waiting = queue_message_count(queue)
+        if waiting is not None:
+            queued = Job.objects.filter(status=Job.Status.QUEUED, model__queue=queue).count()
+            ids = ids[: max(queued - waiting, 0)]
+        if not ids:
+            continue
+        Job.objects.filter(pk__in=ids, status=Job.Status.QUEUED).update(dispatched_at=now)
         jobs_dispatch(job_ids=ids, queue=queue)
-    return len(stale)
+        sent += len(ids)
+    return sent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -213,9 +214,11 @@ def test_cancel_after_one_image_keeps_that_charge_and_charges_nothing_more(demo_
 
 def test_redispatch_sends_stale_queued_jobs_again(demo_models, alice, bob, make_worker, settings, monkeypatch):
     from generation import tasks
+    from generation.services import queue as queue_module
 
     sent = []
     monkeypatch.setattr(tasks.job_run, "apply_async", lambda args, queue: sent.append((args[0], queue)))
+    monkeypatch.setattr(queue_module, "queue_message_count", lambda queue: 0)  # the broker lost everything
     settings.HORDE_REDISPATCH_AFTER_SECONDS = 60
     fresh = request_submit(user=alice[0], body=body()).request.jobs.get()
     stale = request_submit(user=alice[0], body=body(models=[SDXL], params={"width": 1024, "height": 1024})).request
@@ -243,3 +246,38 @@ def test_a_running_job_of_a_cancelled_request_that_fails_is_not_requeued(demo_mo
     assert running.status == Job.Status.CANCELLED
     assert request.status == GenerationRequest.Status.CANCELLED
     assert job_claim(worker=worker, models=[SD], max_pixels=BIG) is None
+
+
+def test_redispatch_leaves_an_intact_broker_queue_alone(demo_models, alice, settings, monkeypatch):
+    from generation import tasks
+    from generation.services import queue as queue_module
+
+    sent = []
+    monkeypatch.setattr(tasks.job_run, "apply_async", lambda args, queue: sent.append(args[0]))
+    settings.HORDE_REDISPATCH_AFTER_SECONDS = 60
+    jobs = [request_submit(user=alice[0], body=body()).request.jobs.get() for _ in range(3)]
+    Job.objects.update(dispatched_at=timezone.now() - timedelta(minutes=5))
+    # Three jobs wait and three messages wait: the workers are just busy.
+    monkeypatch.setattr(queue_module, "queue_message_count", lambda queue: 3)
+    assert jobs_redispatch() == 0
+    # One message was lost: one more is sent, for the job waiting longest.
+    monkeypatch.setattr(queue_module, "queue_message_count", lambda queue: 2)
+    Job.objects.filter(pk=jobs[1].pk).update(dispatched_at=timezone.now() - timedelta(minutes=9))
+    assert jobs_redispatch() == 1
+    assert sent == [str(jobs[1].pk)]
+
+
+def test_the_broker_counts_messages_of_a_queue(demo_models):
+    import redis
+    from django.conf import settings as django_settings
+
+    from generation.services.queue import queue_message_count
+    from generation.tasks import job_run
+
+    queue = f"model.count-test-{uuid.uuid4().hex}"
+    try:
+        job_run.apply_async(args=[str(uuid.uuid4())], queue=queue)
+        job_run.apply_async(args=[str(uuid.uuid4())], queue=queue)
+        assert queue_message_count(queue) == 2
+    finally:
+        redis.Redis.from_url(django_settings.CELERY_BROKER_URL).delete(queue)
