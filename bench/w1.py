@@ -154,7 +154,9 @@ def tiny_webp(size: int) -> str:
     return base64.b64encode(out.getvalue()).decode()
 
 
-def phase_w1(base: str, client_keys: list[str], worker_keys: list[str], total: int, checks: int, size: int) -> dict:
+def phase_w1(
+    base: str, client_keys: list[str], worker_keys: list[str], total: int, checks: int, size: int, backoff: float
+) -> dict:
     """Every client, worker and the checker is its own process (as real clients are):
     no shared GIL inflating the measured latencies."""
     context = multiprocessing.get_context("fork")
@@ -207,7 +209,7 @@ def phase_w1(base: str, client_keys: list[str], worker_keys: list[str], total: i
                 elapsed = time.perf_counter() - started
                 if not data.get("id"):
                     timings["pop_empty"].append(elapsed)
-                    time.sleep(0.002)
+                    time.sleep(backoff)
                     continue
                 timings["pop"].append(elapsed)
                 submit = {"id": data["id"], "generation": image, "state": "ok", "seed": 1}
@@ -256,6 +258,28 @@ def phase_w1(base: str, client_keys: list[str], worker_keys: list[str], total: i
         "error_count": len(errors),
         **{kind: summary(values) for kind, values in timings.items()},
     }
+
+
+def warm_up(base: str, client_key: str, worker_key: str, rounds: int, size: int) -> None:
+    """Not measured: every gunicorn thread opens its database and broker connections
+    once, and that first-use cost (hundreds of ms) is not the steady state W1 measures."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = {"prompt": "warm", "models": [SD], "params": {"width": size, "height": size, "steps": 1}}
+    image = tiny_webp(size)
+
+    def one(_: int) -> None:
+        with requests.Session() as session:
+            session.post(f"{base}/api/v2/generate/async", json=body, headers={"apikey": client_key})
+            session.get(f"{base}/api/v2/status/heartbeat")
+            pop_body = {"name": "warm-up-worker", "models": [SD], "max_pixels": 1024 * 1024}
+            data = session.post(f"{base}/api/v2/generate/pop", json=pop_body, headers={"apikey": worker_key}).json()
+            if data.get("id"):
+                submit = {"id": data["id"], "generation": image, "state": "ok", "seed": 1}
+                session.post(f"{base}/api/v2/generate/submit", json=submit, headers={"apikey": worker_key})
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(one, range(rounds)))
 
 
 def purge_model_queues() -> None:
@@ -318,6 +342,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--size", type=int, default=64, help="Image side (a tiny webp).")
+    parser.add_argument(
+        "--empty-pop-backoff", type=float, default=0.02, help="Seconds a worker waits after an empty pop."
+    )
     parser.add_argument("--gunicorn-workers", type=int, default=3)
     parser.add_argument("--gunicorn-threads", type=int, default=4)
     parser.add_argument("--celery-requests", type=int, default=60)
@@ -334,13 +361,15 @@ def main() -> None:
     server = start_gunicorn(port, env, args.gunicorn_workers, args.gunicorn_threads)
     base = f"http://127.0.0.1:{port}"
     try:
-        w1 = phase_w1(base, client_keys, worker_keys, args.requests, args.checks, args.size)
+        warm_up(base, client_keys[0], worker_keys[0], 4 * args.gunicorn_workers * args.gunicorn_threads, args.size)
+        w1 = phase_w1(base, client_keys, worker_keys, args.requests, args.checks, args.size, args.empty_pop_backoff)
         celery = phase_celery(base, client_keys[0], env, args.celery_requests, args.size, args.celery_spacing)
     finally:
         stop(server)
     result = {
         "machine": {"cpus": os.cpu_count()},
         "gunicorn": {"workers": args.gunicorn_workers, "threads": args.gunicorn_threads},
+        "empty_pop_backoff_s": args.empty_pop_backoff,
         "w1": w1,
         "celery": celery,
     }
