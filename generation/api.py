@@ -25,6 +25,7 @@ from accounts.apikey_auth import require_user
 from generation import conf, selectors
 from generation.models import GenerationRequest, Job, Worker
 from generation.services import SubmitError, job_complete, job_fail, jobs_claim, request_cancel, request_submit
+from generation.services.queue import r2_staging_name
 from generation.services.workers import worker_register_http
 from horde_site.api_errors import HordeError, bad_request, not_found
 
@@ -189,10 +190,6 @@ def r2_upload_url(request: Request, job: Job) -> str:
     """A signed URL on Horde itself accepting one PUT of this job's webp (this claim only)."""
     token = signing.dumps({"job": str(job.pk), "attempt": job.attempts}, salt=R2_SALT, compress=True)
     return f"{base_url(request)}/api/v2/generate/r2/{job.pk}?token={token}"
-
-
-def r2_staging_name(job: Job) -> str:
-    return f"r2-staging/{job.pk}-{job.attempts}.webp"
 
 
 class GenerateR2UploadApi(APIView):

@@ -198,6 +198,18 @@ class Completion:
     reward: int
 
 
+def r2_staging_name(job: Job) -> str:
+    """Where the R2-style PUT of one claim (job + attempt) waits for its submit."""
+    return f"r2-staging/{job.pk}-{job.attempts}.webp"
+
+
+def _r2_staging_discard(job: Job) -> None:
+    with contextlib.suppress(Exception):  # best effort: a leftover file harms nothing
+        name = r2_staging_name(job)
+        if default_storage.exists(name):
+            default_storage.delete(name)
+
+
 def _store(data: bytes) -> str:
     now = timezone.now()
     name = f"images/{now:%Y/%m/%d}/{uuid.uuid4()}.webp"
@@ -314,6 +326,7 @@ def job_fail(*, job: Job, worker: Worker | None, reason: str) -> Job:
         current = where.select_for_update().first()
         if current is None:
             return job  # finished, cancelled or already requeued meanwhile
+        transaction.on_commit(lambda: _r2_staging_discard(current))
         GenerationRequest.objects.filter(pk=request.pk).update(faults=F("faults") + 1)
         if Job.objects.filter(request=request, status=Job.Status.CANCELLED).exists():
             # The requester cancelled while this job ran: it does not go back to the queue.

@@ -346,3 +346,21 @@ def test_pop_stays_a_handful_of_queries(demo_models, api_client, alice, bob, dja
     # apikey, worker, then the claim (select + update inside a savepoint here)
     with django_assert_max_num_queries(6):
         assert pop(api_client, bob[1]).json()["id"] is not None
+
+
+def test_a_failed_claim_discards_its_uploaded_r2_file(
+    demo_models, api_client, alice, bob, django_capture_on_commit_callbacks
+):
+    from django.core.files.storage import default_storage
+
+    from generation.services import job_fail
+    from generation.services.queue import r2_staging_name
+
+    submit_async(api_client, alice[1])
+    popped = pop(api_client, bob[1]).json()
+    api_client.put(popped["r2_upload"].replace("http://testserver", ""), data=webp(512, 512), content_type="image/webp")
+    job = Job.objects.select_related("worker").get(pk=popped["id"])
+    assert default_storage.exists(r2_staging_name(job))
+    with django_capture_on_commit_callbacks(execute=True):
+        job_fail(job=job, worker=job.worker, reason="test")
+    assert not default_storage.exists(r2_staging_name(job))
