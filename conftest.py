@@ -13,6 +13,8 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 # tests make around it are still plain synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+import importlib
+
 import pytest
 
 
@@ -55,3 +57,31 @@ def bob(make_user):
 def charlie(make_user):
     """A user with no access to Alice's things."""
     return make_user("charlie")
+
+
+def _wants_transactional_db(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return True
+    return "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+
+
+@pytest.fixture
+def migration_rows(transactional_db):
+    """Put back the rows the data migrations create: the anonymous user and the hot accounts.
+
+    TransactionTestCase empties every table after each test, migration rows included, so a
+    transactional test would otherwise start without the anonymous user (id 0). Django's
+    `serialized_rollback` would restore them but collides with the content types that the
+    flush re-creates, so this re-runs the data migrations' own functions instead.
+    """
+    from django.apps import apps
+
+    importlib.import_module("accounts.migrations.0002_anonymous_user").create_anonymous(apps, None)
+    importlib.import_module("kudos.migrations.0003_hot_accounts").create_hot_accounts(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _migration_rows_for_transactional_tests(request):
+    if _wants_transactional_db(request):
+        request.getfixturevalue("migration_rows")

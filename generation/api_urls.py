@@ -2,4 +2,19 @@
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("generate/async", api.GenerateAsyncApi.as_view(), name="generate-async"),
+    path("generate/check/<str:request_id>", api.GenerateCheckApi.as_view(), name="generate-check"),
+    path("generate/status/<str:request_id>", api.GenerateStatusApi.as_view(), name="generate-status"),
+    path("generate/pop", api.GeneratePopApi.as_view(), name="generate-pop"),
+    path("generate/submit", api.GenerateSubmitApi.as_view(), name="generate-submit"),
+    path("generate/r2/<str:job_id>", api.GenerateR2UploadApi.as_view(), name="generate-r2-upload"),
+    path("status/heartbeat", api.HeartbeatApi.as_view(), name="status-heartbeat"),
+    path("status/models", api.ModelsStatusApi.as_view(), name="status-models"),
+    path("workers", api.WorkersApi.as_view(), name="workers"),
+    path("workers/<str:worker_id>", api.WorkerApi.as_view(), name="worker"),
+]

@@ -278,14 +278,6 @@ RATINGS_CONSENSUS_MIN_OTHERS = envint("RATINGS_CONSENSUS_MIN_OTHERS", 2)
 RATINGS_TRUST_MAX_VOTES_PER_MINUTE = float(os.environ.get("RATINGS_TRUST_MAX_VOTES_PER_MINUTE", "20"))
 RATINGS_TRUST_YOUNG_ACCOUNT_DAYS = float(os.environ.get("RATINGS_TRUST_YOUNG_ACCOUNT_DAYS", "1"))
 RATINGS_TRUST_YOUNG_ACCOUNT_FACTOR = float(os.environ.get("RATINGS_TRUST_YOUNG_ACCOUNT_FACTOR", "0.8"))
-CELERY_BEAT_SCHEDULE = {
-    **globals().get("CELERY_BEAT_SCHEDULE", {}),
-    "ratings-trust-recompute": {
-        "task": "ratings.tasks.rater_trust_recompute_all_task",
-        "schedule": envint("RATINGS_TRUST_RECOMPUTE_SECONDS", 900),
-        "options": {"queue": "housekeeping"},
-    },
-}
 
 # --- ratings leaderboard ---
 # Bootstrap rounds and RNG seed of the leaderboard's intervals; how often Celery beat recomputes it.
@@ -294,11 +286,34 @@ LEADERBOARD_SEED = envint("LEADERBOARD_SEED", 20240917)
 LEADERBOARD_REFRESH_SECONDS = envint("LEADERBOARD_REFRESH_SECONDS", 300)
 # Where admin-started dataset exports write (one folder per run).
 RATINGS_EXPORT_ROOT = Path(os.environ.get("RATINGS_EXPORT_ROOT", VAR_DIR / "exports"))
+
+# --- generation ---
+# The queue's tunables (see generation/conf.py) and its housekeeping schedule.
+HORDE_JOB_TTL_SECONDS = envint("HORDE_JOB_TTL_SECONDS", 300)
+HORDE_MAX_JOB_ATTEMPTS = envint("HORDE_MAX_JOB_ATTEMPTS", 3)
+HORDE_REDISPATCH_AFTER_SECONDS = envint("HORDE_REDISPATCH_AFTER_SECONDS", 120)
+HORDE_CELERY_DISPATCH = envbool("HORDE_CELERY_DISPATCH", True)
+
+# --- housekeeping schedule (Celery beat; every task on the housekeeping queue) ---
 CELERY_BEAT_SCHEDULE = {
-    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "ratings-trust-recompute": {
+        "task": "ratings.tasks.rater_trust_recompute_all_task",
+        "schedule": envint("RATINGS_TRUST_RECOMPUTE_SECONDS", 900),
+        "options": {"queue": "housekeeping"},
+    },
     "ratings-leaderboard-refresh": {
         "task": "ratings.leaderboard_refresh",
         "schedule": float(LEADERBOARD_REFRESH_SECONDS),
+        "options": {"queue": "housekeeping"},
+    },
+    "generation-requeue-expired": {
+        "task": "generation.requeue_expired",
+        "schedule": float(envint("HORDE_REQUEUE_EVERY_SECONDS", 15)),
+        "options": {"queue": "housekeeping"},
+    },
+    "generation-redispatch-queued": {
+        "task": "generation.redispatch_queued",
+        "schedule": float(envint("HORDE_REDISPATCH_EVERY_SECONDS", 60)),
         "options": {"queue": "housekeeping"},
     },
 }

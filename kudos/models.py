@@ -58,6 +58,7 @@ class Transaction(models.Model):
         REFUND = "refund", "Refund"
         WORKER_REWARD = "worker_reward", "Worker reward"
         RATING_REBATE = "rating_rebate", "Rating rebate"
+        REBATE_REVERSAL = "rebate_reversal", "Rating rebate taken back"
         ADJUSTMENT = "adjustment", "Staff adjustment"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -250,3 +250,18 @@ def kudos_rebate(*, user: User, amount: int, event_key: str, memo: str = "") -> 
             legs=[(account_for_user(user), amount), (system_account(SystemAccount.RATING_REBATES), -amount)],
             memo=memo,
         )
+
+
+def kudos_rebate_reverse(*, user: User, amount: int, event_key: str, memo: str = "") -> Transaction:
+    """Take back a rater's rebate (an undone vote): a new transaction, never an edited one.
+
+    May take the rater below zero if the rebate was already spent, like a charge.
+    """
+    amount = _check_amount(amount)
+    with transaction.atomic():
+        return _post(
+            kind=Transaction.Kind.REBATE_REVERSAL,
+            event_key=event_key,
+            legs=[(account_for_user(user), -amount), (system_account(SystemAccount.RATING_REBATES), amount)],
+            memo=memo,
+        )

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from generation.models import GenerationRequest, Image
-from kudos.services import DuplicateEvent, kudos_charge, kudos_rebate
+from kudos.services import DuplicateEvent, kudos_rebate, kudos_rebate_reverse
 
 from ..models import ControlImage, PairAssignment, RaterTrust, Vote
 from ..selectors import arena_pool, arena_today, live_vote, pair_images, rater_last_answer_at, request_cost
@@ -340,7 +340,7 @@ def arena_undo(*, rater: User, assignment_id: uuid.UUID | str, now: dt.datetime 
     """Take back an arena vote within the undo window and get the same pair again.
 
     The vote is kept, marked retracted; its kudos go back through a new ledger
-    transaction (`kudos_charge`, event `rating-undo:<vote id>`), never by editing one.
+    transaction (`kudos_rebate_reverse`, event `rating-undo:<vote id>`), never by editing one.
     """
     assignment = _assignment(rater=rater, assignment_id=assignment_id)
     vote = Vote.objects.filter(assignment=assignment, rater=rater).first()
@@ -356,7 +356,7 @@ def arena_undo(*, rater: User, assignment_id: uuid.UUID | str, now: dt.datetime 
         if Vote.objects.filter(pk=vote.pk, retracted_at__isnull=True).update(retracted_at=now) != 1:
             raise RatingError("This vote was already undone.", "VoteAlreadyUndone")
         if vote.kudos_paid:
-            kudos_charge(
+            kudos_rebate_reverse(
                 user=rater, amount=vote.kudos_paid, event_key=f"rating-undo:{vote.id}", memo="Arena vote undone"
             )
         return PairAssignment.objects.create(

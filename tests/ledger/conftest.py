@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 
 from accounts.models import ANONYMOUS_USER_ID, User
@@ -28,18 +26,3 @@ def ledger_user(db):
         return user
 
     return make
-
-
-@pytest.fixture
-def migration_rows(transactional_db):
-    """Put back the rows the data migrations create: the anonymous user and the hot accounts.
-
-    A transactional test starts from whatever the previous one left, and TransactionTestCase
-    empties every table after each test, migration rows included. Django's
-    `serialized_rollback` would restore them but collides with the content types that
-    the flush re-creates, so this re-runs the data migrations' own functions instead.
-    """
-    from django.apps import apps
-
-    importlib.import_module("accounts.migrations.0002_anonymous_user").create_anonymous(apps, None)
-    importlib.import_module("kudos.migrations.0003_hot_accounts").create_hot_accounts(apps, None)

@@ -264,7 +264,7 @@ def test_undo_retracts_the_vote_takes_the_kudos_back_and_shows_the_pair_again(ap
     retracted = Vote.objects.get(pk=voted["vote_id"])
     assert retracted.retracted_at is not None
     assert user_balance(user=charlie[0]) == 0
-    assert Transaction.objects.filter(event_key=f"rating-undo:{retracted.id}").count() == 1
+    assert Transaction.objects.filter(event_key=f"rating-undo:{retracted.id}", kind="rebate_reversal").count() == 1
     # Judged again: a new vote, paid again; the undone one is kept.
     assert vote(api_client, charlie[1], again["id"], {"choice": "right"}).json()["reward"] == 2
     assert Vote.objects.filter(rater=charlie[0]).count() == 2

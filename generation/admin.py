@@ -1,0 +1,196 @@
+"""Staff tools for the generation queue: models and pipelines, workers, requests, jobs, images.
+
+Requests, jobs and images are records of what happened (and of kudos paid):
+staff can look and filter but not edit them here; state changes go through
+generation.services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from .models import GenerationRequest, Image, ImageModel, Job, Pipeline, Worker
+
+
+class StaffCanView:
+    """Every staff member may look at the queue (requests, jobs, workers, images) without
+    being granted model permissions one by one; changing things still needs them."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class PipelineInline(admin.TabularInline):
+    model = Pipeline
+    extra = 0
+    fields = ["name", "version", "active", "description", "recipe"]
+
+
+@admin.register(ImageModel)
+class ImageModelAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "enabled",
+        "queue",
+        "queued_jobs",
+        "active_pipelines",
+        "anonymous_allowed",
+        "always_shared",
+        "images_per_request",
+        "compare_pipelines",
+    ]
+    list_filter = ["enabled", "anonymous_allowed", "compare_pipelines"]
+    search_fields = ["name", "queue"]
+    inlines = [PipelineInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ImageModel]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _queued=Count("requests__jobs", filter=Q(requests__jobs__status=Job.Status.QUEUED), distinct=True),
+                _active=Count("pipelines", filter=Q(pipelines__active=True), distinct=True),
+            )
+        )
+
+    @admin.display(description="queued jobs", ordering="_queued")
+    def queued_jobs(self, obj: ImageModel) -> int:
+        return obj._queued
+
+    @admin.display(description="active pipelines", ordering="_active")
+    def active_pipelines(self, obj: ImageModel) -> int:
+        return obj._active
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(admin.ModelAdmin):
+    list_display = ["name", "version", "model", "active", "created_at"]
+    list_editable = ["active"]
+    list_filter = ["model", "active"]
+    search_fields = ["name", "description"]
+    actions = ["activate", "deactivate"]
+
+    # A pipeline switched on joins the comparison from the next request on: nothing else to do.
+    @admin.action(description="Activate the selected pipelines")
+    def activate(self, request: HttpRequest, queryset: QuerySet[Pipeline]) -> None:
+        count = queryset.update(active=True)
+        self.message_user(request, f"{count} pipeline(s) activated.", messages.SUCCESS)
+
+    @admin.action(description="Deactivate the selected pipelines")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Pipeline]) -> None:
+        count = queryset.update(active=False)
+        self.message_user(request, f"{count} pipeline(s) deactivated.", messages.SUCCESS)
+
+
+@admin.register(Worker)
+class WorkerAdmin(StaffCanView, admin.ModelAdmin):
+    list_display = [
+        "name",
+        "owner",
+        "kind",
+        "backend",
+        "last_seen",
+        "jobs_done",
+        "kudos_earned",
+        "maintenance",
+        "paused",
+    ]
+    list_editable = ["maintenance", "paused"]
+    list_filter = ["kind", "maintenance", "paused", "backend"]
+    search_fields = ["name", "owner__username"]
+    list_select_related = ["owner"]
+    readonly_fields = [
+        "id",
+        "info",
+        "last_seen",
+        "jobs_done",
+        "kudos_earned",
+        "mps_done",
+        "seconds_busy",
+        "created_at",
+    ]
+    raw_id_fields = ["owner"]
+
+
+class JobInline(StaffCanView, ReadOnlyInline):
+    model = Job
+    fields = ["index", "position", "pipeline", "status", "worker", "attempts", "kudos", "claimed_at", "finished_at"]
+    readonly_fields = fields
+    ordering = ["index"]
+
+
+@admin.register(GenerationRequest)
+class GenerationRequestAdmin(StaffCanView, admin.ModelAdmin):
+    list_display = ["id", "user", "model", "status", "n", "width", "height", "steps", "kudos", "created_at"]
+    list_filter = ["status", "model", "shared"]
+    search_fields = ["id", "user__username", "prompt"]
+    list_select_related = ["user", "model"]
+    date_hierarchy = "created_at"
+    inlines = [JobInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Job)
+class JobAdmin(StaffCanView, admin.ModelAdmin):
+    list_display = ["id", "request", "index", "model", "pipeline", "status", "worker", "attempts", "created_at"]
+    list_filter = ["status", "model", "pipeline", "worker"]
+    search_fields = ["id", "request__id", "worker__name"]
+    list_select_related = ["request", "model", "pipeline", "worker"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Image)
+class ImageAdmin(StaffCanView, admin.ModelAdmin):
+    list_display = ["id", "preview", "request", "width", "height", "seed", "worker", "censored", "created_at"]
+    list_filter = ["censored"]
+    search_fields = ["id", "request__id"]
+    list_select_related = ["request", "worker"]
+    readonly_fields = ["preview_large"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="preview")
+    def preview(self, obj: Image) -> str:
+        if not obj.file:
+            return "–"
+        return format_html('<img src="{}" alt="" style="max-height:64px;border-radius:4px">', obj.file.url)
+
+    @admin.display(description="image")
+    def preview_large(self, obj: Image) -> str:
+        if not obj.file:
+            return "–"
+        return format_html('<img src="{}" alt="" style="max-width:512px">', obj.file.url)

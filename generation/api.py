@@ -1,0 +1,325 @@
+"""The AI Horde v2 generation API (DRF): requests, worker pop/submit, status.
+
+Views unpack the HTTP request and call one service or selector; a
+SubmitError becomes the AI Horde's JSON error `{"message", "rc"}`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from typing import Any
+
+from django.core import signing
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.http import HttpResponse
+from django.utils import timezone
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.apikey_auth import require_user
+from generation import conf, selectors
+from generation.models import GenerationRequest, Job, Worker
+from generation.services import SubmitError, job_complete, job_fail, jobs_claim, request_cancel, request_submit
+from generation.services.queue import r2_staging_name
+from generation.services.workers import worker_register_http
+from horde_site.api_errors import HordeError, bad_request, not_found
+
+# An async body is a prompt and a few numbers: anything bigger is refused unread.
+MAX_ASYNC_BODY_BYTES = 64 * 1024
+R2_SALT = "generation.r2-upload"
+
+
+def as_horde_error(exc: SubmitError) -> HordeError:
+    errors = {exc.field: exc.message} if exc.field else None
+    return HordeError(exc.status_code, exc.rc, exc.message, errors)
+
+
+def base_url(request: Request) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def request_or_404(request_id: Any) -> GenerationRequest:
+    found = selectors.request_by_id(request_id=request_id)
+    if found is None:
+        raise not_found(f"Request {str(request_id)[:64]} not found. It may have expired.", rc="RequestNotFound")
+    return found
+
+
+class GenerateAsyncApi(APIView):
+    """POST /api/v2/generate/async: the AI Horde body; validation lives in the service
+    (request_validate), shared with the generate page."""
+
+    def post(self, request: Request) -> Response:
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if not length.isdigit() or int(length) > MAX_ASYNC_BODY_BYTES:
+            raise bad_request(f"The request body may be at most {MAX_ASYNC_BODY_BYTES} bytes.")
+        user = require_user(request, allow_anonymous=True)
+        data = request.data
+        if not isinstance(data, dict):
+            raise bad_request("The request body must be a JSON object.")
+        try:
+            result = request_submit(user=user, body=data, client_agent=request.headers.get("Client-Agent", ""))
+        except SubmitError as exc:
+            raise as_horde_error(exc) from None
+        if result.request is None:
+            return Response({"kudos": float(result.kudos)}, status=status.HTTP_200_OK)
+        body: dict[str, Any] = {"id": str(result.request.id), "kudos": float(result.kudos)}
+        if result.warnings:
+            body["warnings"] = result.warnings
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class GenerateCheckApi(APIView):
+    """GET /api/v2/generate/check/{id}: progress only, no images (cheap, polled)."""
+
+    authentication_classes: list = []
+
+    def get(self, request: Request, request_id: str) -> Response:
+        return Response(selectors.request_progress(request=request_or_404(request_id)))
+
+
+class GenerateStatusApi(APIView):
+    """GET: progress and generations; DELETE: cancel what has not started."""
+
+    def get(self, request: Request, request_id: str) -> Response:
+        found = request_or_404(request_id)
+        return Response(selectors.request_status(request=found, base_url=base_url(request)))
+
+    def delete(self, request: Request, request_id: str) -> Response:
+        found = request_or_404(request_id)
+        # As on the AI Horde, the request id is the capability: without an apikey, the
+        # id's holder may cancel; with one, it must be the requester's (or staff).
+        user = request.user if request.user is not None else found.user
+        try:
+            found = request_cancel(request=found, user=user)
+        except SubmitError as exc:
+            raise as_horde_error(exc) from None
+        return Response(selectors.request_status(request=found, base_url=base_url(request)))
+
+
+class GeneratePopApi(APIView):
+    """POST /api/v2/generate/pop: an HTTP worker asks for work."""
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100, min_length=1)
+        models = serializers.ListField(child=serializers.CharField(max_length=100), max_length=100, default=list)
+        max_pixels = serializers.IntegerField(min_value=64 * 64, max_value=4096 * 4096, default=512 * 512)
+        nsfw = serializers.BooleanField(default=False, allow_null=True)
+        amount = serializers.IntegerField(min_value=1, max_value=20, default=1, allow_null=True)
+        bridge_agent = serializers.CharField(max_length=1000, required=False, allow_blank=True, allow_null=True)
+        threads = serializers.IntegerField(min_value=1, max_value=100, required=False, allow_null=True)
+
+    def post(self, request: Request) -> Response:
+        user = require_user(request, allow_anonymous=False)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            worker = worker_register_http(
+                owner=user,
+                name=data["name"],
+                models=data["models"],
+                max_pixels=data["max_pixels"],
+                nsfw=bool(data.get("nsfw")),
+                bridge_agent=data.get("bridge_agent") or "",
+                threads=data.get("threads") or 1,
+            )
+        except SubmitError as exc:
+            raise as_horde_error(exc) from None
+        jobs = jobs_claim(
+            worker=worker,
+            models=list(worker.model_names),
+            max_pixels=worker.max_pixels,
+            amount=data.get("amount") or 1,
+        )
+        if not jobs:
+            return Response(
+                {"id": None, "ids": [], "payload": {}, "skipped": {}, "model": None, "r2_upload": None, "ttl": None}
+            )
+        first = jobs[0]
+        r2_uploads = [r2_upload_url(request, job) for job in jobs]
+        return Response(
+            {
+                "id": str(first.pk),
+                "ids": [str(job.pk) for job in jobs],
+                "payload": pop_payload(first),
+                "model": first.model.name,
+                "skipped": {},
+                "source_processing": "txt2img",
+                "r2_upload": r2_uploads[0] if first.request.r2 else None,
+                "r2_uploads": r2_uploads if first.request.r2 else None,
+                "ttl": int(conf.job_ttl_seconds()),
+            }
+        )
+
+
+def pop_payload(job: Job) -> dict[str, Any]:
+    """What a worker needs to draw the job, in the AI Horde's payload keys."""
+    request = job.request
+    params = request.params or {}
+    pipeline = job.pipeline
+    return {
+        "prompt": request.prompt,
+        "ddim_steps": request.steps,
+        "n_iter": 1,
+        "seed": str(job.seed),
+        "width": request.width,
+        "height": request.height,
+        "sampler_name": params.get("sampler_name", "k_euler"),
+        "cfg_scale": params.get("cfg_scale", 7.5),
+        "karras": params.get("karras", True),
+        "tiling": params.get("tiling", False),
+        "hires_fix": params.get("hires_fix", False),
+        "clip_skip": params.get("clip_skip", 1),
+        "post_processing": [],
+        # Horde's own addition: which recipe to run (the SDXL beta compares pipelines).
+        "pipeline": {
+            "name": pipeline.name if pipeline else "default",
+            "version": pipeline.version if pipeline else "1",
+            "recipe": pipeline.recipe if pipeline else {},
+        },
+    }
+
+
+def r2_upload_url(request: Request, job: Job) -> str:
+    """A signed URL on Horde itself accepting one PUT of this job's webp (this claim only)."""
+    token = signing.dumps({"job": str(job.pk), "attempt": job.attempts}, salt=R2_SALT, compress=True)
+    return f"{base_url(request)}/api/v2/generate/r2/{job.pk}?token={token}"
+
+
+class GenerateR2UploadApi(APIView):
+    """PUT /api/v2/generate/r2/{job_id}?token=...: the worker uploads its webp here
+    (as it would to the AI Horde's R2 bucket), then submits generation="R2"."""
+
+    authentication_classes: list = []
+
+    def put(self, request: Request, job_id: str) -> HttpResponse:
+        try:
+            claim = signing.loads(
+                request.query_params.get("token", ""), salt=R2_SALT, max_age=conf.job_ttl_seconds() * 2
+            )
+        except signing.BadSignature:
+            raise HordeError(403, "InvalidUploadToken", "The upload URL is invalid or expired.") from None
+        if claim.get("job") != str(job_id):
+            raise HordeError(403, "InvalidUploadToken", "The upload URL is for another job.")
+        job = Job.objects.filter(pk=job_id).first()
+        if job is None or job.status != Job.Status.CLAIMED or job.attempts != claim.get("attempt"):
+            raise HordeError(400, "AbortedGen", "This job is no longer waiting for an upload.")
+        data = request.body
+        if len(data) > conf.max_image_bytes():
+            raise bad_request(f"The image is larger than {conf.max_image_bytes()} bytes.", rc="InvalidImage")
+        name = r2_staging_name(job)
+        if default_storage.exists(name):
+            default_storage.delete(name)
+        default_storage.save(name, ContentFile(data))
+        return HttpResponse(status=200)
+
+
+class GenerateSubmitApi(APIView):
+    """POST /api/v2/generate/submit: an HTTP worker hands in a finished job."""
+
+    class InputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        generation = serializers.CharField(allow_blank=True, default="", trim_whitespace=False)
+        state = serializers.ChoiceField(choices=["ok", "censored", "faulted", "csam"], default="ok")
+        seed = serializers.CharField(max_length=40, required=False, allow_blank=True, allow_null=True)
+        censored = serializers.BooleanField(default=False)
+
+    def post(self, request: Request) -> Response:
+        user = require_user(request, allow_anonymous=False)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        job = Job.objects.select_related("request", "model", "worker__owner").filter(pk=data["id"]).first()
+        if job is None:
+            raise not_found("Processing Job with ID not found.", rc="InvalidJobID")
+        if job.status == Job.Status.DONE:
+            raise bad_request("This job was already submitted.", rc="DuplicateGen")
+        worker = job.worker
+        if worker is None or job.status != Job.Status.CLAIMED:
+            raise bad_request("This job is not (or no longer) claimed.", rc="AbortedGen")
+        if worker.owner_id != user.pk:
+            raise HordeError(403, "WrongCredentials", "This job was claimed by another user's worker.")
+        seed = _seed(data.get("seed"))
+        state = "censored" if data["state"] == "csam" else data["state"]
+        try:
+            image_bytes = None if state == "faulted" else self._image_bytes(job, data["generation"])
+            completion = job_complete(
+                job=job,
+                worker=worker,
+                image_bytes=image_bytes,
+                seed=seed,
+                state=state,
+                censored=data["censored"],
+            )
+        except SubmitError as exc:
+            raise as_horde_error(exc) from None
+        return Response({"reward": float(completion.reward)})
+
+    def _image_bytes(self, job: Job, generation: str) -> bytes:
+        if generation == "R2":
+            name = r2_staging_name(job)
+            if not default_storage.exists(name):
+                job_fail(job=job, worker=job.worker, reason="R2 upload missing")
+                raise SubmitError(400, "InvalidImage", "generation is R2 but nothing was uploaded.", "generation")
+            with default_storage.open(name, "rb") as handle:
+                data = handle.read()
+            default_storage.delete(name)
+            return data
+        if len(generation) > conf.max_image_bytes() * 4 // 3 + 4:
+            job_fail(job=job, worker=job.worker, reason="image too large")
+            raise SubmitError(400, "InvalidImage", "The image is too large.", "generation")
+        try:
+            return base64.b64decode(generation, validate=True)
+        except (binascii.Error, ValueError):
+            job_fail(job=job, worker=job.worker, reason="bad base64")
+            raise SubmitError(400, "InvalidImage", "generation is not base64 (nor R2).", "generation") from None
+
+
+def _seed(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(str(value)) % (2**63)
+    except ValueError:
+        raise bad_request("seed must be a whole number.", errors={"seed": "not a number"}) from None
+
+
+class HeartbeatApi(APIView):
+    authentication_classes: list = []
+
+    def get(self, request: Request) -> Response:
+        return Response({"message": "OK", "version": "2.0.0", "time": timezone.now().isoformat()})
+
+
+class ModelsStatusApi(APIView):
+    authentication_classes: list = []
+
+    def get(self, request: Request) -> Response:
+        return Response(selectors.model_stats())
+
+
+class WorkersApi(APIView):
+    authentication_classes: list = []
+
+    def get(self, request: Request) -> Response:
+        return Response([selectors.worker_details(worker=worker) for worker in selectors.workers_list()])
+
+
+class WorkerApi(APIView):
+    authentication_classes: list = []
+
+    def get(self, request: Request, worker_id: str) -> Response:
+        try:
+            pk = uuid.UUID(str(worker_id))
+        except ValueError:
+            pk = None
+        worker = Worker.objects.select_related("owner").filter(pk=pk).first() if pk else None
+        if worker is None:
+            raise not_found("Worker not found.", rc="WorkerNotFound")
+        return Response(selectors.worker_details(worker=worker))

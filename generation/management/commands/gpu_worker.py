@@ -1,0 +1,118 @@
+"""python manage.py gpu_worker: a Celery worker that makes images.
+
+    python manage.py gpu_worker --models stable_diffusion --owner alice
+    python manage.py gpu_worker --all-models --backend procedural --concurrency 2 --owner demo
+
+It consumes the Celery queues of the models it serves (ImageModel.queue),
+registers itself as a Worker (kind celery) owned by --owner, loads the backend
+once for the whole process (a thread pool shares it, as a GPU model in VRAM
+would be shared) and keeps a heartbeat (last_seen, device and memory).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
+
+from accounts.models import User
+from generation import tasks
+from generation.backends import BACKENDS, get_backend
+from generation.models import ImageModel
+from generation.services import SubmitError, worker_heartbeat, worker_register_celery
+
+
+class Command(BaseCommand):
+    help = "Start a Celery GPU worker serving the given image models."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument("--models", nargs="+", metavar="NAME", help="Image model names to serve.")
+        which.add_argument("--all-models", action="store_true", help="Serve every enabled model.")
+        parser.add_argument("--backend", default="procedural", choices=sorted(BACKENDS))
+        parser.add_argument("--concurrency", type=int, default=1, help="Jobs run at once (threads).")
+        parser.add_argument("--owner", default=os.environ.get("HORDE_GPU_OWNER", ""), help="Username of the owner.")
+        parser.add_argument("--name", default="", help="Worker name (default: gpu-<host>-<backend>).")
+        parser.add_argument("--max-pixels", type=int, default=2048 * 2048)
+        parser.add_argument("--heartbeat", type=float, default=15.0, help="Seconds between heartbeats.")
+        parser.add_argument("--loglevel", default="info")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["concurrency"] < 1:
+            raise CommandError("--concurrency must be at least 1.")
+        owner = User.objects.filter(username=options["owner"]).first() if options["owner"] else None
+        if owner is None or owner.is_anonymous_horde_user:
+            raise CommandError("--owner must name a registered user (the worker's rewards go to them).")
+        models = ImageModel.objects.filter(enabled=True)
+        if not options["all_models"]:
+            models = models.filter(name__in=options["models"])
+            missing = set(options["models"]) - {model.name for model in models}
+            if missing:
+                raise CommandError(f"Unknown or disabled model(s): {', '.join(sorted(missing))}")
+        models = list(models.order_by("name"))
+        if not models:
+            raise CommandError("No enabled image models to serve (run `manage.py seed_demo`?).")
+
+        backend = get_backend(options["backend"])  # loaded once, shared by the pool's threads
+        name = options["name"] or f"gpu-{socket.gethostname()}-{options['backend']}"
+        info = {**backend.device_info(), "threads": options["concurrency"], "pid": os.getpid()}
+        try:
+            worker = worker_register_celery(
+                owner=owner,
+                name=name,
+                models=[model.name for model in models],
+                backend=options["backend"],
+                max_pixels=options["max_pixels"],
+                info=info,
+            )
+        except SubmitError as exc:
+            raise CommandError(exc.message) from None
+        os.environ[tasks.ENV_WORKER_ID] = str(worker.pk)
+        os.environ[tasks.ENV_BACKEND] = options["backend"]
+        tasks.set_gpu_runtime(tasks.GpuRuntime(worker=worker, backend=backend))
+
+        stop = threading.Event()
+        beat = threading.Thread(
+            target=self._heartbeat, args=(worker, backend, options["heartbeat"], stop), daemon=True, name="heartbeat"
+        )
+        beat.start()
+        queues = [model.queue for model in models]
+        self.stdout.write(f"GPU worker {name} ({worker.pk}) serving {', '.join(queues)} with {options['backend']}")
+        connections.close_all()
+
+        from horde_site.celery import app
+
+        argv = [
+            "worker",
+            "--queues",
+            ",".join(queues),
+            "--pool",
+            "threads",
+            "--concurrency",
+            str(options["concurrency"]),
+            "--hostname",
+            f"{name}@%h",
+            "--loglevel",
+            options["loglevel"],
+            "--without-gossip",
+            "--without-mingle",
+        ]
+        try:
+            app.worker_main(argv=argv)
+        finally:
+            stop.set()
+
+    def _heartbeat(self, worker: Any, backend: Any, every: float, stop: threading.Event) -> None:
+        from django.db import connection
+
+        while not stop.wait(every):
+            try:
+                worker_heartbeat(worker=worker, info=backend.device_info())
+            except Exception as exc:  # the database may be restarting: try again next beat
+                self.stderr.write(f"heartbeat failed: {exc}")
+            finally:
+                connection.close()

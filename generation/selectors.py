@@ -1,0 +1,240 @@
+"""Reads of the generation app: progress, generations, model and worker stats.
+
+The check payload is the hottest read (clients poll it): it costs the request
+row, one grouped count of its jobs, one indexed count for the queue position
+while it waits, and a cached speed figure per model.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.core.files.storage import default_storage
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
+from django.utils import timezone
+
+from generation import conf
+from generation.models import GenerationRequest, Image, ImageModel, Job, Worker
+from generation.pricing import megapixelsteps
+
+# Megapixel-steps per second assumed for a model nobody has served yet.
+DEFAULT_SPEED_MPS = 1.0
+SPEED_CACHE_SECONDS = 10
+
+
+def workers_online() -> QuerySet[Worker]:
+    cutoff = timezone.now() - timedelta(seconds=conf.worker_stale_seconds())
+    return Worker.objects.filter(last_seen__gte=cutoff, paused=False, maintenance=False)
+
+
+def _model_capacity() -> dict[str, dict[str, float]]:
+    """Per model name: live workers and their summed speed (megapixel-steps per second). Cached."""
+    key = "generation:model-capacity"
+    found = cache.get(key)
+    if found is not None:
+        return found
+    capacity: dict[str, dict[str, float]] = {}
+    for names, mps, seconds in workers_online().values_list("model_names", "mps_done", "seconds_busy"):
+        speed = (mps / seconds) if seconds > 0 else DEFAULT_SPEED_MPS
+        for name in names or []:
+            entry = capacity.setdefault(name, {"workers": 0, "speed": 0.0})
+            entry["workers"] += 1
+            entry["speed"] += speed
+    cache.set(key, capacity, SPEED_CACHE_SECONDS)
+    return capacity
+
+
+def request_by_id(*, request_id: Any) -> GenerationRequest | None:
+    """The request, or None for a malformed or unknown id."""
+    import uuid
+
+    try:
+        pk = uuid.UUID(str(request_id))
+    except (ValueError, TypeError):
+        return None
+    return GenerationRequest.objects.select_related("model").filter(pk=pk).first()
+
+
+def request_progress(*, request: GenerationRequest) -> dict[str, Any]:
+    """The AI Horde check payload (RequestStatusCheck)."""
+    queued = Q(status=Job.Status.QUEUED)
+    # One grouped read of the request's jobs: the counts, and where its best waiting job stands.
+    row = Job.objects.filter(request=request).aggregate(
+        total=Count("id"),
+        finished=Count("id", filter=Q(status=Job.Status.DONE)),
+        processing=Count("id", filter=Q(status=Job.Status.CLAIMED)),
+        waiting=Count("id", filter=queued),
+        priority=Max("priority", filter=queued),
+        created_at=Min("created_at", filter=queued),
+    )
+    finished, processing, waiting = row["finished"], row["processing"], row["waiting"]
+    total = row["total"] or request.n
+    per_job = megapixelsteps(width=request.width, height=request.height, steps=request.steps)
+    capacity = _model_capacity().get(request.model.name, {"workers": 0, "speed": 0.0})
+    queue_position = 0
+    if waiting:
+        # Jobs of one request share priority and age; the ones ahead use the claim index.
+        queue_position = Job.objects.filter(
+            Q(priority__gt=row["priority"]) | Q(priority=row["priority"], created_at__lt=row["created_at"]),
+            status=Job.Status.QUEUED,
+            model_id=request.model_id,
+        ).count()
+    speed = capacity["speed"] or DEFAULT_SPEED_MPS
+    one_worker = speed / max(int(capacity["workers"]), 1)
+    # The jobs ahead are shared by every live worker; our own then take one worker's time.
+    wait_time = 0
+    if waiting or processing:
+        wait_time = max(1, round(queue_position * per_job / speed + per_job / one_worker))
+    done = request.status in (GenerationRequest.Status.DONE, GenerationRequest.Status.CANCELLED) or (
+        finished == total and total > 0
+    )
+    each = request.kudos // max(request.n, 1)
+    return {
+        "finished": finished,
+        "processing": processing,
+        "restarted": request.faults,
+        "waiting": waiting,
+        "done": done,
+        "faulted": request.status == GenerationRequest.Status.FAULTED,
+        "wait_time": wait_time,
+        "queue_position": queue_position,
+        "kudos": float(each * finished),
+        "is_possible": capacity["workers"] > 0,
+    }
+
+
+def image_url(*, image: Image, base_url: str = "") -> str:
+    url = default_storage.url(image.file.name)
+    if url.startswith("/") and base_url:
+        return base_url.rstrip("/") + url
+    return url
+
+
+def request_images(*, request: GenerationRequest) -> QuerySet[Image]:
+    """The request's images in the order shown (Job.position)."""
+    return (
+        Image.objects.filter(request=request)
+        .select_related("job__model", "job__pipeline", "worker")
+        .order_by("job__position")
+    )
+
+
+def request_generations(*, request: GenerationRequest, base_url: str = "") -> list[dict[str, Any]]:
+    """The AI Horde status `generations[]`, in the order shown (Job.position).
+
+    `img` is a URL (absolute when `base_url` is given) unless the request
+    asked for r2=false, when it is the base64 webp, as on the AI Horde.
+    """
+    out = []
+    for image in request_images(request=request):
+        if request.r2:
+            img = image_url(image=image, base_url=base_url)
+        else:
+            with default_storage.open(image.file.name, "rb") as handle:
+                img = base64.b64encode(handle.read()).decode()
+        out.append(
+            {
+                "img": img,
+                "seed": str(image.seed),
+                "id": str(image.id),
+                "censored": image.censored,
+                "worker_id": str(image.worker_id) if image.worker_id else "",
+                "worker_name": image.worker.name if image.worker else "",
+                "model": image.job.model.name,
+                "state": "censored" if image.censored else "ok",
+                "gen_metadata": [],
+            }
+        )
+    return out
+
+
+def request_status(*, request: GenerationRequest, base_url: str = "") -> dict[str, Any]:
+    """The AI Horde status payload (RequestStatusStable): progress plus generations."""
+    return {
+        **request_progress(request=request),
+        "generations": request_generations(request=request, base_url=base_url),
+        "shared": request.shared,
+    }
+
+
+def model_stats() -> list[dict[str, Any]]:
+    """As /api/v2/status/models: workers, queue (megapixel-steps and jobs), speed, eta."""
+    capacity = _model_capacity()
+    queued = {
+        row["model_id"]: row
+        for row in Job.objects.filter(status=Job.Status.QUEUED)
+        .values("model_id")
+        .annotate(jobs=Count("id"), pixelsteps=Sum(F("request__width") * F("request__height") * F("request__steps")))
+    }
+    out = []
+    for model in ImageModel.objects.filter(enabled=True).order_by("name"):
+        row = queued.get(model.pk, {"jobs": 0, "pixelsteps": 0})
+        entry = capacity.get(model.name, {"workers": 0, "speed": 0.0})
+        mps = (row["pixelsteps"] or 0) / 1_000_000
+        speed = entry["speed"]
+        out.append(
+            {
+                "name": model.name,
+                "count": int(entry["workers"]),
+                "queued": round(mps, 2),
+                "jobs": row["jobs"],
+                "performance": round(speed, 2),
+                "eta": int(mps / speed) if speed else (0 if not mps else 10_000),
+                "type": "image",
+            }
+        )
+    return out
+
+
+def worker_is_online(*, worker: Worker) -> bool:
+    if worker.last_seen is None:
+        return False
+    return timezone.now() - worker.last_seen <= timedelta(seconds=conf.worker_stale_seconds())
+
+
+def worker_details(*, worker: Worker) -> dict[str, Any]:
+    """As /api/v2/workers/{id} (WorkerDetails)."""
+    speed = worker.mps_done / worker.seconds_busy if worker.seconds_busy else 0.0
+    uptime = int((timezone.now() - worker.created_at).total_seconds()) if worker.created_at else 0
+    info = worker.info or {}
+    return {
+        "type": "image",
+        "name": worker.name,
+        "id": str(worker.id),
+        "online": worker_is_online(worker=worker),
+        "requests_fulfilled": worker.jobs_done,
+        "kudos_rewards": float(worker.kudos_earned),
+        "kudos_details": {"generated": float(worker.kudos_earned), "uptime": 0},
+        "performance": f"{speed:.2f} megapixelsteps per second",
+        "threads": int(info.get("threads", 1) or 1),
+        "uptime": uptime,
+        "maintenance_mode": worker.maintenance,
+        "paused": worker.paused,
+        "info": ", ".join(f"{key}: {value}" for key, value in sorted(info.items()) if key != "bridge_agent")[:1000],
+        "nsfw": worker.nsfw,
+        "owner": worker.owner.horde_name,
+        "trusted": worker.owner.trusted,
+        "flagged": False,
+        "uncompleted_jobs": 0,
+        "models": list(worker.model_names or []),
+        "team": {"name": None, "id": None},
+        "bridge_agent": str(info.get("bridge_agent") or f"horde:{worker.kind}:{worker.backend or 'unknown'}")[:1000],
+        "max_pixels": worker.max_pixels,
+        "megapixelsteps_generated": int(worker.mps_done),
+        "img2img": False,
+        "painting": False,
+        "post-processing": False,
+        "lora": False,
+        "controlnet": False,
+        "sdxl_controlnet": False,
+        "kind": worker.kind,
+        "backend": worker.backend,
+        "device": info.get("device"),
+    }
+
+
+def workers_list() -> QuerySet[Worker]:
+    return Worker.objects.select_related("owner").order_by("name")

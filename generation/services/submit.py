@@ -1,0 +1,438 @@
+"""Submitting and cancelling generation requests.
+
+`request_submit` is shared by the API (`POST /api/v2/generate/async`) and the
+generate page: it validates the AI Horde body against the model's rules
+(`request_validate`, no writes), prices it with generation.pricing, and
+creates the request and one job per image in one transaction; after commit,
+one Celery task per job goes to the model's queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from generation import conf
+from generation.models import GenerationRequest, ImageModel, Job, Pipeline
+from generation.pricing import job_kudos, request_kudos
+from kudos.selectors import user_balance
+
+from .errors import SubmitError, bad
+
+logger = logging.getLogger(__name__)
+
+# The AI Horde's sampler names (KNOWN_SAMPLERS).
+SAMPLERS = frozenset(
+    {
+        "k_lms",
+        "k_heun",
+        "k_euler",
+        "k_euler_a",
+        "k_dpm_2",
+        "k_dpm_2_a",
+        "k_dpm_fast",
+        "k_dpm_adaptive",
+        "k_dpmpp_2s_a",
+        "k_dpmpp_2m",
+        "dpmsolver",
+        "k_dpmpp_sde",
+        "lcm",
+        "DDIM",
+    }
+)
+DEFAULT_SAMPLER = "k_euler"
+MAX_SEED = 2**32 - 1
+MAX_WORKERS_LISTED = 5
+# Prompt and negative prompt are one string on the AI Horde, split by "###".
+NEGATIVE_SEPARATOR = "###"
+
+TOP_LEVEL_BOOLS = {
+    "nsfw": False,
+    "censor_nsfw": False,
+    "shared": False,
+    "r2": True,
+    "dry_run": False,
+    "trusted_workers": False,
+    "slow_workers": True,
+    "worker_blacklist": False,
+    "replacement_filter": True,
+    "allow_downgrade": False,
+    "disable_batching": False,
+    "proxied_account": None,
+}
+PARAM_BOOLS = {"karras": True, "tiling": False, "hires_fix": False, "transparent": False}
+
+
+@dataclass
+class SubmitResult:
+    """What a submission made: the request (None for a dry run), its price, and warnings
+    in the AI Horde form `{"code", "message"}`."""
+
+    request: GenerationRequest | None
+    kudos: int
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class ValidSubmission:
+    """A body that passed validation: everything needed to create the rows."""
+
+    model: ImageModel
+    prompt: str
+    params: dict[str, Any]
+    width: int
+    height: int
+    steps: int
+    seed: int | None
+    n: int
+    images: int
+    flags: dict[str, Any]
+    workers: list[str]
+    dry_run: bool
+    kudos: int
+    warnings: list[dict[str, str]]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _bool(container: dict[str, Any], key: str, default: Any, prefix: str = "") -> Any:
+    value = container.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise bad("BadRequest", f"{prefix}{key} must be true or false.", f"{prefix}{key}")
+    return value
+
+
+def _int(params: dict[str, Any], key: str, default: int) -> int:
+    value = params.get(key)
+    if value is None:
+        return default
+    if not _is_int(value):
+        raise bad("BadRequest", f"params.{key} must be a whole number.", f"params.{key}")
+    return value
+
+
+def seed_from(value: Any) -> int | None:
+    """The AI Horde takes a seed as a string or number; a non-numeric string is hashed."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise bad("BadRequest", "params.seed must be a string or a whole number.", "params.seed")
+    if isinstance(value, str):
+        if len(value) > 256:
+            raise bad("BadRequest", "params.seed is too long.", "params.seed")
+        text = value.strip()
+        if text.isdigit():
+            value = int(text)
+        else:
+            # A word seed: the same word always gives the same seed.
+            return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+    if not 0 <= value <= MAX_SEED:
+        raise bad("BadRequest", f"params.seed must be between 0 and {MAX_SEED}.", "params.seed")
+    return value
+
+
+def _model_from(body: dict[str, Any], warnings: list[dict[str, str]]) -> ImageModel:
+    names = body.get("models")
+    if names is None or names == []:
+        names = []
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise bad("BadRequest", "models must be a list of model names.", "models")
+    if len(names) > 20:
+        raise bad("BadRequest", "models may list at most 20 names.", "models")
+    if not names:
+        # No model named: the AI Horde picks any; here the first open model that is not the beta.
+        model = ImageModel.objects.filter(enabled=True, compare_pipelines=False).order_by("name").first()
+        if model is None:
+            raise bad("UnsupportedModel", "No image model is available.", "models")
+        return model
+    models = {model.name: model for model in ImageModel.objects.filter(name__in=names, enabled=True)}
+    unknown = [name for name in names if name not in models]
+    if unknown:
+        raise bad("UnsupportedModel", f"Unknown or disabled model: {unknown[0][:100]}.", "models")
+    if len(set(names)) > 1:
+        warnings.append(
+            {
+                "code": "OnlyFirstModel",
+                "message": f"A request is served by one model here; using {names[0]}.",
+            }
+        )
+    return models[names[0]]
+
+
+def request_validate(*, user: User, body: Any) -> ValidSubmission:
+    """Check an AI Horde async body against the model's rules; no writes.
+
+    Raises SubmitError (400 with an rc name, 403 for the beta's anonymous rule).
+    """
+    if not isinstance(body, dict):
+        raise bad("BadRequest", "The request body must be a JSON object.")
+    warnings: list[dict[str, str]] = []
+
+    prompt = body.get("prompt")
+    if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
+        raise bad("MissingPrompt", "A prompt is required.", "prompt")
+    if not isinstance(prompt, str):
+        raise bad("BadRequest", "prompt must be a string.", "prompt")
+    if len(prompt) > conf.max_prompt_chars():
+        raise bad("TooLong", f"The prompt may be at most {conf.max_prompt_chars()} characters.", "prompt")
+    if "\x00" in prompt:
+        raise bad("BadRequest", "The prompt may not contain NUL characters.", "prompt")
+
+    params = body.get("params")
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise bad("BadRequest", "params must be an object.", "params")
+
+    flags = {key: _bool(body, key, default) for key, default in TOP_LEVEL_BOOLS.items() if key != "proxied_account"}
+    dry_run = flags.pop("dry_run")
+    for key in ("replacement_filter", "allow_downgrade", "disable_batching"):
+        flags.pop(key)
+
+    workers = body.get("workers") or []
+    if not isinstance(workers, list) or len(workers) > MAX_WORKERS_LISTED:
+        raise bad("BadRequest", f"workers must be a list of at most {MAX_WORKERS_LISTED} worker ids.", "workers")
+    try:
+        workers = [str(uuid.UUID(str(worker))) for worker in workers]
+    except (ValueError, TypeError, AttributeError):
+        raise bad("BadRequest", "workers must list worker ids (UUIDs).", "workers") from None
+
+    if body.get("source_image") or body.get("source_mask") or body.get("extra_source_images"):
+        raise bad("BadRequest", "Source images (img2img, inpainting) are not supported here.", "source_image")
+    if body.get("source_processing") not in (None, "txt2img"):
+        raise bad("BadRequest", "Only txt2img is supported here.", "source_processing")
+
+    model = _model_from(body, warnings)
+    if user.is_anonymous_horde_user and not model.anonymous_allowed:
+        rc = "BetaAnonForbidden" if model.compare_pipelines else "AnonForbidden"
+        raise SubmitError(403, rc, f"{model.name} is for registered users only; log in or use your API key.", "models")
+
+    width = _int(params, "width", model.default_width)
+    height = _int(params, "height", model.default_height)
+    for name, value, low, high in (
+        ("width", width, model.min_width, model.max_width),
+        ("height", height, model.min_height, model.max_height),
+    ):
+        if value % 64:
+            raise bad("InvalidSize", f"params.{name} must be a multiple of 64.", f"params.{name}")
+        if not low <= value <= high:
+            raise bad(
+                "InvalidSize", f"params.{name} must be between {low} and {high} for {model.name}.", f"params.{name}"
+            )
+
+    steps = _int(params, "steps", _int(params, "ddim_steps", model.default_steps))
+    if steps > model.max_steps:
+        raise bad("TooManySteps", f"params.steps may be at most {model.max_steps} for {model.name}.", "params.steps")
+    if steps < 1:
+        raise bad("BadRequest", "params.steps must be at least 1.", "params.steps")
+
+    n = _int(params, "n", _int(params, "n_iter", 1))
+    if not 1 <= n <= conf.max_n():
+        raise bad("BadRequest", f"params.n must be between 1 and {conf.max_n()}.", "params.n")
+
+    seed = seed_from(params.get("seed"))
+
+    sampler = params.get("sampler_name")
+    if sampler is None:
+        sampler = DEFAULT_SAMPLER
+    if not isinstance(sampler, str) or sampler not in SAMPLERS:
+        raise bad("UnsupportedSampler", f"Unknown sampler {str(sampler)[:50]!r}.", "params.sampler_name")
+
+    cfg_scale = params.get("cfg_scale", 7.5)
+    if cfg_scale is None:
+        cfg_scale = 7.5
+    if isinstance(cfg_scale, bool) or not isinstance(cfg_scale, (int, float)) or not 0 <= cfg_scale <= 100:
+        raise bad("BadRequest", "params.cfg_scale must be a number between 0 and 100.", "params.cfg_scale")
+    clip_skip = _int(params, "clip_skip", 1)
+    if not 1 <= clip_skip <= 12:
+        raise bad("BadRequest", "params.clip_skip must be between 1 and 12.", "params.clip_skip")
+    for key in ("loras", "tis", "extra_texts"):
+        if params.get(key):
+            raise bad("BadRequest", f"params.{key} is not supported here.", f"params.{key}")
+    if params.get("control_type"):
+        raise bad("BadRequest", "ControlNet is not supported here.", "params.control_type")
+    post_processing = params.get("post_processing") or []
+    if not isinstance(post_processing, list):
+        raise bad("BadRequest", "params.post_processing must be a list.", "params.post_processing")
+    if post_processing:
+        raise bad("BadRequest", "Post-processing is not supported here.", "params.post_processing")
+    normal_params: dict[str, Any] = {
+        "sampler_name": sampler,
+        "cfg_scale": float(cfg_scale),
+        "clip_skip": clip_skip,
+        **{key: _bool(params, key, default, "params.") for key, default in PARAM_BOOLS.items()},
+    }
+
+    images = n
+    if model.images_per_request:
+        images = model.images_per_request
+        if n != images:
+            warnings.append(
+                {
+                    "code": "FixedImageCount",
+                    "message": f"{model.name} always makes exactly {images} images; n={n} was ignored.",
+                }
+            )
+    if model.always_shared:
+        flags["shared"] = True
+
+    return ValidSubmission(
+        model=model,
+        prompt=prompt,
+        params=normal_params,
+        width=width,
+        height=height,
+        steps=steps,
+        seed=seed,
+        n=n,
+        images=images,
+        flags=flags,
+        workers=workers,
+        dry_run=dry_run,
+        kudos=request_kudos(width=width, height=height, steps=steps, images=images),
+        warnings=warnings,
+    )
+
+
+def job_priority(*, user: User, created_epoch: float) -> float:
+    """The static sort key of a job: kudos at submission, aged.
+
+    A job that has waited w seconds deserves `kudos + AGING * w`. At any moment
+    t that is `kudos - AGING * created + AGING * t`, and the last term is the
+    same for every job, so ordering by `kudos - AGING * created` (stored once)
+    DESC is exactly the aged order, with no rewrite of waiting rows. Anonymous
+    requests start from a base far below any registered user's.
+    """
+    anonymous = user.is_anonymous_horde_user
+    base = conf.anonymous_priority() if anonymous else float(max(user_balance(user=user), 0))
+    return base - conf.aging_per_second() * created_epoch
+
+
+def _pipelines_for(model: ImageModel, images: int) -> list[Pipeline | None]:
+    active = list(Pipeline.objects.filter(model=model, active=True).order_by("name", "version"))
+    if model.compare_pipelines:
+        if len(active) < images:
+            raise bad(
+                "UnsupportedModel",
+                f"{model.name} needs {images} active pipelines to compare and has {len(active)}.",
+                "models",
+            )
+        # Any two different active pipelines, so a newly switched-on one joins at once.
+        return random.sample(active, k=images)
+    first = active[0] if active else None
+    return [first] * images
+
+
+def request_submit(*, user: User, body: dict, client_agent: str = "") -> SubmitResult:
+    """Validate, price and create a request with its jobs; dispatch them after commit."""
+    valid = request_validate(user=user, body=body)
+    if valid.dry_run:
+        return SubmitResult(request=None, kudos=valid.kudos, warnings=valid.warnings)
+    model = valid.model
+    pipelines = _pipelines_for(model, valid.images)
+    seed = valid.seed if valid.seed is not None else secrets.randbelow(MAX_SEED + 1)
+    if model.compare_pipelines:
+        seeds = [seed] * valid.images  # the comparison only means something with one seed
+    elif valid.seed is not None:
+        seeds = [(seed + index) % (MAX_SEED + 1) for index in range(valid.images)]
+    else:
+        seeds = [seed] + [secrets.randbelow(MAX_SEED + 1) for _ in range(valid.images - 1)]
+    positions = list(range(valid.images))
+    if model.compare_pipelines:
+        random.shuffle(positions)  # shown in random order; the order is stored on the job
+
+    now = timezone.now()
+    priority = job_priority(user=user, created_epoch=now.timestamp())
+    each = job_kudos(width=valid.width, height=valid.height, steps=valid.steps)
+    with transaction.atomic():
+        request = GenerationRequest.objects.create(
+            user=user,
+            model=model,
+            prompt=valid.prompt,
+            params=valid.params,
+            width=valid.width,
+            height=valid.height,
+            steps=valid.steps,
+            seed=seed,
+            n=valid.images,
+            client_agent=client_agent[:200],
+            kudos=valid.kudos,
+            workers=valid.workers,
+            **valid.flags,
+        )
+        jobs = Job.objects.bulk_create(
+            [
+                Job(
+                    request=request,
+                    index=index,
+                    position=positions[index],
+                    model=model,
+                    pipeline=pipelines[index],
+                    pipeline_version=pipelines[index].version if pipelines[index] else "",
+                    seed=seeds[index],
+                    kudos=each,
+                    priority=priority,
+                    created_at=now,
+                    dispatched_at=now if conf.celery_dispatch() else None,
+                )
+                for index in range(valid.images)
+            ]
+        )
+        if conf.celery_dispatch():
+            job_ids = [str(job.id) for job in jobs]
+            transaction.on_commit(lambda: jobs_dispatch(job_ids=job_ids, queue=model.queue))
+    return SubmitResult(request=request, kudos=valid.kudos, warnings=valid.warnings)
+
+
+def jobs_dispatch(*, job_ids: list[str], queue: str) -> None:
+    """Send one Celery task per job to the model's queue. A lost message is not lost work:
+    the job stays queued in PostgreSQL and housekeeping re-dispatches it."""
+    from generation.tasks import job_run
+
+    for job_id in job_ids:
+        try:
+            job_run.apply_async(args=[job_id], queue=queue)
+        except Exception:  # the broker is down: housekeeping will re-dispatch
+            logger.exception("Could not dispatch job %s to %s", job_id, queue)
+            return
+
+
+def request_cancel(*, request: GenerationRequest, user: User) -> GenerationRequest:
+    """Cancel what has not started (queued jobs); refund anything charged for them.
+
+    Jobs already claimed finish and are paid for; the request ends as cancelled
+    (or done, if nothing was left to cancel).
+    """
+    if request.user_id != user.pk and not user.is_staff:
+        raise SubmitError(403, "WrongCredentials", "This is not your request.")
+    from .queue import job_refund_if_charged, request_status_refresh
+
+    with transaction.atomic():
+        locked = GenerationRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.status in (GenerationRequest.Status.WAITING, GenerationRequest.Status.PROCESSING):
+            cancelled = list(
+                Job.objects.select_for_update()
+                .filter(request=locked, status=Job.Status.QUEUED)
+                .select_related("request__user")
+            )
+            Job.objects.filter(pk__in=[job.pk for job in cancelled]).update(
+                status=Job.Status.CANCELLED, finished_at=timezone.now()
+            )
+            for job in cancelled:
+                job_refund_if_charged(job=job, reason="cancelled")
+            request_status_refresh(request=locked, cancelled=True)
+    request.refresh_from_db()
+    return request

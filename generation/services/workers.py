@@ -1,0 +1,104 @@
+"""Worker registration and heartbeats (HTTP volunteers and Celery GPU workers)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from generation.models import Worker
+
+from .errors import SubmitError
+
+# A pop refreshes last_seen at most this often: one UPDATE per pop would be the
+# hottest write of the whole API for no gain.
+SEEN_EVERY = timedelta(seconds=10)
+
+
+def worker_register_http(
+    *,
+    owner: User,
+    name: str,
+    models: list[str],
+    max_pixels: int,
+    nsfw: bool,
+    bridge_agent: str = "",
+    threads: int = 1,
+) -> Worker:
+    """The worker behind a pop: created on first pop, owned by the apikey's user.
+
+    A name belongs to its first owner: someone else's pop under that name is 403.
+    """
+    name = name.strip()
+    now = timezone.now()
+    models = sorted(set(models))
+    worker = Worker.objects.select_related("owner").filter(name=name).first()
+    if worker is None:
+        try:
+            with transaction.atomic():
+                return Worker.objects.create(
+                    name=name,
+                    owner=owner,
+                    kind=Worker.Kind.HTTP,
+                    model_names=models,
+                    max_pixels=max_pixels,
+                    nsfw=nsfw,
+                    info={"bridge_agent": bridge_agent[:200], "threads": threads},
+                    last_seen=now,
+                )
+        except IntegrityError:  # registered by a concurrent pop
+            worker = Worker.objects.select_related("owner").get(name=name)
+    if worker.owner_id != owner.pk:
+        raise SubmitError(403, "WrongCredentials", f"The worker name {name!r} belongs to another user.", "name")
+    changes: dict[str, Any] = {}
+    if worker.model_names != models:
+        changes["model_names"] = models
+    if worker.max_pixels != max_pixels:
+        changes["max_pixels"] = max_pixels
+    if worker.nsfw != nsfw:
+        changes["nsfw"] = nsfw
+    info = {**(worker.info or {}), "bridge_agent": bridge_agent[:200], "threads": threads}
+    if info != worker.info:
+        changes["info"] = info
+    if changes or worker.last_seen is None or now - worker.last_seen > SEEN_EVERY:
+        changes["last_seen"] = now
+        Worker.objects.filter(pk=worker.pk).update(**changes)
+        for key, value in changes.items():
+            setattr(worker, key, value)
+    return worker
+
+
+def worker_register_celery(
+    *, owner: User, name: str, models: list[str], backend: str, max_pixels: int, info: dict[str, Any]
+) -> Worker:
+    """A `gpu_worker` process registers (or re-registers, after a restart) under its name."""
+    with transaction.atomic():
+        worker = Worker.objects.select_for_update().filter(name=name).first()
+        if worker is not None and worker.owner_id != owner.pk:
+            raise SubmitError(403, "WrongCredentials", f"The worker name {name!r} belongs to another user.", "name")
+        values = {
+            "owner": owner,
+            "kind": Worker.Kind.CELERY,
+            "model_names": sorted(set(models)),
+            "backend": backend,
+            "max_pixels": max_pixels,
+            "info": info,
+            "last_seen": timezone.now(),
+            "paused": False,
+        }
+        if worker is None:
+            return Worker.objects.create(name=name, **values)
+        for key, value in values.items():
+            setattr(worker, key, value)
+        worker.save()
+        return worker
+
+
+def worker_heartbeat(*, worker: Worker, info: dict[str, Any] | None = None) -> None:
+    changes: dict[str, Any] = {"last_seen": timezone.now()}
+    if info is not None:
+        changes["info"] = {**(worker.info or {}), **info}
+    Worker.objects.filter(pk=worker.pk).update(**changes)

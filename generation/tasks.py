@@ -1,0 +1,140 @@
+"""Celery entry points: GPU jobs (one queue per model) and housekeeping.
+
+A GPU task carries only a job id. It claims through the one claim function
+(`job_claim`, shared with HTTP workers), runs the backend outside any
+transaction, and completes the job. A message delivered twice finds its job
+taken and runs nothing (or the next best job, which is work that exists).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from celery import shared_task
+
+from generation.backends import InferenceBackend, JobSpec, get_backend
+from generation.models import Job, Worker
+
+logger = logging.getLogger(__name__)
+
+# Set by `manage.py gpu_worker` (environment, so Celery's pool processes see them too).
+ENV_WORKER_ID = "HORDE_GPU_WORKER_ID"
+ENV_BACKEND = "HORDE_GPU_BACKEND"
+NEGATIVE_SEPARATOR = "###"
+
+
+@dataclass
+class GpuRuntime:
+    worker: Worker
+    backend: InferenceBackend
+
+
+_runtime: GpuRuntime | None = None
+_runtime_lock = threading.Lock()
+
+
+def gpu_runtime() -> GpuRuntime | None:
+    """This process's worker row and backend, loaded once (a GPU model is loaded once per process)."""
+    global _runtime
+    if _runtime is not None:
+        return _runtime
+    worker_id = os.environ.get(ENV_WORKER_ID)
+    if not worker_id:
+        return None
+    with _runtime_lock:
+        if _runtime is None:
+            worker = Worker.objects.select_related("owner").get(pk=worker_id)
+            _runtime = GpuRuntime(worker=worker, backend=get_backend(os.environ.get(ENV_BACKEND, "procedural")))
+    return _runtime
+
+
+def set_gpu_runtime(runtime: GpuRuntime | None) -> None:
+    """Installed by `gpu_worker` so the backend it loaded is the one tasks use."""
+    global _runtime
+    _runtime = runtime
+
+
+def job_spec(job: Job) -> JobSpec:
+    request = job.request
+    prompt, _, negative = request.prompt.partition(NEGATIVE_SEPARATOR)
+    params = request.params or {}
+    pipeline = job.pipeline
+    return JobSpec(
+        job_id=str(job.pk),
+        model_name=job.model.name,
+        pipeline_name=pipeline.name if pipeline else "default",
+        pipeline_version=pipeline.version if pipeline else "1",
+        recipe=dict(pipeline.recipe) if pipeline else {},
+        prompt=prompt.strip(),
+        negative_prompt=negative.strip(),
+        width=request.width,
+        height=request.height,
+        steps=request.steps,
+        seed=job.seed,
+        cfg_scale=float(params.get("cfg_scale", 7.5)),
+        sampler_name=str(params.get("sampler_name", "k_euler")),
+        extra={key: value for key, value in params.items() if key not in ("cfg_scale", "sampler_name")},
+    )
+
+
+def webp_bytes(image: Any, quality: int = 90) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="WEBP", quality=quality)
+    return out.getvalue()
+
+
+@shared_task(name="generation.job_run", acks_late=True, ignore_result=True)
+def job_run(job_id: str) -> str:
+    """Claim this job (or the best one this worker serves), generate, complete."""
+    from generation.services import SubmitError, job_claim, job_complete, job_fail
+
+    runtime = gpu_runtime()
+    if runtime is None:
+        logger.error("job_run %s reached a process that is not a GPU worker; ignored", job_id)
+        return "not-a-gpu-worker"
+    worker = runtime.worker
+    job = job_claim(worker=worker, models=list(worker.model_names), max_pixels=worker.max_pixels, job_id=job_id)
+    if job is None:
+        return "nothing-to-do"
+    logger.info("job %s started (message for %s)", job.pk, job_id)
+    started = time.monotonic()
+    try:
+        image = runtime.backend.generate(job_spec(job))
+        data = webp_bytes(image)
+    except Exception:
+        logger.exception("job %s failed in the backend", job.pk)
+        job_fail(job=job, worker=worker, reason="backend error")
+        return "failed"
+    try:
+        job_complete(
+            job=job,
+            worker=worker,
+            image_bytes=data,
+            seed=job.seed,
+            inference_seconds=time.monotonic() - started,
+        )
+    except SubmitError as exc:
+        # Cancelled or expired while we ran: nothing to pay, nothing to store.
+        logger.warning("job %s not completed: %s %s", job.pk, exc.rc, exc.message)
+        return exc.rc
+    return "done"
+
+
+@shared_task(name="generation.requeue_expired", ignore_result=True)
+def requeue_expired() -> int:
+    from generation.services import jobs_requeue_expired
+
+    return jobs_requeue_expired()
+
+
+@shared_task(name="generation.redispatch_queued", ignore_result=True)
+def redispatch_queued() -> int:
+    from generation.services import jobs_redispatch
+
+    return jobs_redispatch()

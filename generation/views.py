@@ -1,0 +1,244 @@
+"""Pages of the generation app: generate, a request's live page, my images, workers, models.
+
+Views stay small: writes go through `generation.services` (request_submit,
+request_cancel), prices through `generation.pricing`, queue figures through
+`generation.selectors`. The few page-only reads (a gallery page, the worker
+table) are plain queries here.
+
+Who sees a request page: its owner always; any logged-in user when the request
+is shared (the SDXL beta's are always shared: their images are public to
+raters anyway). Anyone else gets a 404, so request ids don't leak. Only the
+owner can cancel it or is offered the judge link. Pipeline names never appear
+on the page: judging a pair must be blind.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import conf, pricing, selectors, services
+from .forms import GenerateForm, enabled_models, model_limits
+from .models import GenerationRequest, Image, ImageModel, Worker
+
+GALLERY_PAGE_SIZE = 24
+FINAL_STATUSES = {
+    GenerationRequest.Status.DONE,
+    GenerationRequest.Status.FAULTED,
+    GenerationRequest.Status.CANCELLED,
+}
+CANCELLABLE_STATUSES = {GenerationRequest.Status.WAITING, GenerationRequest.Status.PROCESSING}
+# Bounds of the price endpoint's numbers: a price, not a request, so only sanity bounds.
+PRICE_MAX_SIDE = 8192
+PRICE_MAX_STEPS = 1000
+
+
+@require_http_methods(["GET", "POST"])
+def generate(request: HttpRequest) -> HttpResponse:
+    """The generate form; anonymous visitors see it with a log-in prompt."""
+    models = enabled_models()
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect(f"{reverse('account_login')}?next={reverse('generation:generate')}")
+        form = GenerateForm(request.POST, models=models)
+        if form.is_valid():
+            try:
+                result = services.request_submit(
+                    user=request.user, body=form.horde_body(), client_agent="horde-web:1:/generate"
+                )
+            except services.SubmitError as error:
+                form.add_submit_error(error.field, error.message)
+            else:
+                for warning in result.warnings:
+                    messages.warning(request, _warning_text(warning))
+                return redirect("generation:request", request_id=result.request.id)
+    else:
+        initial = {"model": request.GET["model"]} if request.GET.get("model") else {}
+        form = GenerateForm(initial=initial, models=models)
+    context = {
+        "form": form,
+        "models": models,
+        "limits": {model.name: model_limits(model) for model in models},
+    }
+    return render(request, "generation/generate.html", context)
+
+
+def _warning_text(warning: Any) -> str:
+    if isinstance(warning, dict):
+        return str(warning.get("message") or warning.get("code") or warning)
+    return str(warning)
+
+
+def _json_error(message: str, rc: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"message": message, "rc": rc}, status=status)
+
+
+@require_GET
+def generate_price(request: HttpRequest) -> JsonResponse:
+    """The price of a request as the form stands: {kudos, per_image, images}."""
+    model = ImageModel.objects.filter(enabled=True, name=request.GET.get("model", "")).first()
+    if model is None:
+        return _json_error("Unknown or disabled model.", "ModelNotFound", 404)
+    numbers: dict[str, int] = {}
+    for name, low, high, default in (
+        ("width", 1, PRICE_MAX_SIDE, None),
+        ("height", 1, PRICE_MAX_SIDE, None),
+        ("steps", 1, PRICE_MAX_STEPS, None),
+        ("n", 1, conf.max_n(), 1),
+    ):
+        raw = request.GET.get(name, "")
+        if raw == "" and default is not None:
+            numbers[name] = default
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            return _json_error(f"{name} must be a whole number.", "BadRequest")
+        if not low <= value <= high:
+            return _json_error(f"{name} must be between {low} and {high}.", "BadRequest")
+        numbers[name] = value
+    images = model.images_per_request or numbers["n"]
+    size = {"width": numbers["width"], "height": numbers["height"], "steps": numbers["steps"]}
+    return JsonResponse(
+        {
+            "model": model.name,
+            "images": images,
+            "per_image": pricing.job_kudos(**size),
+            "kudos": pricing.request_kudos(**size, images=images),
+        }
+    )
+
+
+def _visible_request(request: HttpRequest, request_id: uuid.UUID) -> GenerationRequest:
+    """The request if this user may see it (owner, or any logged-in user when shared), else 404."""
+    generation = get_object_or_404(GenerationRequest.objects.select_related("model", "user"), pk=request_id)
+    if generation.user_id != request.user.pk and not generation.shared:
+        raise Http404("No such request.")
+    return generation
+
+
+def _status_context(request: HttpRequest, generation: GenerationRequest) -> dict[str, Any]:
+    progress = selectors.request_progress(request=generation)
+    total = generation.jobs.count()
+    is_owner = generation.user_id == request.user.pk
+    is_pair = generation.model.compare_pipelines and total == 2
+    # Images as URLs in the shown order (Job.position), whatever form the API answers in (r2).
+    images = [
+        {
+            "label": ("Left", "Right")[image.job.position] if is_pair else f"Image {image.job.position + 1}",
+            "img": selectors.image_url(image=image),
+            "seed": image.seed,
+            "id": image.id,
+        }
+        for image in selectors.request_images(request=generation)
+    ]
+    return {
+        "generation": generation,
+        "progress": progress,
+        "done_count": progress["finished"],
+        "total": total,
+        "images": images,
+        "is_owner": is_owner,
+        "final": generation.status in FINAL_STATUSES,
+        # Cancelling stops what has not started; jobs already being made still finish.
+        "can_cancel": is_owner and generation.status in CANCELLABLE_STATUSES,
+        "can_judge": is_owner and is_pair and generation.status == GenerationRequest.Status.DONE and len(images) == 2,
+    }
+
+
+@login_required
+def request_detail(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
+    generation = _visible_request(request, request_id)
+    return render(request, "generation/request_detail.html", _status_context(request, generation))
+
+
+@login_required
+@require_GET
+def request_status_fragment(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
+    """The part of the request page that the page's script polls and swaps in."""
+    generation = _visible_request(request, request_id)
+    response = render(request, "generation/_request_status.html", _status_context(request, generation))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def request_cancel(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
+    generation = get_object_or_404(GenerationRequest, pk=request_id, user_id=request.user.pk)
+    try:
+        services.request_cancel(request=generation, user=request.user)
+    except services.SubmitError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Request cancelled; what had not started was refunded.")
+    return redirect("generation:request", request_id=generation.id)
+
+
+@login_required
+def my_images(request: HttpRequest) -> HttpResponse:
+    """The user's images, newest first, a page of 24 at a time."""
+    images = (
+        Image.objects.filter(request__user_id=request.user.pk)
+        .select_related("request", "request__model")
+        .order_by("-created_at", "-id")
+    )
+    page = Paginator(images, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "generation/my_images.html", {"page": page})
+
+
+def _worker_row(worker: Worker) -> dict[str, Any]:
+    info = worker.info or {}
+    return {
+        "worker": worker,
+        "online": selectors.worker_is_online(worker=worker),
+        # Megapixel-steps per second over its finished jobs: what wait estimates use.
+        "speed": worker.mps_done / worker.seconds_busy if worker.seconds_busy else None,
+        "device": info.get("device") or info.get("gpu") or "",
+        "memory": _memory_text(info),
+    }
+
+
+def _memory_text(info: dict[str, Any]) -> str:
+    """Memory in use as the worker's backend reports it (the procedural one says memory_used_mb)."""
+    for key in ("memory", "gpu_memory", "vram"):
+        if info.get(key):
+            return str(info[key])
+    for key in ("gpu_memory_used_mb", "memory_used_mb"):
+        if isinstance(info.get(key), (int, float)):
+            return f"{info[key]:,.0f} MB"
+    return ""
+
+
+def workers(request: HttpRequest) -> HttpResponse:
+    rows = [_worker_row(worker) for worker in selectors.workers_list()]
+    return render(request, "generation/workers.html", {"rows": rows})
+
+
+def models_page(request: HttpRequest) -> HttpResponse:
+    stats = {row["name"]: row for row in selectors.model_stats()}
+    models = ImageModel.objects.filter(enabled=True).annotate(
+        active_pipelines=Count("pipelines", filter=Q(pipelines__active=True))
+    )
+    rows = []
+    for model in models:
+        row = stats.get(model.name, {})
+        rows.append(
+            {
+                "model": model,
+                "queued_jobs": row.get("jobs", 0),
+                "queued_mps": row.get("queued", 0),
+                "workers": row.get("count", 0),
+                "eta": row.get("eta"),
+            }
+        )
+    return render(request, "generation/models.html", {"rows": rows})

@@ -1,0 +1,60 @@
+"""Fixtures of the generation tests: the demo models, workers, a helper to submit."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+from PIL import Image
+
+SD = "stable_diffusion"
+SDXL = "SDXL_beta::stability.ai#6901"
+
+
+@pytest.fixture
+def demo_models(db):
+    call_command("seed_demo", stdout=io.StringIO())
+    from generation.models import ImageModel
+
+    return {model.name: model for model in ImageModel.objects.all()}
+
+
+@pytest.fixture
+def anonymous(db):
+    from accounts.selectors import user_anonymous
+
+    return user_anonymous()
+
+
+@pytest.fixture
+def make_worker(db):
+    from django.utils import timezone
+
+    from generation.models import Worker
+
+    def make(owner, name: str = "worker-1", models: list[str] | None = None, **kwargs):
+        return Worker.objects.create(
+            name=name,
+            owner=owner,
+            model_names=models if models is not None else [SD, SDXL],
+            max_pixels=kwargs.pop("max_pixels", 2048 * 2048),
+            last_seen=timezone.now(),
+            **kwargs,
+        )
+
+    return make
+
+
+def webp(width: int, height: int, colour=(200, 30, 30), fmt: str = "WEBP") -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(out, format=fmt)
+    return out.getvalue()
+
+
+def body(**overrides):
+    params = overrides.pop("params", {})
+    data = {"prompt": "a red fox in the snow", "params": {"width": 512, "height": 512, "steps": 20, **params}}
+    data["models"] = overrides.pop("models", [SD])
+    data.update(overrides)
+    return data
