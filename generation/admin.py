@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from .backends.recipes import RecipeError, recipe_validate
 from .models import GenerationRequest, Image, ImageModel, Job, Pipeline, Worker
 
 
@@ -40,8 +42,26 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class PipelineForm(forms.ModelForm):
+    """A recipe is checked when staff save it, so a typo is a form error, not a worker that fails."""
+
+    class Meta:
+        model = Pipeline
+        fields = ["model", "name", "version", "active", "description", "recipe"]
+
+    def clean_recipe(self) -> Any:
+        recipe = self.cleaned_data["recipe"]
+        if recipe:  # empty: a pipeline for a backend that needs no recipe (procedural)
+            try:
+                recipe_validate(recipe)
+            except RecipeError as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return recipe
+
+
 class PipelineInline(admin.TabularInline):
     model = Pipeline
+    form = PipelineForm
     extra = 0
     fields = ["name", "version", "active", "description", "recipe"]
 
@@ -84,6 +104,7 @@ class ImageModelAdmin(admin.ModelAdmin):
 
 @admin.register(Pipeline)
 class PipelineAdmin(admin.ModelAdmin):
+    form = PipelineForm
     list_display = ["name", "version", "model", "active", "created_at"]
     list_editable = ["active"]
     list_filter = ["model", "active"]

@@ -22,7 +22,7 @@ from django.db import connections
 from accounts.models import User
 from generation import tasks
 from generation.backends import BACKENDS, get_backend
-from generation.models import ImageModel
+from generation.models import ImageModel, Pipeline
 from generation.services import SubmitError, worker_heartbeat, worker_register_celery
 
 
@@ -57,7 +57,20 @@ class Command(BaseCommand):
         if not models:
             raise CommandError("No enabled image models to serve (run `manage.py seed_demo`?).")
 
-        backend = get_backend(options["backend"])  # loaded once, shared by the pool's threads
+        try:
+            backend = get_backend(options["backend"])  # loaded once, shared by the pool's threads
+            prepare = getattr(backend, "prepare", None)
+            if prepare is not None:
+                # Check every recipe and checkpoint it will serve now, and load them: a missing
+                # model stops the worker here, naming the folder it looked in, not at its first job.
+                pipelines = Pipeline.objects.filter(model__in=models, active=True).order_by("model", "name")
+                prepare([{"name": p.name, "version": p.version, "recipe": p.recipe} for p in pipelines])
+        except ImportError as exc:
+            raise CommandError(
+                f"The {options['backend']} backend needs its optional install (requirements-gpu.txt): {exc}"
+            ) from exc
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise CommandError(f"The {options['backend']} backend cannot start: {exc}") from exc
         name = options["name"] or f"gpu-{socket.gethostname()}-{options['backend']}"
         info = {**backend.device_info(), "threads": options["concurrency"], "pid": os.getpid()}
         try:
