@@ -198,7 +198,7 @@ def test_the_same_seed_gives_the_same_images_and_another_seed_others(gpu_worker,
         assert first[pipeline][0] != other[pipeline][0]
 
 
-def test_the_heartbeat_reports_the_device_memory_and_loaded_pipelines(gpu_worker, tiny_beta):
+def test_the_heartbeat_reports_the_device_memory_and_loaded_pipelines(gpu_worker, tiny_beta, client):
     from generation.models import Worker
 
     process, _log = gpu_worker
@@ -219,6 +219,10 @@ def test_the_heartbeat_reports_the_device_memory_and_loaded_pipelines(gpu_worker
     assert info["memory_used_mb"] > 0
     # Loaded at start (prepare), before any job.
     assert info["loaded_pipelines"] == ["sdxl-base v1", "sdxl-base-refiner v3"]
+    # The workers page shows the device and the memory in use.
+    page = client.get("/workers").content.decode()
+    assert info["device"] in page
+    assert "MB (process RSS)" in page  # the figure itself moves with every heartbeat
 
 
 def test_a_missing_model_stops_the_worker_at_start_naming_the_folder(tiny_beta, alice, tmp_path):
