@@ -85,7 +85,9 @@ def job_spec(job: Job) -> JobSpec:
 
 def webp_bytes(image: Any, quality: int = 90) -> bytes:
     out = io.BytesIO()
-    image.save(out, format="WEBP", quality=quality)
+    # method=2 encodes a 1024x1024 image in about half the time of Pillow's default (4) for
+    # files ~1-3% larger: the encode is most of what a worker adds around the GPU call.
+    image.save(out, format="WEBP", quality=quality, method=2)
     return out.getvalue()
 
 
