@@ -27,7 +27,7 @@ from generation import conf
 from generation.models import GenerationRequest, Image, Job, Worker
 from generation.pricing import megapixelsteps
 from kudos.models import Transaction
-from kudos.services import DuplicateEvent, kudos_charge, kudos_lock_accounts, kudos_refund, kudos_reward
+from kudos.services import DuplicateEvent, kudos_job_settle, kudos_refund
 
 from .errors import SubmitError, bad
 from .images import image_validate
@@ -296,9 +296,15 @@ def _job_finish(
         # Requester and worker owner locked together, in one order: two completions with the
         # parties swapped (Alice's job done by Bob's worker and Bob's by Alice's) would
         # otherwise deadlock between the charge and the reward.
-        kudos_lock_accounts(users=[request.user, worker.owner])
-        kudos_charge(user=request.user, amount=job.kudos, event_key=f"job-charge:{job.pk}", memo=f"image {image.pk}")
-        kudos_reward(user=worker.owner, amount=job.kudos, event_key=f"job-reward:{job.pk}", memo=f"job {job.pk}")
+        kudos_job_settle(
+            requester=request.user,
+            owner=worker.owner,
+            amount=job.kudos,
+            charge_key=f"job-charge:{job.pk}",
+            reward_key=f"job-reward:{job.pk}",
+            charge_memo=f"image {image.pk}",
+            reward_memo=f"job {job.pk}",
+        )
         busy = inference_seconds
         if busy is None and job.claimed_at is not None:
             busy = (now - job.claimed_at).total_seconds()
