@@ -134,7 +134,7 @@ def start_gunicorn(port: int, env: dict, workers: int, threads: int) -> subproce
         try:
             if requests.get(f"http://127.0.0.1:{port}/api/v2/status/heartbeat", timeout=1).ok:
                 return process
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still loading Django
             time.sleep(0.2)
     raise SystemExit("gunicorn did not start")
 
