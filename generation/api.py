@@ -80,7 +80,10 @@ class GenerateCheckApi(APIView):
     authentication_classes: list = []
 
     def get(self, request: Request, request_id: str) -> Response:
-        return Response(selectors.request_progress(request=request_or_404(request_id)))
+        progress = selectors.request_progress_by_id(request_id=request_id)
+        if progress is None:
+            raise not_found(f"Request {str(request_id)[:64]} not found. It may have expired.", rc="RequestNotFound")
+        return Response(progress)
 
 
 class GenerateStatusApi(APIView):
