@@ -111,7 +111,7 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
-def start_gunicorn(port: int, env: dict, workers: int, threads: int) -> subprocess.Popen:
+def start_gunicorn(port: int, env: dict, workers: int, threads: int, worker_class: str) -> subprocess.Popen:
     command = [
         sys.executable,
         "-m",
@@ -122,9 +122,8 @@ def start_gunicorn(port: int, env: dict, workers: int, threads: int) -> subproce
         "--workers",
         str(workers),
         "--worker-class",
-        "gthread",
-        "--threads",
-        str(threads),
+        worker_class,
+        *(["--threads", str(threads)] if worker_class == "gthread" else []),
         "--log-level",
         "warning",
     ]
@@ -346,7 +345,8 @@ def main() -> None:
         "--empty-pop-backoff", type=float, default=0.02, help="Seconds a worker waits after an empty pop."
     )
     parser.add_argument("--gunicorn-workers", type=int, default=3)
-    parser.add_argument("--gunicorn-threads", type=int, default=4)
+    parser.add_argument("--gunicorn-threads", type=int, default=4, help="Threads per gthread worker.")
+    parser.add_argument("--gunicorn-worker-class", choices=["gthread", "sync"], default="gthread")
     parser.add_argument("--celery-requests", type=int, default=60)
     parser.add_argument("--celery-spacing", type=float, default=0.1)
     args = parser.parse_args()
@@ -358,7 +358,7 @@ def main() -> None:
     client_keys, worker_keys = setup(args.clients, args.workers)
     port = free_port()
     env = {**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost", "LOG_LEVEL": "WARNING"}
-    server = start_gunicorn(port, env, args.gunicorn_workers, args.gunicorn_threads)
+    server = start_gunicorn(port, env, args.gunicorn_workers, args.gunicorn_threads, args.gunicorn_worker_class)
     base = f"http://127.0.0.1:{port}"
     try:
         warm_up(base, client_keys[0], worker_keys[0], 4 * args.gunicorn_workers * args.gunicorn_threads, args.size)
@@ -368,7 +368,11 @@ def main() -> None:
         stop(server)
     result = {
         "machine": {"cpus": os.cpu_count()},
-        "gunicorn": {"workers": args.gunicorn_workers, "threads": args.gunicorn_threads},
+        "gunicorn": {
+            "workers": args.gunicorn_workers,
+            "threads": args.gunicorn_threads,
+            "worker_class": args.gunicorn_worker_class,
+        },
         "empty_pop_backoff_s": args.empty_pop_backoff,
         "w1": w1,
         "celery": celery,

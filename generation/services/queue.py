@@ -355,18 +355,6 @@ def _job_finish(
             censored=censored,
             worker=worker,
         )
-        # Requester and worker owner locked together, in one order: two completions with the
-        # parties swapped (Alice's job done by Bob's worker and Bob's by Alice's) would
-        # otherwise deadlock between the charge and the reward.
-        kudos_job_settle(
-            requester=request.user,
-            owner=worker.owner,
-            amount=job.kudos,
-            charge_key=f"job-charge:{job.pk}",
-            reward_key=f"job-reward:{job.pk}",
-            charge_memo=f"image {image.pk}",
-            reward_memo=f"job {job.pk}",
-        )
         busy = inference_seconds
         if busy is None and job.claimed_at is not None:
             busy = (now - job.claimed_at).total_seconds()
@@ -378,6 +366,19 @@ def _job_finish(
             last_seen=now,
         )
         request_status_refresh(request=request)
+        # Last, so the two account rows (a requester's is shared by all its jobs) are held
+        # only until the commit. Requester and worker owner are locked together, in one
+        # order: two completions with the parties swapped (Alice's job done by Bob's worker
+        # and Bob's by Alice's) would otherwise deadlock between the charge and the reward.
+        kudos_job_settle(
+            requester=request.user,
+            owner=worker.owner,
+            amount=job.kudos,
+            charge_key=f"job-charge:{job.pk}",
+            reward_key=f"job-reward:{job.pk}",
+            charge_memo=f"image {image.pk}",
+            reward_memo=f"job {job.pk}",
+        )
     job.status = Job.Status.DONE
     job.finished_at = now
     return image
