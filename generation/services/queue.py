@@ -72,23 +72,50 @@ def _wanted_by_request(job: Job, worker: Worker) -> bool:
 # another claimer holds, and mark them claimed, in a single UPDATE (no BEGIN/COMMIT
 # round trips, no ORM compilation of a five-table query on every pop). The picked rows
 # are a materialized CTE: evaluated once, so its LIMIT holds (an `id IN (SELECT ... LIMIT)`
-# may be re-run per row and claim more). The rules are
-# those of `_claimable`: models by name (enabled), size, nsfw, trust, worker lists.
-_CLAIM_SQL = """
+# may be re-run per row and claim more). The rules are those of `_claimable`: models
+# by name (enabled), size, nsfw, trust, worker lists.
+# The best jobs: per model (a LATERAL walk of the job_claim_order index, which stops at
+# the first rows that pass: a long queue is not sorted on every pop), then the best of
+# those across the worker's models.
+_CLAIM_BEST = """
+WITH picked AS MATERIALIZED (
+    SELECT c.id FROM generation_imagemodel m
+    CROSS JOIN LATERAL (
+        SELECT j.id, j.priority, j.created_at FROM generation_job j
+        JOIN generation_generationrequest r ON r.id = j.request_id
+        WHERE j.model_id = m.id AND j.status = 'queued' AND NOT (j.id = ANY(%(exclude)s::uuid[]))
+            AND r.width * r.height <= %(max_pixels)s
+            AND (%(nsfw)s OR NOT r.nsfw)
+            AND (%(trusted)s OR NOT r.trusted_workers)
+            AND (r.workers = '[]'::jsonb
+                 OR (NOT r.worker_blacklist AND r.workers @> %(me)s::jsonb)
+                 OR (r.worker_blacklist AND NOT r.workers @> %(me)s::jsonb))
+        ORDER BY j.priority DESC, j.created_at
+        LIMIT %(amount)s
+        FOR UPDATE OF j SKIP LOCKED
+    ) c
+    WHERE m.name = ANY(%(models)s) AND m.enabled
+    ORDER BY c.priority DESC, c.created_at
+    LIMIT %(amount)s
+)
+UPDATE generation_job SET status = 'claimed', worker_id = %(worker)s, claimed_at = %(now)s,
+    expires_at = %(expires)s, attempts = generation_job.attempts + 1
+FROM picked WHERE generation_job.id = picked.id AND generation_job.status = 'queued'
+RETURNING generation_job.id
+"""
+# The job a Celery message names, by primary key (same rules).
+_CLAIM_ONE = """
 WITH picked AS MATERIALIZED (
     SELECT j.id FROM generation_job j
     JOIN generation_generationrequest r ON r.id = j.request_id
     JOIN generation_imagemodel m ON m.id = j.model_id
-    WHERE j.status = 'queued' AND m.name = ANY(%(models)s) AND m.enabled
+    WHERE j.id = %(job_id)s AND j.status = 'queued' AND m.name = ANY(%(models)s) AND m.enabled
         AND r.width * r.height <= %(max_pixels)s
         AND (%(nsfw)s OR NOT r.nsfw)
         AND (%(trusted)s OR NOT r.trusted_workers)
         AND (r.workers = '[]'::jsonb
              OR (NOT r.worker_blacklist AND r.workers @> %(me)s::jsonb)
              OR (r.worker_blacklist AND NOT r.workers @> %(me)s::jsonb))
-        AND {pick}
-    ORDER BY j.priority DESC, j.created_at
-    LIMIT %(amount)s
     FOR UPDATE OF j SKIP LOCKED
 )
 UPDATE generation_job SET status = 'claimed', worker_id = %(worker)s, claimed_at = %(now)s,
@@ -96,8 +123,6 @@ UPDATE generation_job SET status = 'claimed', worker_id = %(worker)s, claimed_at
 FROM picked WHERE generation_job.id = picked.id AND generation_job.status = 'queued'
 RETURNING generation_job.id
 """
-_CLAIM_BEST = _CLAIM_SQL.format(pick="NOT (j.id = ANY(%(exclude)s::uuid[]))")
-_CLAIM_ONE = _CLAIM_SQL.format(pick="j.id = %(job_id)s")
 
 
 def _claim_skip_locked(
