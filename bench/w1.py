@@ -50,7 +50,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def recreate_database(url: str) -> None:
+def recreate_database(url: str, synchronous_commit: str = "on") -> None:
     import psycopg2
 
     parsed = urlparse(url)
@@ -68,6 +68,10 @@ def recreate_database(url: str) -> None:
     with admin.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cursor.execute(f'CREATE DATABASE "{name}"')
+        if synchronous_commit != "on":
+            # A reported variant only (the headline figures keep durable commits): a
+            # commit then returns before its WAL reaches the disk.
+            cursor.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = {synchronous_commit}')
     admin.close()
 
 
@@ -111,7 +115,7 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
-def start_gunicorn(port: int, env: dict, workers: int, threads: int) -> subprocess.Popen:
+def start_gunicorn(port: int, env: dict, workers: int, threads: int, worker_class: str) -> subprocess.Popen:
     command = [
         sys.executable,
         "-m",
@@ -122,9 +126,8 @@ def start_gunicorn(port: int, env: dict, workers: int, threads: int) -> subproce
         "--workers",
         str(workers),
         "--worker-class",
-        "gthread",
-        "--threads",
-        str(threads),
+        worker_class,
+        *(["--threads", str(threads)] if worker_class == "gthread" else []),
         "--log-level",
         "warning",
     ]
@@ -134,7 +137,7 @@ def start_gunicorn(port: int, env: dict, workers: int, threads: int) -> subproce
         try:
             if requests.get(f"http://127.0.0.1:{port}/api/v2/status/heartbeat", timeout=1).ok:
                 return process
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still loading Django
             time.sleep(0.2)
     raise SystemExit("gunicorn did not start")
 
@@ -345,8 +348,17 @@ def main() -> None:
     parser.add_argument(
         "--empty-pop-backoff", type=float, default=0.02, help="Seconds a worker waits after an empty pop."
     )
-    parser.add_argument("--gunicorn-workers", type=int, default=3)
-    parser.add_argument("--gunicorn-threads", type=int, default=4)
+    parser.add_argument(
+        "--gunicorn-workers", type=int, default=2, help="One per core: more only adds GIL and CPU contention."
+    )
+    parser.add_argument("--gunicorn-threads", type=int, default=2, help="Threads per gthread worker.")
+    parser.add_argument("--gunicorn-worker-class", choices=["gthread", "sync"], default="gthread")
+    parser.add_argument(
+        "--synchronous-commit",
+        choices=["on", "off"],
+        default="on",
+        help="PostgreSQL synchronous_commit of the bench database (off: a labelled variant, not the headline).",
+    )
     parser.add_argument("--celery-requests", type=int, default=60)
     parser.add_argument("--celery-spacing", type=float, default=0.1)
     args = parser.parse_args()
@@ -354,11 +366,11 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to a PostgreSQL bench database (it is dropped and recreated).")
-    recreate_database(url)
+    recreate_database(url, args.synchronous_commit)
     client_keys, worker_keys = setup(args.clients, args.workers)
     port = free_port()
     env = {**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost", "LOG_LEVEL": "WARNING"}
-    server = start_gunicorn(port, env, args.gunicorn_workers, args.gunicorn_threads)
+    server = start_gunicorn(port, env, args.gunicorn_workers, args.gunicorn_threads, args.gunicorn_worker_class)
     base = f"http://127.0.0.1:{port}"
     try:
         warm_up(base, client_keys[0], worker_keys[0], 4 * args.gunicorn_workers * args.gunicorn_threads, args.size)
@@ -368,8 +380,13 @@ def main() -> None:
         stop(server)
     result = {
         "machine": {"cpus": os.cpu_count()},
-        "gunicorn": {"workers": args.gunicorn_workers, "threads": args.gunicorn_threads},
+        "gunicorn": {
+            "workers": args.gunicorn_workers,
+            "threads": args.gunicorn_threads,
+            "worker_class": args.gunicorn_worker_class,
+        },
         "empty_pop_backoff_s": args.empty_pop_backoff,
+        "synchronous_commit": args.synchronous_commit,
         "w1": w1,
         "celery": celery,
     }

@@ -80,7 +80,10 @@ class GenerateCheckApi(APIView):
     authentication_classes: list = []
 
     def get(self, request: Request, request_id: str) -> Response:
-        return Response(selectors.request_progress(request=request_or_404(request_id)))
+        progress = selectors.request_progress_by_id(request_id=request_id)
+        if progress is None:
+            raise not_found(f"Request {str(request_id)[:64]} not found. It may have expired.", rc="RequestNotFound")
+        return Response(progress)
 
 
 class GenerateStatusApi(APIView):
@@ -235,7 +238,9 @@ class GenerateSubmitApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        job = Job.objects.select_related("request", "model", "worker__owner").filter(pk=data["id"]).first()
+        # The request (size, price) and the worker; the owner is checked by id below and is
+        # the apikey's user, already loaded (no join of the users table).
+        job = Job.objects.select_related("request", "worker").filter(pk=data["id"]).first()
         if job is None:
             raise not_found("Processing Job with ID not found.", rc="InvalidJobID")
         if job.status == Job.Status.DONE:
@@ -245,6 +250,7 @@ class GenerateSubmitApi(APIView):
             raise bad_request("This job is not (or no longer) claimed.", rc="AbortedGen")
         if worker.owner_id != user.pk:
             raise HordeError(403, "WrongCredentials", "This job was claimed by another user's worker.")
+        worker.owner = user
         seed = _seed(data.get("seed"))
         state = "censored" if data["state"] == "csam" else data["state"]
         try:

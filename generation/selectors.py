@@ -1,8 +1,8 @@
 """Reads of the generation app: progress, generations, model and worker stats.
 
-The check payload is the hottest read (clients poll it): it costs the request
-row, one grouped count of its jobs, one indexed count for the queue position
-while it waits, and a cached speed figure per model.
+The check payload is the hottest read (clients poll it): one statement reads
+the request row, its grouped job counts and (while it waits) the indexed count
+of the queue ahead; plus a cached speed figure per model.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any
 
 from django.core.cache import cache
 from django.core.files.storage import default_storage
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, F, QuerySet, Sum
 from django.utils import timezone
 
 from generation import conf
@@ -58,52 +59,83 @@ def request_by_id(*, request_id: Any) -> GenerationRequest | None:
     return GenerationRequest.objects.select_related("model").filter(pk=pk).first()
 
 
-def request_progress(*, request: GenerationRequest) -> dict[str, Any]:
-    """The AI Horde check payload (RequestStatusCheck)."""
-    queued = Q(status=Job.Status.QUEUED)
-    # One grouped read of the request's jobs: the counts, and where its best waiting job stands.
-    row = Job.objects.filter(request=request).aggregate(
-        total=Count("id"),
-        finished=Count("id", filter=Q(status=Job.Status.DONE)),
-        processing=Count("id", filter=Q(status=Job.Status.CLAIMED)),
-        waiting=Count("id", filter=queued),
-        priority=Max("priority", filter=queued),
-        created_at=Min("created_at", filter=queued),
-    )
-    finished, processing, waiting = row["finished"], row["processing"], row["waiting"]
-    total = row["total"] or request.n
-    per_job = megapixelsteps(width=request.width, height=request.height, steps=request.steps)
-    capacity = _model_capacity().get(request.model.name, {"workers": 0, "speed": 0.0})
-    queue_position = 0
-    if waiting:
-        # Jobs of one request share priority and age; the ones ahead use the claim index.
-        queue_position = Job.objects.filter(
-            Q(priority__gt=row["priority"]) | Q(priority=row["priority"], created_at__lt=row["created_at"]),
-            status=Job.Status.QUEUED,
-            model_id=request.model_id,
-        ).count()
+# The whole check in one statement: the request, its job counts, and (while it waits)
+# how many queued jobs of its model are ahead of its best one (the claim index's order).
+_PROGRESS_SQL = """
+SELECT p.*, CASE WHEN p.waiting > 0 THEN (
+    SELECT COUNT(*) FROM generation_job q
+    WHERE q.status = 'queued' AND q.model_id = p.model_id
+        AND (q.priority > p.best_priority OR (q.priority = p.best_priority AND q.created_at < p.best_created_at))
+) ELSE 0 END AS queue_position
+FROM (
+    SELECT r.status, r.n, r.kudos, r.faults, r.width, r.height, r.steps, r.model_id, m.name AS model_name,
+        COUNT(j.id) AS total,
+        SUM(CASE WHEN j.status = 'done' THEN 1 ELSE 0 END) AS finished,
+        SUM(CASE WHEN j.status = 'claimed' THEN 1 ELSE 0 END) AS processing,
+        SUM(CASE WHEN j.status = 'queued' THEN 1 ELSE 0 END) AS waiting,
+        MAX(CASE WHEN j.status = 'queued' THEN j.priority END) AS best_priority,
+        MIN(CASE WHEN j.status = 'queued' THEN j.created_at END) AS best_created_at
+    FROM generation_generationrequest r
+    JOIN generation_imagemodel m ON m.id = r.model_id
+    LEFT JOIN generation_job j ON j.request_id = r.id
+    WHERE r.id = %s
+    GROUP BY r.id, r.status, r.n, r.kudos, r.faults, r.width, r.height, r.steps, r.model_id, m.name
+) p
+"""
+
+
+def request_progress_by_id(*, request_id: Any) -> dict[str, Any] | None:
+    """The AI Horde check payload (RequestStatusCheck) in one query; None for a malformed
+    or unknown id. The hottest read (clients poll it), hence raw SQL: no ORM compilation,
+    no model instances."""
+    import uuid
+
+    try:
+        pk = uuid.UUID(str(request_id))
+    except (ValueError, TypeError):
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_PROGRESS_SQL, [GenerationRequest._meta.pk.get_db_prep_value(pk, connection)])
+        columns = [column[0] for column in cursor.description]
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    row = dict(zip(columns, found, strict=True))
+    finished, processing, waiting = (int(row[key] or 0) for key in ("finished", "processing", "waiting"))
+    total = int(row["total"]) or row["n"]
+    per_job = megapixelsteps(width=row["width"], height=row["height"], steps=row["steps"])
+    capacity = _model_capacity().get(row["model_name"], {"workers": 0, "speed": 0.0})
+    queue_position = int(row["queue_position"] or 0)
     speed = capacity["speed"] or DEFAULT_SPEED_MPS
     one_worker = speed / max(int(capacity["workers"]), 1)
     # The jobs ahead are shared by every live worker; our own then take one worker's time.
     wait_time = 0
     if waiting or processing:
         wait_time = max(1, round(queue_position * per_job / speed + per_job / one_worker))
-    done = request.status in (GenerationRequest.Status.DONE, GenerationRequest.Status.CANCELLED) or (
+    done = row["status"] in (GenerationRequest.Status.DONE, GenerationRequest.Status.CANCELLED) or (
         finished == total and total > 0
     )
-    each = request.kudos // max(request.n, 1)
+    each = row["kudos"] // max(row["n"], 1)
     return {
         "finished": finished,
         "processing": processing,
-        "restarted": request.faults,
+        "restarted": row["faults"],
         "waiting": waiting,
         "done": done,
-        "faulted": request.status == GenerationRequest.Status.FAULTED,
+        "faulted": row["status"] == GenerationRequest.Status.FAULTED,
         "wait_time": wait_time,
         "queue_position": queue_position,
         "kudos": float(each * finished),
         "is_possible": capacity["workers"] > 0,
     }
+
+
+def request_progress(*, request: GenerationRequest) -> dict[str, Any]:
+    """The AI Horde check payload (RequestStatusCheck) of a request, read fresh."""
+    progress = request_progress_by_id(request_id=request.pk)
+    if progress is None:
+        raise GenerationRequest.DoesNotExist(str(request.pk))
+    return progress
 
 
 def image_url(*, image: Image, base_url: str = "") -> str:

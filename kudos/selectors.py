@@ -16,8 +16,14 @@ def account_balance(*, account: Account) -> int:
 
 
 def user_balance(*, user: User) -> int:
-    account = Account.objects.filter(user_id=user.pk).first()
-    return 0 if account is None else account_balance(account=account)
+    # One query for the usual (cold) account: its cached balance comes with it.
+    row = Account.objects.filter(user_id=user.pk).values_list("pk", "hot", "balance").first()
+    if row is None:
+        return 0
+    pk, hot, balance = row
+    if hot:
+        return int(Entry.objects.filter(account_id=pk).aggregate(total=Sum("amount"))["total"] or 0)
+    return int(balance)
 
 
 def user_entries(*, user: User) -> QuerySet[Entry]:

@@ -9,17 +9,21 @@ also holds across processes).
 
 A caller that posts several movements in one transaction calls
 `kudos_lock_accounts` first with every user involved, so that two such
-transactions over the same users queue instead of deadlocking.
+transactions over the same users queue instead of deadlocking; a job's
+charge and reward go together through `kudos_job_settle`, which does that in
+one step.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from operator import attrgetter
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import ANONYMOUS_USER_ID, User
 
@@ -87,7 +91,16 @@ def _check_event_key(event_key: object) -> str:
     return event_key
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class _Posting:
+    kind: Transaction.Kind
+    event_key: str
+    legs: Sequence[tuple[Account, int]]
+    memo: str = ""
+    created_by: User | None = None
+    no_overdraft: Account | None = None
+
+
 def _post(
     *,
     kind: Transaction.Kind,
@@ -102,36 +115,119 @@ def _post(
     Callers build `legs` inside their own `transaction.atomic()` block, so that a
     refused movement also rolls back any account it had to create.
     """
-    event_key = _check_event_key(event_key)
-    if sum(amount for _, amount in legs) != 0:
-        raise ValueError("A ledger transaction must sum to zero.")
-    if len({account.pk for account, _ in legs}) != len(legs):
-        raise ValueError("One leg per account.")
-    try:
-        # The unique event_key is inserted first: a duplicate fails here, before any
-        # balance moves; a concurrent duplicate waits on the index and then fails.
-        with transaction.atomic():
-            txn = Transaction.objects.create(kind=kind, event_key=event_key, memo=memo[:500], created_by=created_by)
-    except IntegrityError as exc:
-        raise DuplicateEvent(event_key) from exc
+    posting = _Posting(kind, event_key, legs, memo, created_by, no_overdraft)
+    return _post_many([posting])[0]
 
-    cold_ids = sorted(account.pk for account, _ in legs if not account.hot)
-    # Lock the cached-balance rows in id order, so two transfers between the same
-    # pair of users in opposite directions cannot deadlock.
-    balances = dict(
-        Account.objects.select_for_update().filter(pk__in=cold_ids).order_by("pk").values_list("pk", "balance")
-    )
-    entries = []
-    for account, amount in legs:
-        balance_after = None
-        if not account.hot:
-            balance_after = balances[account.pk] + amount
-            if no_overdraft is not None and account.pk == no_overdraft.pk and balance_after < 0:
-                raise KudosError("Not enough kudos.", rc="KudosTransferNotEnough")
-            Account.objects.filter(pk=account.pk).update(balance=F("balance") + amount)
-        entries.append(Entry(transaction=txn, account=account, amount=amount, balance_after=balance_after))
+
+def _post_many(postings: Sequence[_Posting]) -> list[Transaction]:
+    """Write balanced transactions, in order, as one unit. Call inside the caller's
+    `transaction.atomic()` block: its savepoint undoes everything on a refusal.
+
+    A handful of statements whatever the number of postings: one INSERT of the
+    transactions, one UPDATE per user account touched (in id order: that is the
+    lock order, so two callers over the same users queue instead of deadlocking),
+    one INSERT of the entries.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Ledger postings are written inside transaction.atomic().")
+    for posting in postings:
+        _check_event_key(posting.event_key)
+        if sum(amount for _, amount in posting.legs) != 0:
+            raise ValueError("A ledger transaction must sum to zero.")
+        if len({account.pk for account, _ in posting.legs}) != len(posting.legs):
+            raise ValueError("One leg per account.")
+    keys = [posting.event_key for posting in postings]
+    if len(set(keys)) != len(keys):
+        raise DuplicateEvent(next(key for key in keys if keys.count(key) > 1))
+
+    # The unique event_key is inserted first: a duplicate is skipped here (ON CONFLICT
+    # DO NOTHING, so no savepoint is needed to survive it) before any balance moves; a
+    # concurrent duplicate waits on the index and then is skipped too.
+    connection = transaction.get_connection()
+    now = timezone.now()
+    created_at = connection.ops.adapt_datetimefield_value(now)
+    quote = connection.ops.quote_name
+    rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(postings))
+    params: list = []
+    for posting in postings:
+        created_by_id = posting.created_by.pk if posting.created_by is not None else None
+        params += [posting.kind, posting.event_key, posting.memo[:500], created_by_id, created_at]
+    with connection.cursor() as cursor:
+        # Only table names and %s placeholders are interpolated: the values are parameters.
+        cursor.execute(
+            f"INSERT INTO {quote(Transaction._meta.db_table)} (kind, event_key, memo, created_by_id, created_at) "  # noqa: S608
+            f"VALUES {rows} ON CONFLICT (event_key) DO NOTHING RETURNING id, event_key",
+            params,
+        )
+        ids = {key: pk for pk, key in cursor.fetchall()}
+        for key in keys:
+            if key not in ids:
+                raise DuplicateEvent(key)
+
+        # Cached balances: one UPDATE ... RETURNING per user account, in id order (the
+        # row lock order). Hot accounts (system, anonymous) are never locked nor updated.
+        deltas: dict[int, int] = {}
+        for posting in postings:
+            for account, amount in posting.legs:
+                if not account.hot:
+                    deltas[account.pk] = deltas.get(account.pk, 0) + amount
+        running: dict[int, int] = {}
+        for pk in sorted(deltas):
+            cursor.execute(
+                f"UPDATE {quote(Account._meta.db_table)} SET balance = balance + %s WHERE id = %s RETURNING balance",  # noqa: S608
+                [deltas[pk], pk],
+            )
+            running[pk] = cursor.fetchone()[0] - deltas[pk]  # the balance before these postings
+
+    transactions, entries = [], []
+    for posting in postings:
+        txn = Transaction(
+            id=ids[posting.event_key],
+            kind=posting.kind,
+            event_key=posting.event_key,
+            memo=posting.memo[:500],
+            created_by=posting.created_by,
+            created_at=now,
+        )
+        txn._state.adding, txn._state.db = False, connection.alias
+        transactions.append(txn)
+        for account, amount in posting.legs:
+            balance_after = None
+            if not account.hot:
+                balance_after = running[account.pk] = running[account.pk] + amount
+                if posting.no_overdraft is not None and account.pk == posting.no_overdraft.pk and balance_after < 0:
+                    # The caller's savepoint undoes the rows written above.
+                    raise KudosError("Not enough kudos.", rc="KudosTransferNotEnough")
+            entries.append(Entry(transaction=txn, account=account, amount=amount, balance_after=balance_after))
     Entry.objects.bulk_create(entries)
-    return txn
+    return transactions
+
+
+def _accounts(
+    *, users: Sequence[User], codes: Sequence[SystemAccount]
+) -> tuple[dict[int, Account], dict[str, Account]]:
+    """These users' and system accounts in one query; missing ones are created
+    (users in id order first, as `kudos_lock_accounts` does)."""
+    user_ids = sorted({user.pk for user in users})
+    found = Account.objects.filter(Q(user_id__in=user_ids) | Q(code__in=[code.value for code in codes]))
+    by_user, by_code = {}, {}
+    for account in found:
+        if account.user_id is not None:
+            by_user[account.user_id] = account
+        else:
+            by_code[account.code] = account
+    for user in sorted({user.pk: user for user in users}.values(), key=attrgetter("pk")):
+        if user.pk not in by_user:
+            by_user[user.pk] = account_for_user(user)
+    for code in codes:
+        if code.value not in by_code:
+            by_code[code.value] = system_account(code)
+    return by_user, by_code
+
+
+def _user_and_system(user: User, code: SystemAccount) -> tuple[Account, Account]:
+    by_user, by_code = _accounts(users=[user], codes=[code])
+    return by_user[user.pk], by_code[code.value]
 
 
 def kudos_lock_accounts(*, users: Sequence[User]) -> None:
@@ -195,10 +291,11 @@ def kudos_adjust(
     if not isinstance(reason, str) or not reason.strip():
         raise KudosError("An adjustment needs a reason.")
     with transaction.atomic():
+        account, system = _user_and_system(user, SystemAccount.STAFF_ADJUSTMENTS)
         return _post(
             kind=Transaction.Kind.ADJUSTMENT,
             event_key=f"adjustment:{uuid.uuid4()}" if event_key is None else event_key,
-            legs=[(account_for_user(user), amount), (system_account(SystemAccount.STAFF_ADJUSTMENTS), -amount)],
+            legs=[(account, amount), (system, -amount)],
             memo=reason,
             created_by=staff_user,
         )
@@ -208,10 +305,11 @@ def kudos_charge(*, user: User, amount: int, event_key: str, memo: str = "") -> 
     """Charge a requester for a generation. May go below zero: kudos is priority."""
     amount = _check_amount(amount)
     with transaction.atomic():
+        account, system = _user_and_system(user, SystemAccount.GENERATION_SPEND)
         return _post(
             kind=Transaction.Kind.GENERATION,
             event_key=event_key,
-            legs=[(account_for_user(user), -amount), (system_account(SystemAccount.GENERATION_SPEND), amount)],
+            legs=[(account, -amount), (system, amount)],
             memo=memo,
         )
 
@@ -220,10 +318,11 @@ def kudos_refund(*, user: User, amount: int, event_key: str, memo: str = "") -> 
     """Give back a generation charge (a cancelled or faulted request)."""
     amount = _check_amount(amount)
     with transaction.atomic():
+        account, system = _user_and_system(user, SystemAccount.GENERATION_SPEND)
         return _post(
             kind=Transaction.Kind.REFUND,
             event_key=event_key,
-            legs=[(account_for_user(user), amount), (system_account(SystemAccount.GENERATION_SPEND), -amount)],
+            legs=[(account, amount), (system, -amount)],
             memo=memo,
         )
 
@@ -232,22 +331,66 @@ def kudos_reward(*, user: User, amount: int, event_key: str, memo: str = "") -> 
     """Reward a worker's owner for a finished job."""
     amount = _check_amount(amount)
     with transaction.atomic():
+        account, system = _user_and_system(user, SystemAccount.WORKER_REWARDS)
         return _post(
             kind=Transaction.Kind.WORKER_REWARD,
             event_key=event_key,
-            legs=[(account_for_user(user), amount), (system_account(SystemAccount.WORKER_REWARDS), -amount)],
+            legs=[(account, amount), (system, -amount)],
             memo=memo,
         )
+
+
+def kudos_job_settle(
+    *,
+    requester: User,
+    owner: User,
+    amount: int,
+    charge_key: str,
+    reward_key: str,
+    charge_memo: str = "",
+    reward_memo: str = "",
+) -> tuple[Transaction, Transaction]:
+    """Pay for one finished job: charge the requester and reward the worker's owner.
+
+    Two transactions, each with its own event key (exactly what `kudos_charge` then
+    `kudos_reward` write), posted as one unit: both parties' rows are locked together
+    in id order (so crossed completions queue instead of deadlocking, as with
+    `kudos_lock_accounts`), in a handful of statements. Either event already paid:
+    DuplicateEvent, and neither is written.
+    """
+    amount = _check_amount(amount)
+    with transaction.atomic():
+        by_user, by_code = _accounts(
+            users=[requester, owner], codes=[SystemAccount.GENERATION_SPEND, SystemAccount.WORKER_REWARDS]
+        )
+        charge, reward = _post_many(
+            [
+                _Posting(
+                    Transaction.Kind.GENERATION,
+                    charge_key,
+                    [(by_user[requester.pk], -amount), (by_code[SystemAccount.GENERATION_SPEND.value], amount)],
+                    charge_memo,
+                ),
+                _Posting(
+                    Transaction.Kind.WORKER_REWARD,
+                    reward_key,
+                    [(by_user[owner.pk], amount), (by_code[SystemAccount.WORKER_REWARDS.value], -amount)],
+                    reward_memo,
+                ),
+            ]
+        )
+        return charge, reward
 
 
 def kudos_rebate(*, user: User, amount: int, event_key: str, memo: str = "") -> Transaction:
     """Pay a rater's rebate."""
     amount = _check_amount(amount)
     with transaction.atomic():
+        account, system = _user_and_system(user, SystemAccount.RATING_REBATES)
         return _post(
             kind=Transaction.Kind.RATING_REBATE,
             event_key=event_key,
-            legs=[(account_for_user(user), amount), (system_account(SystemAccount.RATING_REBATES), -amount)],
+            legs=[(account, amount), (system, -amount)],
             memo=memo,
         )
 
@@ -259,9 +402,10 @@ def kudos_rebate_reverse(*, user: User, amount: int, event_key: str, memo: str =
     """
     amount = _check_amount(amount)
     with transaction.atomic():
+        account, system = _user_and_system(user, SystemAccount.RATING_REBATES)
         return _post(
             kind=Transaction.Kind.REBATE_REVERSAL,
             event_key=event_key,
-            legs=[(account_for_user(user), -amount), (system_account(SystemAccount.RATING_REBATES), amount)],
+            legs=[(account, -amount), (system, amount)],
             memo=memo,
         )

@@ -12,6 +12,7 @@ fail), so two of them on the same request cannot deadlock.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from generation import conf
 from generation.models import GenerationRequest, Image, Job, Worker
 from generation.pricing import megapixelsteps
 from kudos.models import Transaction
-from kudos.services import DuplicateEvent, kudos_charge, kudos_lock_accounts, kudos_refund, kudos_reward
+from kudos.services import DuplicateEvent, kudos_job_settle, kudos_refund
 
 from .errors import SubmitError, bad
 from .images import image_validate
@@ -39,7 +40,7 @@ PIXELS = F("request__width") * F("request__height")
 
 
 def _claimable(*, worker: Worker, models: list[str], max_pixels: int, nsfw: bool | None) -> Q:
-    """What this worker may take: its models, its size limit, its nsfw and trust settings.
+    """(SQLite) What this worker may take: its models, its size limit, its nsfw and trust settings.
 
     Models by name through a join (a tiny table) rather than a separate lookup:
     one query less on every pop."""
@@ -49,14 +50,8 @@ def _claimable(*, worker: Worker, models: list[str], max_pixels: int, nsfw: bool
         where &= Q(request__nsfw=False)
     if not worker.owner.trusted:
         where &= Q(request__trusted_workers=False)
-    if _use_skip_locked():
-        # Requests that name workers: only those (or all but those, for a blacklist).
-        me = [str(worker.pk)]
-        where &= (
-            Q(request__workers=[])
-            | Q(request__worker_blacklist=False, request__workers__contains=me)
-            | (Q(request__worker_blacklist=True) & ~Q(request__workers__contains=me))
-        )
+    # Worker lists (named workers, blacklists) are checked in Python: SQLite has no JSON
+    # containment (PostgreSQL claims with _CLAIM_SQL, which checks them itself).
     return where
 
 
@@ -71,6 +66,109 @@ def _wanted_by_request(job: Job, worker: Worker) -> bool:
     if not job.request.workers:
         return True
     return not listed if job.request.worker_blacklist else listed
+
+
+# The claim as one statement (PostgreSQL): pick the best claimable rows, skipping rows
+# another claimer holds, and mark them claimed, in a single UPDATE (no BEGIN/COMMIT
+# round trips, no ORM compilation of a five-table query on every pop). The picked rows
+# are a materialized CTE: evaluated once, so its LIMIT holds (an `id IN (SELECT ... LIMIT)`
+# may be re-run per row and claim more). The rules are those of `_claimable`: models
+# by name (enabled), size, nsfw, trust, worker lists.
+# The best jobs: per model (a LATERAL walk of the job_claim_order index, which stops at
+# the first rows that pass: a long queue is not sorted on every pop), then the best of
+# those across the worker's models.
+_CLAIM_BEST = """
+WITH picked AS MATERIALIZED (
+    SELECT c.id FROM generation_imagemodel m
+    CROSS JOIN LATERAL (
+        SELECT j.id, j.priority, j.created_at FROM generation_job j
+        JOIN generation_generationrequest r ON r.id = j.request_id
+        WHERE j.model_id = m.id AND j.status = 'queued' AND NOT (j.id = ANY(%(exclude)s::uuid[]))
+            AND r.width * r.height <= %(max_pixels)s
+            AND (%(nsfw)s OR NOT r.nsfw)
+            AND (%(trusted)s OR NOT r.trusted_workers)
+            AND (r.workers = '[]'::jsonb
+                 OR (NOT r.worker_blacklist AND r.workers @> %(me)s::jsonb)
+                 OR (r.worker_blacklist AND NOT r.workers @> %(me)s::jsonb))
+        ORDER BY j.priority DESC, j.created_at
+        LIMIT %(amount)s
+        FOR UPDATE OF j SKIP LOCKED
+    ) c
+    WHERE m.name = ANY(%(models)s) AND m.enabled
+    ORDER BY c.priority DESC, c.created_at
+    LIMIT %(amount)s
+)
+UPDATE generation_job SET status = 'claimed', worker_id = %(worker)s, claimed_at = %(now)s,
+    expires_at = %(expires)s, attempts = generation_job.attempts + 1
+FROM picked WHERE generation_job.id = picked.id AND generation_job.status = 'queued'
+RETURNING generation_job.id
+"""
+# The job a Celery message names, by primary key (same rules).
+_CLAIM_ONE = """
+WITH picked AS MATERIALIZED (
+    SELECT j.id FROM generation_job j
+    JOIN generation_generationrequest r ON r.id = j.request_id
+    JOIN generation_imagemodel m ON m.id = j.model_id
+    WHERE j.id = %(job_id)s AND j.status = 'queued' AND m.name = ANY(%(models)s) AND m.enabled
+        AND r.width * r.height <= %(max_pixels)s
+        AND (%(nsfw)s OR NOT r.nsfw)
+        AND (%(trusted)s OR NOT r.trusted_workers)
+        AND (r.workers = '[]'::jsonb
+             OR (NOT r.worker_blacklist AND r.workers @> %(me)s::jsonb)
+             OR (r.worker_blacklist AND NOT r.workers @> %(me)s::jsonb))
+    FOR UPDATE OF j SKIP LOCKED
+)
+UPDATE generation_job SET status = 'claimed', worker_id = %(worker)s, claimed_at = %(now)s,
+    expires_at = %(expires)s, attempts = generation_job.attempts + 1
+FROM picked WHERE generation_job.id = picked.id AND generation_job.status = 'queued'
+RETURNING generation_job.id
+"""
+
+
+def _claim_skip_locked(
+    *,
+    worker: Worker,
+    models: list[str],
+    max_pixels: int,
+    nsfw: bool | None,
+    amount: int,
+    job_id: uuid.UUID | str | None,
+    claim: dict,
+) -> list[Job]:
+    params = {
+        "worker": worker.pk,
+        "now": claim["claimed_at"],
+        "expires": claim["expires_at"],
+        "models": list(models),
+        "max_pixels": max_pixels,
+        "nsfw": bool(worker.nsfw if nsfw is None else nsfw),
+        "trusted": bool(worker.owner.trusted),
+        "me": json.dumps([str(worker.pk)]),
+        "exclude": [],
+        "amount": amount,
+    }
+    ids: list = []
+    # A message that names its job tries that job first, then the best other one: two
+    # statements, so they are one transaction (an error in the second must not leave
+    # the first claimed without anyone knowing).
+    with transaction.atomic() if job_id is not None else contextlib.nullcontext(), connection.cursor() as cursor:
+        if job_id is not None:
+            try:
+                wanted = uuid.UUID(str(job_id))
+            except ValueError:
+                wanted = None
+            if wanted is not None:
+                cursor.execute(_CLAIM_ONE, {**params, "job_id": wanted})
+                ids += [row[0] for row in cursor.fetchall()]
+        if len(ids) < amount:
+            cursor.execute(_CLAIM_BEST, {**params, "exclude": ids, "amount": amount - len(ids)})
+            ids += [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return []
+    jobs = {job.pk: job for job in Job.objects.select_related("request", "pipeline", "model").filter(pk__in=ids)}
+    first = [jobs.pop(pk) for pk in ids[:1] if job_id is not None and str(pk) == str(job_id) and pk in jobs]
+    # Best first, as claimed (the named job, if any, leads).
+    return first + sorted(jobs.values(), key=lambda job: (-job.priority, job.created_at))
 
 
 def jobs_claim(
@@ -92,7 +190,6 @@ def jobs_claim(
     """
     if not models or amount < 1:
         return []
-    where = _claimable(worker=worker, models=models, max_pixels=max_pixels, nsfw=nsfw)
     now = timezone.now()
     claim = {
         "status": Job.Status.CLAIMED,
@@ -101,28 +198,17 @@ def jobs_claim(
         "expires_at": now + timedelta(seconds=conf.job_ttl_seconds()),
         "attempts": F("attempts") + 1,
     }
-    order = ("-priority", "created_at")
-    claimed: list[Job] = []
-    with transaction.atomic():
-        if _use_skip_locked():
-            base = (
-                Job.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("request", "pipeline", "model")
-                .alias(pixels=PIXELS)
-            )
-            if job_id is not None:
-                claimed = list(base.filter(where, pk=job_id))
-            if len(claimed) < amount:
-                rest = base.filter(where).exclude(pk__in=[job.pk for job in claimed]).order_by(*order)
-                claimed += list(rest[: amount - len(claimed)])
-            if claimed:
-                Job.objects.filter(pk__in=[job.pk for job in claimed]).update(**claim)
-        else:
-            candidates = []
+    if _use_skip_locked():
+        claimed = _claim_skip_locked(
+            worker=worker, models=models, max_pixels=max_pixels, nsfw=nsfw, amount=amount, job_id=job_id, claim=claim
+        )
+    else:
+        claimed = []
+        where = _claimable(worker=worker, models=models, max_pixels=max_pixels, nsfw=nsfw)
+        with transaction.atomic():
             base = Job.objects.select_related("request", "pipeline", "model").alias(pixels=PIXELS)
-            if job_id is not None:
-                candidates = list(base.filter(where, pk=job_id))
-            candidates += list(base.filter(where).order_by(*order)[: amount * 4 + 4])
+            candidates = list(base.filter(where, pk=job_id)) if job_id is not None else []
+            candidates += list(base.filter(where).order_by("-priority", "created_at")[: amount * 4 + 4])
             for job in candidates:
                 if len(claimed) >= amount or job in claimed or not _wanted_by_request(job, worker):
                     continue
@@ -134,7 +220,8 @@ def jobs_claim(
         job.worker = worker
         job.claimed_at = claim["claimed_at"]
         job.expires_at = claim["expires_at"]
-        job.attempts += 1
+        if not _use_skip_locked():
+            job.attempts += 1  # SQLite read the rows before updating them; PostgreSQL re-read them
     return claimed
 
 
@@ -293,12 +380,6 @@ def _job_finish(
             censored=censored,
             worker=worker,
         )
-        # Requester and worker owner locked together, in one order: two completions with the
-        # parties swapped (Alice's job done by Bob's worker and Bob's by Alice's) would
-        # otherwise deadlock between the charge and the reward.
-        kudos_lock_accounts(users=[request.user, worker.owner])
-        kudos_charge(user=request.user, amount=job.kudos, event_key=f"job-charge:{job.pk}", memo=f"image {image.pk}")
-        kudos_reward(user=worker.owner, amount=job.kudos, event_key=f"job-reward:{job.pk}", memo=f"job {job.pk}")
         busy = inference_seconds
         if busy is None and job.claimed_at is not None:
             busy = (now - job.claimed_at).total_seconds()
@@ -310,6 +391,19 @@ def _job_finish(
             last_seen=now,
         )
         request_status_refresh(request=request)
+        # Last, so the two account rows (a requester's is shared by all its jobs) are held
+        # only until the commit. Requester and worker owner are locked together, in one
+        # order: two completions with the parties swapped (Alice's job done by Bob's worker
+        # and Bob's by Alice's) would otherwise deadlock between the charge and the reward.
+        kudos_job_settle(
+            requester=request.user,
+            owner=worker.owner,
+            amount=job.kudos,
+            charge_key=f"job-charge:{job.pk}",
+            reward_key=f"job-reward:{job.pk}",
+            charge_memo=f"image {image.pk}",
+            reward_memo=f"job {job.pk}",
+        )
     job.status = Job.Status.DONE
     job.finished_at = now
     return image

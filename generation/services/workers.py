@@ -35,7 +35,7 @@ def worker_register_http(
     name = name.strip()
     now = timezone.now()
     models = sorted(set(models))
-    worker = Worker.objects.select_related("owner").filter(name=name).first()
+    worker = Worker.objects.filter(name=name).first()
     if worker is None:
         try:
             with transaction.atomic():
@@ -50,9 +50,10 @@ def worker_register_http(
                     last_seen=now,
                 )
         except IntegrityError:  # registered by a concurrent pop
-            worker = Worker.objects.select_related("owner").get(name=name)
+            worker = Worker.objects.get(name=name)
     if worker.owner_id != owner.pk:
         raise SubmitError(403, "WrongCredentials", f"The worker name {name!r} belongs to another user.", "name")
+    worker.owner = owner  # the apikey's user, already loaded: no join needed
     changes: dict[str, Any] = {}
     if worker.model_names != models:
         changes["model_names"] = models

@@ -281,3 +281,20 @@ def test_the_broker_counts_messages_of_a_queue(demo_models):
         assert queue_message_count(queue) == 2
     finally:
         redis.Redis.from_url(django_settings.CELERY_BROKER_URL).delete(queue)
+
+
+def test_a_worker_of_several_models_takes_the_best_job_across_them(demo_models, alice, make_user, bob, make_worker):
+    # The claim walks each model's queue separately; the best of their heads wins.
+    poor, _ = make_user("poor", kudos=10)
+    rich, _ = make_user("rich", kudos=900_000)
+    sd_job = request_submit(user=poor, body=body(models=[SD])).request.jobs.get()
+    beta_jobs = list(
+        request_submit(user=rich, body=body(models=[SDXL], params={"width": 1024, "height": 1024})).request.jobs.all()
+    )
+    worker = make_worker(bob[0])
+
+    claimed = [job_claim(worker=worker, models=[SD, SDXL], max_pixels=BIG) for _ in range(3)]
+
+    assert {job.pk for job in claimed[:2]} == {job.pk for job in beta_jobs}
+    assert claimed[2].pk == sd_job.pk
+    assert job_claim(worker=worker, models=[SD, SDXL], max_pixels=BIG) is None
