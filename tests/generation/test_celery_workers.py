@@ -32,15 +32,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_database_url() -> str:
+def worker_database_url() -> str:
     conf = connection.settings_dict
     user = quote(conf.get("USER") or "")
     password = f":{quote(conf['PASSWORD'])}" if conf.get("PASSWORD") else ""
     auth = f"{user}{password}@" if user else ""
     return f"postgres://{auth}{conf.get('HOST') or '127.0.0.1'}:{conf.get('PORT') or 5432}/{conf['NAME']}"
-
-
-test_database_url.__test__ = False  # a helper, not a test
 
 
 def wait_until(predicate, timeout: float = 40.0, every: float = 0.2) -> bool:
@@ -76,7 +73,7 @@ def spawn_worker(tmp_path):
             cwd=ROOT,
             env={
                 **os.environ,
-                "DATABASE_URL": test_database_url(),
+                "DATABASE_URL": worker_database_url(),
                 "MEDIA_ROOT": str(django_settings.MEDIA_ROOT),
                 "CELERY_BROKER_URL": django_settings.CELERY_BROKER_URL,
                 **(env or {}),
