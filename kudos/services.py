@@ -301,43 +301,50 @@ def kudos_adjust(
         )
 
 
+def _user_system_move(
+    *, user: User, system: SystemAccount, kind: Transaction.Kind, amount: int, event_key: str, memo: str
+) -> Transaction:
+    """One movement between a user and a system account; `amount` is what the user gets
+    (negative: what the user pays)."""
+    with transaction.atomic():
+        account, pool = _user_and_system(user, system)
+        return _post(kind=kind, event_key=event_key, legs=[(account, amount), (pool, -amount)], memo=memo)
+
+
 def kudos_charge(*, user: User, amount: int, event_key: str, memo: str = "") -> Transaction:
     """Charge a requester for a generation. May go below zero: kudos is priority."""
-    amount = _check_amount(amount)
-    with transaction.atomic():
-        account, system = _user_and_system(user, SystemAccount.GENERATION_SPEND)
-        return _post(
-            kind=Transaction.Kind.GENERATION,
-            event_key=event_key,
-            legs=[(account, -amount), (system, amount)],
-            memo=memo,
-        )
+    return _user_system_move(
+        user=user,
+        system=SystemAccount.GENERATION_SPEND,
+        kind=Transaction.Kind.GENERATION,
+        amount=-_check_amount(amount),
+        event_key=event_key,
+        memo=memo,
+    )
 
 
 def kudos_refund(*, user: User, amount: int, event_key: str, memo: str = "") -> Transaction:
     """Give back a generation charge (a cancelled or faulted request)."""
-    amount = _check_amount(amount)
-    with transaction.atomic():
-        account, system = _user_and_system(user, SystemAccount.GENERATION_SPEND)
-        return _post(
-            kind=Transaction.Kind.REFUND,
-            event_key=event_key,
-            legs=[(account, amount), (system, -amount)],
-            memo=memo,
-        )
+    return _user_system_move(
+        user=user,
+        system=SystemAccount.GENERATION_SPEND,
+        kind=Transaction.Kind.REFUND,
+        amount=_check_amount(amount),
+        event_key=event_key,
+        memo=memo,
+    )
 
 
 def kudos_reward(*, user: User, amount: int, event_key: str, memo: str = "") -> Transaction:
     """Reward a worker's owner for a finished job."""
-    amount = _check_amount(amount)
-    with transaction.atomic():
-        account, system = _user_and_system(user, SystemAccount.WORKER_REWARDS)
-        return _post(
-            kind=Transaction.Kind.WORKER_REWARD,
-            event_key=event_key,
-            legs=[(account, amount), (system, -amount)],
-            memo=memo,
-        )
+    return _user_system_move(
+        user=user,
+        system=SystemAccount.WORKER_REWARDS,
+        kind=Transaction.Kind.WORKER_REWARD,
+        amount=_check_amount(amount),
+        event_key=event_key,
+        memo=memo,
+    )
 
 
 def kudos_job_settle(
@@ -384,15 +391,14 @@ def kudos_job_settle(
 
 def kudos_rebate(*, user: User, amount: int, event_key: str, memo: str = "") -> Transaction:
     """Pay a rater's rebate."""
-    amount = _check_amount(amount)
-    with transaction.atomic():
-        account, system = _user_and_system(user, SystemAccount.RATING_REBATES)
-        return _post(
-            kind=Transaction.Kind.RATING_REBATE,
-            event_key=event_key,
-            legs=[(account, amount), (system, -amount)],
-            memo=memo,
-        )
+    return _user_system_move(
+        user=user,
+        system=SystemAccount.RATING_REBATES,
+        kind=Transaction.Kind.RATING_REBATE,
+        amount=_check_amount(amount),
+        event_key=event_key,
+        memo=memo,
+    )
 
 
 def kudos_rebate_reverse(*, user: User, amount: int, event_key: str, memo: str = "") -> Transaction:
@@ -400,12 +406,11 @@ def kudos_rebate_reverse(*, user: User, amount: int, event_key: str, memo: str =
 
     May take the rater below zero if the rebate was already spent, like a charge.
     """
-    amount = _check_amount(amount)
-    with transaction.atomic():
-        account, system = _user_and_system(user, SystemAccount.RATING_REBATES)
-        return _post(
-            kind=Transaction.Kind.REBATE_REVERSAL,
-            event_key=event_key,
-            legs=[(account, -amount), (system, amount)],
-            memo=memo,
-        )
+    return _user_system_move(
+        user=user,
+        system=SystemAccount.RATING_REBATES,
+        kind=Transaction.Kind.REBATE_REVERSAL,
+        amount=-_check_amount(amount),
+        event_key=event_key,
+        memo=memo,
+    )
