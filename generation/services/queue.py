@@ -74,6 +74,18 @@ def _wanted_by_request(job: Job, worker: Worker) -> bool:
 # are a materialized CTE: evaluated once, so its LIMIT holds (an `id IN (SELECT ... LIMIT)`
 # may be re-run per row and claim more). The rules are those of `_claimable`: models
 # by name (enabled), size, nsfw, trust, worker lists.
+# What a request asks of the worker (size, nsfw, trust, worker lists), shared by both claims.
+_REQUEST_RULES = """r.width * r.height <= %(max_pixels)s
+    AND (%(nsfw)s OR NOT r.nsfw)
+    AND (%(trusted)s OR NOT r.trusted_workers)
+    AND (r.workers = '[]'::jsonb
+         OR (NOT r.worker_blacklist AND r.workers @> %(me)s::jsonb)
+         OR (r.worker_blacklist AND NOT r.workers @> %(me)s::jsonb))"""
+# Mark the picked rows claimed (re-checking `queued`), returning their ids.
+_CLAIM_UPDATE = """UPDATE generation_job SET status = 'claimed', worker_id = %(worker)s, claimed_at = %(now)s,
+    expires_at = %(expires)s, attempts = generation_job.attempts + 1
+FROM picked WHERE generation_job.id = picked.id AND generation_job.status = 'queued'
+RETURNING generation_job.id"""
 # The best jobs: per model (a LATERAL walk of the job_claim_order index, which stops at
 # the first rows that pass: a long queue is not sorted on every pop), then the best of
 # those across the worker's models.
@@ -84,12 +96,7 @@ WITH picked AS MATERIALIZED (
         SELECT j.id, j.priority, j.created_at FROM generation_job j
         JOIN generation_generationrequest r ON r.id = j.request_id
         WHERE j.model_id = m.id AND j.status = 'queued' AND NOT (j.id = ANY(%(exclude)s::uuid[]))
-            AND r.width * r.height <= %(max_pixels)s
-            AND (%(nsfw)s OR NOT r.nsfw)
-            AND (%(trusted)s OR NOT r.trusted_workers)
-            AND (r.workers = '[]'::jsonb
-                 OR (NOT r.worker_blacklist AND r.workers @> %(me)s::jsonb)
-                 OR (r.worker_blacklist AND NOT r.workers @> %(me)s::jsonb))
+            AND {request_rules}
         ORDER BY j.priority DESC, j.created_at
         LIMIT %(amount)s
         FOR UPDATE OF j SKIP LOCKED
@@ -98,10 +105,7 @@ WITH picked AS MATERIALIZED (
     ORDER BY c.priority DESC, c.created_at
     LIMIT %(amount)s
 )
-UPDATE generation_job SET status = 'claimed', worker_id = %(worker)s, claimed_at = %(now)s,
-    expires_at = %(expires)s, attempts = generation_job.attempts + 1
-FROM picked WHERE generation_job.id = picked.id AND generation_job.status = 'queued'
-RETURNING generation_job.id
+{claim_update}
 """
 # The job a Celery message names, by primary key (same rules).
 _CLAIM_ONE = """
@@ -110,19 +114,13 @@ WITH picked AS MATERIALIZED (
     JOIN generation_generationrequest r ON r.id = j.request_id
     JOIN generation_imagemodel m ON m.id = j.model_id
     WHERE j.id = %(job_id)s AND j.status = 'queued' AND m.name = ANY(%(models)s) AND m.enabled
-        AND r.width * r.height <= %(max_pixels)s
-        AND (%(nsfw)s OR NOT r.nsfw)
-        AND (%(trusted)s OR NOT r.trusted_workers)
-        AND (r.workers = '[]'::jsonb
-             OR (NOT r.worker_blacklist AND r.workers @> %(me)s::jsonb)
-             OR (r.worker_blacklist AND NOT r.workers @> %(me)s::jsonb))
+        AND {request_rules}
     FOR UPDATE OF j SKIP LOCKED
 )
-UPDATE generation_job SET status = 'claimed', worker_id = %(worker)s, claimed_at = %(now)s,
-    expires_at = %(expires)s, attempts = generation_job.attempts + 1
-FROM picked WHERE generation_job.id = picked.id AND generation_job.status = 'queued'
-RETURNING generation_job.id
+{claim_update}
 """
+_CLAIM_BEST = _CLAIM_BEST.format(request_rules=_REQUEST_RULES, claim_update=_CLAIM_UPDATE)
+_CLAIM_ONE = _CLAIM_ONE.format(request_rules=_REQUEST_RULES, claim_update=_CLAIM_UPDATE)
 
 
 def _claim_skip_locked(

@@ -46,6 +46,16 @@ class Judgement:
     # False when the choice was only inferred from the aesthetic ratings (no pick reward).
     picked: bool = True
 
+    def vote_fields(self) -> dict[str, object]:
+        """The Vote columns this verdict fills."""
+        return {
+            "choice": self.choice,
+            "left_aesthetic": self.left_aesthetic,
+            "right_aesthetic": self.right_aesthetic,
+            "left_artifacts": self.left_artifacts,
+            "right_artifacts": self.right_artifacts,
+        }
+
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
@@ -171,11 +181,7 @@ def own_pair_vote(
                 source=Vote.Source.OWNER,
                 left_image=left,
                 right_image=right,
-                choice=judgement.choice,
-                left_aesthetic=judgement.left_aesthetic,
-                right_aesthetic=judgement.right_aesthetic,
-                left_artifacts=judgement.left_artifacts,
-                right_artifacts=judgement.right_artifacts,
+                **judgement.vote_fields(),
                 seconds_to_vote=seconds,
                 kudos_paid=reward,
             )
@@ -299,11 +305,7 @@ def arena_vote(
                     assignment=assignment,
                     left_image=assignment.left_image,
                     right_image=assignment.right_image,
-                    choice=judgement.choice,
-                    left_aesthetic=judgement.left_aesthetic,
-                    right_aesthetic=judgement.right_aesthetic,
-                    left_artifacts=judgement.left_artifacts,
-                    right_artifacts=judgement.right_artifacts,
+                    **judgement.vote_fields(),
                     seconds_to_vote=seconds,
                 )
         except IntegrityError as exc:
