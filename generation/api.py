@@ -1,7 +1,7 @@
 """The AI Horde v2 generation API (DRF): requests, worker pop/submit, status.
 
 Views unpack the HTTP request and call one service or selector; a
-SubmitError becomes the AI Horde's JSON error `{"message", "rc"}`.
+GenerationError becomes the AI Horde's JSON error `{"message", "rc"}`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,16 @@ from rest_framework.views import APIView
 from accounts.apikey_auth import require_user
 from generation import conf, selectors
 from generation.models import GenerationRequest, Job, Worker
-from generation.services import SubmitError, job_complete, job_fail, jobs_claim, request_cancel, request_submit
-from generation.services.queue import r2_staging_name
+from generation.services import (
+    GenerationError,
+    WorkerActionRefused,
+    job_complete,
+    job_fail,
+    jobs_claim,
+    r2_staging_name,
+    request_cancel,
+    request_submit,
+)
 from generation.services.workers import worker_register_http
 from horde_site.api_errors import HordeError, bad_request, not_found
 
@@ -34,7 +42,7 @@ MAX_ASYNC_BODY_BYTES = 64 * 1024
 R2_SALT = "generation.r2-upload"
 
 
-def as_horde_error(exc: SubmitError) -> HordeError:
+def as_horde_error(exc: GenerationError) -> HordeError:
     errors = {exc.field: exc.message} if exc.field else None
     return HordeError(exc.status_code, exc.rc, exc.message, errors)
 
@@ -64,7 +72,7 @@ class GenerateAsyncApi(APIView):
             raise bad_request("The request body must be a JSON object.")
         try:
             result = request_submit(user=user, body=data, client_agent=request.headers.get("Client-Agent", ""))
-        except SubmitError as exc:
+        except GenerationError as exc:
             raise as_horde_error(exc) from None
         if result.request is None:
             return Response({"kudos": float(result.kudos)}, status=status.HTTP_200_OK)
@@ -100,7 +108,7 @@ class GenerateStatusApi(APIView):
         user = request.user if request.user is not None else found.user
         try:
             found = request_cancel(request=found, user=user)
-        except SubmitError as exc:
+        except GenerationError as exc:
             raise as_horde_error(exc) from None
         return Response(selectors.request_status(request=found, base_url=base_url(request)))
 
@@ -132,7 +140,7 @@ class GeneratePopApi(APIView):
                 bridge_agent=data.get("bridge_agent") or "",
                 threads=data.get("threads") or 1,
             )
-        except SubmitError as exc:
+        except GenerationError as exc:
             raise as_horde_error(exc) from None
         jobs = jobs_claim(
             worker=worker,
@@ -263,7 +271,7 @@ class GenerateSubmitApi(APIView):
                 state=state,
                 censored=data["censored"],
             )
-        except SubmitError as exc:
+        except GenerationError as exc:
             raise as_horde_error(exc) from None
         return Response({"reward": float(completion.reward)})
 
@@ -272,19 +280,21 @@ class GenerateSubmitApi(APIView):
             name = r2_staging_name(job)
             if not default_storage.exists(name):
                 job_fail(job=job, worker=job.worker, reason="R2 upload missing")
-                raise SubmitError(400, "InvalidImage", "generation is R2 but nothing was uploaded.", "generation")
+                raise WorkerActionRefused(
+                    400, "InvalidImage", "generation is R2 but nothing was uploaded.", "generation"
+                )
             with default_storage.open(name, "rb") as handle:
                 data = handle.read()
             default_storage.delete(name)
             return data
         if len(generation) > conf.max_image_bytes() * 4 // 3 + 4:
             job_fail(job=job, worker=job.worker, reason="image too large")
-            raise SubmitError(400, "InvalidImage", "The image is too large.", "generation")
+            raise WorkerActionRefused(400, "InvalidImage", "The image is too large.", "generation")
         try:
             return base64.b64decode(generation, validate=True)
         except (binascii.Error, ValueError):
             job_fail(job=job, worker=job.worker, reason="bad base64")
-            raise SubmitError(400, "InvalidImage", "generation is not base64 (nor R2).", "generation") from None
+            raise WorkerActionRefused(400, "InvalidImage", "generation is not base64 (nor R2).", "generation") from None
 
 
 def _seed(value: Any) -> int | None:

@@ -20,6 +20,15 @@ from celery import shared_task
 
 from generation.backends import InferenceBackend, JobSpec, get_backend
 from generation.models import Job, Worker
+from generation.services import (
+    GenerationError,
+    job_claim,
+    job_complete,
+    job_fail,
+    jobs_redispatch,
+    jobs_requeue_expired,
+)
+from generation.services.dispatch import JOB_RUN_TASK
 
 logger = logging.getLogger(__name__)
 
@@ -91,11 +100,9 @@ def webp_bytes(image: Any, quality: int = 90) -> bytes:
     return out.getvalue()
 
 
-@shared_task(name="generation.job_run", acks_late=True, ignore_result=True)
+@shared_task(name=JOB_RUN_TASK, acks_late=True, ignore_result=True)
 def job_run(job_id: str) -> str:
     """Claim this job (or the best one this worker serves), generate, complete."""
-    from generation.services import SubmitError, job_claim, job_complete, job_fail
-
     runtime = gpu_runtime()
     if runtime is None:
         logger.error("job_run %s reached a process that is not a GPU worker; ignored", job_id)
@@ -121,7 +128,7 @@ def job_run(job_id: str) -> str:
             seed=job.seed,
             inference_seconds=time.monotonic() - started,
         )
-    except SubmitError as exc:
+    except GenerationError as exc:
         # Cancelled or expired while we ran: nothing to pay, nothing to store.
         logger.warning("job %s not completed: %s %s", job.pk, exc.rc, exc.message)
         return exc.rc
@@ -130,13 +137,9 @@ def job_run(job_id: str) -> str:
 
 @shared_task(name="generation.requeue_expired", ignore_result=True)
 def requeue_expired() -> int:
-    from generation.services import jobs_requeue_expired
-
     return jobs_requeue_expired()
 
 
 @shared_task(name="generation.redispatch_queued", ignore_result=True)
 def redispatch_queued() -> int:
-    from generation.services import jobs_redispatch
-
     return jobs_redispatch()

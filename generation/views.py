@@ -55,7 +55,7 @@ def generate(request: HttpRequest) -> HttpResponse:
                 result = services.request_submit(
                     user=request.user, body=form.horde_body(), client_agent="horde-web:1:/generate"
                 )
-            except services.SubmitError as error:
+            except services.GenerationError as error:
                 form.add_submit_error(error.field, error.message)
             else:
                 for warning in result.warnings:
@@ -177,7 +177,7 @@ def request_cancel(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
     generation = get_object_or_404(GenerationRequest, pk=request_id, user_id=request.user.pk)
     try:
         services.request_cancel(request=generation, user=request.user)
-    except services.SubmitError as error:
+    except services.GenerationError as error:
         messages.error(request, error.message)
     else:
         messages.success(request, "Request cancelled; what had not started was refunded.")

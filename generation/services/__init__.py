@@ -1,26 +1,25 @@
-"""Writes of the generation app (see each module): submit and cancel requests,
-claim and complete jobs, housekeeping, worker registration."""
+"""Writes of the generation app, split by verb: submit (and cancel) requests, claim,
+complete and fail jobs, housekeeping, dispatch to Celery, worker registration.
+
+Only generation.tasks imports Celery tasks; these services send messages by task name
+(dispatch.JOB_RUN_TASK), so nothing here imports the tasks module.
+"""
 
 from __future__ import annotations
 
-from .errors import SubmitError
-from .queue import (
-    Completion,
-    job_claim,
-    job_complete,
-    job_fail,
-    job_refund_if_charged,
-    jobs_claim,
-    jobs_redispatch,
-    jobs_requeue_expired,
-    request_status_refresh,
-)
+from .claim import job_claim, jobs_claim
+from .complete import Completion, job_complete
+from .dispatch import jobs_dispatch, jobs_redispatch
+from .errors import GenerationError, RequestRefused, WorkerActionRefused
+from .fail import job_fail
+from .housekeeping import jobs_requeue_expired
+from .request_state import job_refund_if_charged, request_status_refresh
+from .storage import r2_staging_name
 from .submit import (
     SAMPLERS,
     SubmitResult,
     ValidSubmission,
     job_priority,
-    jobs_dispatch,
     request_cancel,
     request_submit,
     request_validate,
@@ -30,9 +29,11 @@ from .workers import worker_heartbeat, worker_register_celery, worker_register_h
 __all__ = [
     "SAMPLERS",
     "Completion",
-    "SubmitError",
+    "GenerationError",
+    "RequestRefused",
     "SubmitResult",
     "ValidSubmission",
+    "WorkerActionRefused",
     "job_claim",
     "job_complete",
     "job_fail",
@@ -42,6 +43,7 @@ __all__ = [
     "jobs_dispatch",
     "jobs_redispatch",
     "jobs_requeue_expired",
+    "r2_staging_name",
     "request_cancel",
     "request_status_refresh",
     "request_submit",

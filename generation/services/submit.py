@@ -26,7 +26,9 @@ from generation.models import GenerationRequest, ImageModel, Job, Pipeline
 from generation.pricing import job_kudos, request_kudos
 from kudos.selectors import user_balance
 
-from .errors import SubmitError, bad
+from .dispatch import jobs_dispatch
+from .errors import RequestRefused, bad
+from .request_state import job_refund_if_charged, request_status_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +177,7 @@ def _model_from(body: dict[str, Any], warnings: list[dict[str, str]]) -> ImageMo
 def request_validate(*, user: User, body: Any) -> ValidSubmission:
     """Check an AI Horde async body against the model's rules; no writes.
 
-    Raises SubmitError (400 with an rc name, 403 for the beta's anonymous rule).
+    Raises RequestRefused (400 with an rc name, 403 for the beta's anonymous rule).
     """
     if not isinstance(body, dict):
         raise bad("BadRequest", "The request body must be a JSON object.")
@@ -218,7 +220,9 @@ def request_validate(*, user: User, body: Any) -> ValidSubmission:
     model = _model_from(body, warnings)
     if user.is_anonymous_horde_user and not model.anonymous_allowed:
         rc = "BetaAnonForbidden" if model.compare_pipelines else "AnonForbidden"
-        raise SubmitError(403, rc, f"{model.name} is for registered users only; log in or use your API key.", "models")
+        raise RequestRefused(
+            403, rc, f"{model.name} is for registered users only; log in or use your API key.", "models"
+        )
 
     width = _int(params, "width", model.default_width)
     height = _int(params, "height", model.default_height)
@@ -397,19 +401,6 @@ def request_submit(*, user: User, body: dict, client_agent: str = "") -> SubmitR
     return SubmitResult(request=request, kudos=valid.kudos, warnings=valid.warnings)
 
 
-def jobs_dispatch(*, job_ids: list[str], queue: str) -> None:
-    """Send one Celery task per job to the model's queue. A lost message is not lost work:
-    the job stays queued in PostgreSQL and housekeeping re-dispatches it."""
-    from generation.tasks import job_run
-
-    for job_id in job_ids:
-        try:
-            job_run.apply_async(args=[job_id], queue=queue)
-        except Exception:  # the broker is down: housekeeping will re-dispatch
-            logger.exception("Could not dispatch job %s to %s", job_id, queue)
-            return
-
-
 def request_cancel(*, request: GenerationRequest, user: User) -> GenerationRequest:
     """Cancel what has not started (queued jobs); refund anything charged for them.
 
@@ -417,9 +408,7 @@ def request_cancel(*, request: GenerationRequest, user: User) -> GenerationReque
     (or done, if nothing was left to cancel).
     """
     if request.user_id != user.pk and not user.is_staff:
-        raise SubmitError(403, "WrongCredentials", "This is not your request.")
-    from .queue import job_refund_if_charged, request_status_refresh
-
+        raise RequestRefused(403, "WrongCredentials", "This is not your request.")
     with transaction.atomic():
         locked = GenerationRequest.objects.select_for_update().get(pk=request.pk)
         if locked.status in (GenerationRequest.Status.WAITING, GenerationRequest.Status.PROCESSING):

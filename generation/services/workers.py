@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import User
 from generation.models import Worker
 
-from .errors import SubmitError
+from .errors import WorkerActionRefused
 
 # A pop refreshes last_seen at most this often: one UPDATE per pop would be the
 # hottest write of the whole API for no gain.
@@ -52,7 +52,7 @@ def worker_register_http(
         except IntegrityError:  # registered by a concurrent pop
             worker = Worker.objects.get(name=name)
     if worker.owner_id != owner.pk:
-        raise SubmitError(403, "WrongCredentials", f"The worker name {name!r} belongs to another user.", "name")
+        raise WorkerActionRefused(403, "WrongCredentials", f"The worker name {name!r} belongs to another user.", "name")
     worker.owner = owner  # the apikey's user, already loaded: no join needed
     changes: dict[str, Any] = {}
     if worker.model_names != models:
@@ -79,7 +79,9 @@ def worker_register_celery(
     with transaction.atomic():
         worker = Worker.objects.select_for_update().filter(name=name).first()
         if worker is not None and worker.owner_id != owner.pk:
-            raise SubmitError(403, "WrongCredentials", f"The worker name {name!r} belongs to another user.", "name")
+            raise WorkerActionRefused(
+                403, "WrongCredentials", f"The worker name {name!r} belongs to another user.", "name"
+            )
         values = {
             "owner": owner,
             "kind": Worker.Kind.CELERY,

@@ -353,8 +353,7 @@ def test_a_failed_claim_discards_its_uploaded_r2_file(
 ):
     from django.core.files.storage import default_storage
 
-    from generation.services import job_fail
-    from generation.services.queue import r2_staging_name
+    from generation.services import job_fail, r2_staging_name
 
     submit_async(api_client, alice[1])
     popped = pop(api_client, bob[1]).json()

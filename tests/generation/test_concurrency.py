@@ -66,10 +66,10 @@ def test_the_race_shows_without_the_guard(demo_models, alice, bob, make_worker):
 @pytest.mark.parametrize("strategy", ["skip-locked", "compare-and-swap"])
 def test_the_guard_gives_every_job_to_exactly_one_worker(demo_models, alice, bob, make_worker, monkeypatch, strategy):
     """Both claim strategies: SKIP LOCKED (PostgreSQL) and the compare-and-swap fallback (SQLite)."""
-    from generation.services import queue
+    from generation.services import claim
 
     assert connection.vendor == "postgresql"
-    monkeypatch.setattr(queue, "_use_skip_locked", lambda: strategy == "skip-locked")
+    monkeypatch.setattr(claim, "_use_skip_locked", lambda: strategy == "skip-locked")
     for _ in range(15):
         request_submit(user=alice[0], body=body(params={"n": 4}))
     workers = [make_worker(bob[0], name=f"guarded-{index}") for index in range(THREADS)]

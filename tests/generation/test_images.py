@@ -9,14 +9,14 @@ import zlib
 import pytest
 from PIL import Image
 
-from generation.services import SubmitError
+from generation.services import WorkerActionRefused
 from generation.services.images import image_validate
 
 from .conftest import webp
 
 
-def refused(data: bytes, width: int = 512, height: int = 512) -> SubmitError:
-    with pytest.raises(SubmitError) as caught:
+def refused(data: bytes, width: int = 512, height: int = 512) -> WorkerActionRefused:
+    with pytest.raises(WorkerActionRefused) as caught:
         image_validate(data=data, width=width, height=height)
     assert caught.value.rc == "InvalidImage"
     assert caught.value.status_code == 400

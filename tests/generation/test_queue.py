@@ -11,7 +11,7 @@ from django.utils import timezone
 from generation.models import GenerationRequest, Image, Job
 from generation.pricing import job_kudos
 from generation.services import (
-    SubmitError,
+    WorkerActionRefused,
     job_claim,
     job_complete,
     job_fail,
@@ -122,7 +122,7 @@ def test_complete_stores_the_image_charges_and_rewards_once(demo_models, alice, 
     worker.refresh_from_db()
     assert worker.jobs_done == 1
     assert worker.seconds_busy == pytest.approx(2.0)
-    with pytest.raises(SubmitError) as caught:
+    with pytest.raises(WorkerActionRefused) as caught:
         job_complete(job=job, worker=worker, image_bytes=webp(512, 512), seed=99)
     assert caught.value.rc == "DuplicateGen"
     assert user_balance(user=alice[0]) == before[0] - price
@@ -151,7 +151,7 @@ def test_an_expired_claim_goes_back_to_the_queue(demo_models, alice, bob, make_w
     assert (job.status, job.worker, job.expires_at) == (Job.Status.QUEUED, None, None)
     assert GenerationRequest.objects.get(pk=job.request_id).faults == 1
     # The vanished worker's late submit is refused and pays nothing.
-    with pytest.raises(SubmitError) as caught:
+    with pytest.raises(WorkerActionRefused) as caught:
         job_complete(job=job_claimed_copy(job, worker), worker=worker, image_bytes=webp(512, 512))
     assert caught.value.rc == "AbortedGen"
 
@@ -213,12 +213,11 @@ def test_cancel_after_one_image_keeps_that_charge_and_charges_nothing_more(demo_
 
 
 def test_redispatch_sends_stale_queued_jobs_again(demo_models, alice, bob, make_worker, settings, monkeypatch):
-    from generation import tasks
-    from generation.services import queue as queue_module
+    from generation.services import dispatch
 
     sent = []
-    monkeypatch.setattr(tasks.job_run, "apply_async", lambda args, queue: sent.append((args[0], queue)))
-    monkeypatch.setattr(queue_module, "queue_message_count", lambda queue: 0)  # the broker lost everything
+    monkeypatch.setattr(dispatch.app, "send_task", lambda name, args, queue: sent.append((args[0], queue)))
+    monkeypatch.setattr(dispatch, "queue_message_count", lambda queue: 0)  # the broker lost everything
     settings.HORDE_REDISPATCH_AFTER_SECONDS = 60
     fresh = request_submit(user=alice[0], body=body()).request.jobs.get()
     stale = request_submit(user=alice[0], body=body(models=[SDXL], params={"width": 1024, "height": 1024})).request
@@ -249,19 +248,18 @@ def test_a_running_job_of_a_cancelled_request_that_fails_is_not_requeued(demo_mo
 
 
 def test_redispatch_leaves_an_intact_broker_queue_alone(demo_models, alice, settings, monkeypatch):
-    from generation import tasks
-    from generation.services import queue as queue_module
+    from generation.services import dispatch
 
     sent = []
-    monkeypatch.setattr(tasks.job_run, "apply_async", lambda args, queue: sent.append(args[0]))
+    monkeypatch.setattr(dispatch.app, "send_task", lambda name, args, queue: sent.append(args[0]))
     settings.HORDE_REDISPATCH_AFTER_SECONDS = 60
     jobs = [request_submit(user=alice[0], body=body()).request.jobs.get() for _ in range(3)]
     Job.objects.update(dispatched_at=timezone.now() - timedelta(minutes=5))
     # Three jobs wait and three messages wait: the workers are just busy.
-    monkeypatch.setattr(queue_module, "queue_message_count", lambda queue: 3)
+    monkeypatch.setattr(dispatch, "queue_message_count", lambda queue: 3)
     assert jobs_redispatch() == 0
     # One message was lost: one more is sent, for the job waiting longest.
-    monkeypatch.setattr(queue_module, "queue_message_count", lambda queue: 2)
+    monkeypatch.setattr(dispatch, "queue_message_count", lambda queue: 2)
     Job.objects.filter(pk=jobs[1].pk).update(dispatched_at=timezone.now() - timedelta(minutes=9))
     assert jobs_redispatch() == 1
     assert sent == [str(jobs[1].pk)]
@@ -271,7 +269,7 @@ def test_the_broker_counts_messages_of_a_queue(demo_models):
     import redis
     from django.conf import settings as django_settings
 
-    from generation.services.queue import queue_message_count
+    from generation.services.dispatch import queue_message_count
     from generation.tasks import job_run
 
     queue = f"model.count-test-{uuid.uuid4().hex}"

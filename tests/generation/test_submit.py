@@ -4,7 +4,7 @@ import pytest
 
 from generation.models import GenerationRequest, Job
 from generation.pricing import request_kudos
-from generation.services import SubmitError, request_cancel, request_submit
+from generation.services import RequestRefused, request_cancel, request_submit
 
 from .conftest import SD, SDXL, body
 
@@ -70,7 +70,7 @@ def test_it_refuses_bad_input_and_creates_nothing(demo_models, alice, change, rc
     if "params" in change and isinstance(change["params"], dict):
         data["params"].update(change.pop("params"))
     data.update(change)
-    with pytest.raises(SubmitError) as caught:
+    with pytest.raises(RequestRefused) as caught:
         request_submit(user=user, body=data)
     assert caught.value.status_code == 400
     assert caught.value.rc == rc
@@ -80,20 +80,20 @@ def test_it_refuses_bad_input_and_creates_nothing(demo_models, alice, change, rc
 
 
 def test_a_body_that_is_not_an_object_is_refused(demo_models, alice):
-    with pytest.raises(SubmitError) as caught:
+    with pytest.raises(RequestRefused) as caught:
         request_submit(user=alice[0], body=["prompt"])
     assert caught.value.rc == "BadRequest"
 
 
 def test_the_beta_refuses_anonymous_users(demo_models, anonymous):
-    with pytest.raises(SubmitError) as caught:
+    with pytest.raises(RequestRefused) as caught:
         request_submit(user=anonymous, body=body(models=[SDXL], params={"width": 1024, "height": 1024}))
     assert (caught.value.status_code, caught.value.rc) == (403, "BetaAnonForbidden")
     assert GenerationRequest.objects.count() == 0
 
 
 def test_the_beta_refuses_sizes_below_1024(demo_models, alice):
-    with pytest.raises(SubmitError) as caught:
+    with pytest.raises(RequestRefused) as caught:
         request_submit(user=alice[0], body=body(models=[SDXL], params={"width": 512, "height": 1024}))
     assert (caught.value.status_code, caught.value.rc) == (400, "InvalidSize")
 
@@ -155,7 +155,7 @@ def test_cancel_stops_waiting_jobs_and_keeps_the_rest(demo_models, alice, make_w
 
 def test_only_the_requester_may_cancel(demo_models, alice, bob):
     request = request_submit(user=alice[0], body=body()).request
-    with pytest.raises(SubmitError) as caught:
+    with pytest.raises(RequestRefused) as caught:
         request_cancel(request=request, user=bob[0])
     assert caught.value.status_code == 403
     assert request.jobs.get().status == Job.Status.QUEUED

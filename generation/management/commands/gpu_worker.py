@@ -23,7 +23,7 @@ from accounts.models import User
 from generation import tasks
 from generation.backends import BACKENDS, get_backend
 from generation.models import ImageModel, Pipeline
-from generation.services import SubmitError, worker_heartbeat, worker_register_celery
+from generation.services import WorkerActionRefused, worker_heartbeat, worker_register_celery
 
 
 class Command(BaseCommand):
@@ -82,7 +82,7 @@ class Command(BaseCommand):
                 max_pixels=options["max_pixels"],
                 info=info,
             )
-        except SubmitError as exc:
+        except WorkerActionRefused as exc:
             raise CommandError(exc.message) from None
         os.environ[tasks.ENV_WORKER_ID] = str(worker.pk)
         os.environ[tasks.ENV_BACKEND] = options["backend"]

@@ -1,0 +1,136 @@
+"""Completing a claimed job: check the image, store it, mark the job done, settle kudos.
+
+Lock order everywhere: the request row, then its job rows (cancel, complete, fail),
+so two of them on the same request cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from generation.models import GenerationRequest, Image, Job, Worker
+from generation.pricing import megapixelsteps
+from kudos.services import kudos_job_settle
+
+from .errors import WorkerActionRefused, worker_bad
+from .fail import job_fail
+from .images import image_validate
+from .request_state import request_status_refresh
+from .storage import image_store
+
+
+@dataclass
+class Completion:
+    image: Image | None
+    reward: int
+
+
+def job_complete(
+    *,
+    job: Job,
+    worker: Worker,
+    image_bytes: bytes | None,
+    seed: int | None = None,
+    state: str = "ok",
+    censored: bool = False,
+    inference_seconds: float | None = None,
+) -> Completion:
+    """Finish a claimed job: check the image, store it, mark done, charge and reward.
+
+    `state` is the AI Horde's: "ok", "censored" (an image, flagged), "faulted"
+    (no image: the job goes back to the queue, or faults the request after too
+    many tries). A bad image is refused (WorkerActionRefused 400 InvalidImage) and the
+    job goes back to the queue. A second submit of a finished job raises
+    WorkerActionRefused 400 DuplicateGen and pays nothing.
+    """
+    if job.status == Job.Status.DONE:
+        raise worker_bad("DuplicateGen", "This job was already submitted.", "id")
+    if job.status != Job.Status.CLAIMED or job.worker_id != worker.pk:
+        raise worker_bad("AbortedGen", "This job is not (or no longer) claimed by this worker.", "id")
+    if state == "faulted":
+        job_fail(job=job, worker=worker, reason="worker reported a fault")
+        return Completion(image=None, reward=0)
+    if state not in ("ok", "censored"):
+        raise worker_bad("BadRequest", "state must be ok, censored or faulted.", "state")
+    request = job.request
+    try:
+        data, _fmt = image_validate(data=image_bytes or b"", width=request.width, height=request.height)
+    except WorkerActionRefused:
+        job_fail(job=job, worker=worker, reason="bad image")
+        raise
+    # Slow I/O (the upload) happens before the transaction, not inside it.
+    name = image_store(data)
+    try:
+        image = _job_finish(
+            job=job,
+            worker=worker,
+            name=name,
+            seed=seed,
+            censored=censored or state == "censored",
+            inference_seconds=inference_seconds,
+        )
+    except BaseException:
+        default_storage.delete(name)
+        raise
+    return Completion(image=image, reward=job.kudos)
+
+
+def _job_finish(
+    *, job: Job, worker: Worker, name: str, seed: int | None, censored: bool, inference_seconds: float | None
+) -> Image:
+    now = timezone.now()
+    with transaction.atomic():
+        request = GenerationRequest.objects.select_for_update().select_related("user").get(pk=job.request_id)
+        # Compare-and-swap: only the claim that still holds the job may finish it.
+        finished = Job.objects.filter(pk=job.pk, status=Job.Status.CLAIMED, worker=worker).update(
+            status=Job.Status.DONE,
+            finished_at=now,
+            inference_seconds=inference_seconds,
+        )
+        if finished != 1:
+            current = Job.objects.filter(pk=job.pk).values_list("status", flat=True).first()
+            if current == Job.Status.DONE:
+                raise worker_bad("DuplicateGen", "This job was already submitted.", "id")
+            raise worker_bad("AbortedGen", "This job is not (or no longer) claimed by this worker.", "id")
+        image = Image.objects.create(
+            job=job,
+            request=request,
+            file=name,
+            width=request.width,
+            height=request.height,
+            seed=job.seed if seed is None else seed,
+            censored=censored,
+            worker=worker,
+        )
+        busy = inference_seconds
+        if busy is None and job.claimed_at is not None:
+            busy = (now - job.claimed_at).total_seconds()
+        Worker.objects.filter(pk=worker.pk).update(
+            jobs_done=F("jobs_done") + 1,
+            kudos_earned=F("kudos_earned") + job.kudos,
+            mps_done=F("mps_done") + megapixelsteps(width=request.width, height=request.height, steps=request.steps),
+            seconds_busy=F("seconds_busy") + max(busy or 0.0, 0.001),
+            last_seen=now,
+        )
+        request_status_refresh(request=request)
+        # Last, so the two account rows (a requester's is shared by all its jobs) are held
+        # only until the commit. Requester and worker owner are locked together, in one
+        # order: two completions with the parties swapped (Alice's job done by Bob's worker
+        # and Bob's by Alice's) would otherwise deadlock between the charge and the reward.
+        kudos_job_settle(
+            requester=request.user,
+            owner=worker.owner,
+            amount=job.kudos,
+            charge_key=f"job-charge:{job.pk}",
+            reward_key=f"job-reward:{job.pk}",
+            charge_memo=f"image {image.pk}",
+            reward_memo=f"job {job.pk}",
+        )
+    job.status = Job.Status.DONE
+    job.finished_at = now
+    return image

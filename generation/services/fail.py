@@ -1,0 +1,73 @@
+"""A claimed job that did not finish: back to the queue, or the request faults.
+
+Lock order everywhere: the request row, then its job rows (cancel, complete, fail),
+so two of them on the same request cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from generation import conf
+from generation.models import GenerationRequest, Job, Worker
+
+from .dispatch import jobs_dispatch
+from .request_state import job_refund_if_charged, request_status_refresh
+from .storage import r2_staging_discard
+
+logger = logging.getLogger(__name__)
+
+
+def job_fail(*, job: Job, worker: Worker | None, reason: str) -> Job:
+    """A claimed job did not finish (fault, bad image, worker vanished).
+
+    Back to the queue while it has attempts left; else the job is faulted and its
+    request with it: the other waiting jobs are cancelled and anything charged
+    for them refunded (finished images stay paid: they were delivered).
+    """
+    with transaction.atomic():
+        request = GenerationRequest.objects.select_for_update().select_related("user").get(pk=job.request_id)
+        where = Job.objects.filter(pk=job.pk, status=Job.Status.CLAIMED)
+        if worker is not None:
+            where = where.filter(worker=worker)
+        current = where.select_for_update().first()
+        if current is None:
+            return job  # finished, cancelled or already requeued meanwhile
+        transaction.on_commit(lambda: r2_staging_discard(current))
+        GenerationRequest.objects.filter(pk=request.pk).update(faults=F("faults") + 1)
+        if Job.objects.filter(request=request, status=Job.Status.CANCELLED).exists():
+            # The requester cancelled while this job ran: it does not go back to the queue.
+            Job.objects.filter(pk=job.pk).update(status=Job.Status.CANCELLED, finished_at=timezone.now())
+            job_refund_if_charged(job=current, reason="cancelled")
+            request_status_refresh(request=request)
+        elif current.attempts >= conf.max_job_attempts():
+            logger.warning("Job %s faulted after %s attempts (%s)", job.pk, current.attempts, reason)
+            _request_fault(request=request, job=current)
+        else:
+            Job.objects.filter(pk=job.pk).update(
+                status=Job.Status.QUEUED, worker=None, claimed_at=None, expires_at=None, dispatched_at=timezone.now()
+            )
+            if conf.celery_dispatch():
+                ids, queue = [str(job.pk)], current.model.queue
+                transaction.on_commit(lambda: jobs_dispatch(job_ids=ids, queue=queue))
+    job.refresh_from_db()
+    return job
+
+
+def _request_fault(*, request: GenerationRequest, job: Job) -> None:
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.FAULTED, finished_at=now, expires_at=None)
+    waiting = list(
+        Job.objects.select_for_update()
+        .filter(request=request, status=Job.Status.QUEUED)
+        .select_related("request__user")
+    )
+    Job.objects.filter(pk__in=[other.pk for other in waiting]).update(status=Job.Status.CANCELLED, finished_at=now)
+    for other in [job, *waiting]:
+        other.request = request
+        job_refund_if_charged(job=other, reason="faulted")
+    request_status_refresh(request=request)
