@@ -33,8 +33,8 @@ SHORTCUTS = [
     ("D then 1…9, 0", "aesthetic of the right image (0 = 10)"),
     ("Z then 0…5", "artifacts of the left image"),
     ("C then 0…5", "artifacts of the right image"),
-    ("Esc", "cancel a half-typed score, or leave a score menu"),
-    ("a digit in a score menu", "sets that score, never a verdict"),
+    ("Esc", "cancel a half-typed score; in a score menu, leave it"),
+    ("a digit in a score menu", "sets that score (aesthetic: 0 = 10), never a verdict"),
 ]
 
 
