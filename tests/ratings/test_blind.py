@@ -12,6 +12,7 @@ import base64
 import io
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -45,9 +46,17 @@ def judged_settings(settings, tmp_path):
     settings.RATINGS_GOLD_EVERY = 0
 
 
+@dataclass
+class Popped:
+    request: GenerationRequest
+    ids: list[str]
+    r2_uploads: list[str]
+    sent: dict[str, bytes]
+
+
 @pytest.fixture
-def worker_pair(judged_settings, alice, bob, api_client):
-    """Alice's SDXL pair, finished by Bob's worker from files full of metadata."""
+def popped_pair(judged_settings, alice, bob, api_client) -> Popped:
+    """Alice's SDXL pair, both jobs popped by Bob's worker, which made files full of metadata."""
     call_command("seed_demo", stdout=io.StringIO())
     # Two versions that differ, so a reveal that mixed them up would show.
     Pipeline.objects.filter(name="sdxl-base-refiner").update(version="3")
@@ -65,20 +74,27 @@ def worker_pair(judged_settings, alice, bob, api_client):
     ).json()
     assert len(popped["ids"]) == 2
     jobs = {str(job.id): job for job in Job.objects.select_related("pipeline").filter(request_id=request_id)}
-    first, second = popped["ids"]
-    sent = {job_id: tagged_webp(1024, 1024, marker=marker(jobs[job_id])) for job_id in (first, second)}
-    response = post(
-        api_client,
-        "/api/v2/generate/submit",
-        {"id": first, "generation": base64.b64encode(sent[first]).decode(), "state": "ok"},
-        bob[1],
-    )
+    sent = {job_id: tagged_webp(1024, 1024, marker=marker(jobs[job_id])) for job_id in popped["ids"]}
+    request = GenerationRequest.objects.get(pk=request_id)
+    return Popped(request=request, ids=popped["ids"], r2_uploads=popped["r2_uploads"], sent=sent)
+
+
+def submit_base64(api_client, bob, popped: Popped, job_id: str) -> None:
+    data = {"id": job_id, "generation": base64.b64encode(popped.sent[job_id]).decode(), "state": "ok"}
+    response = post(api_client, "/api/v2/generate/submit", data, bob[1])
     assert response.status_code == 200, response.json()
-    upload = popped["r2_uploads"][1].replace("http://testserver", "")
-    assert api_client.put(upload, data=sent[second], content_type="image/webp").status_code == 200
+
+
+@pytest.fixture
+def worker_pair(popped_pair, bob, api_client) -> GenerationRequest:
+    """The pair finished: the first image handed in as base64, the second through the R2-style upload."""
+    first, second = popped_pair.ids
+    submit_base64(api_client, bob, popped_pair, first)
+    upload = popped_pair.r2_uploads[1].replace("http://testserver", "")
+    assert api_client.put(upload, data=popped_pair.sent[second], content_type="image/webp").status_code == 200
     response = post(api_client, "/api/v2/generate/submit", {"id": second, "generation": "R2", "state": "ok"}, bob[1])
     assert response.status_code == 200, response.json()
-    request = GenerationRequest.objects.get(pk=request_id)
+    request = GenerationRequest.objects.get(pk=popped_pair.request.pk)
     assert request.status == GenerationRequest.Status.DONE
     return request
 
@@ -164,6 +180,18 @@ def test_the_request_page_and_its_status_fragment_name_no_pipeline_or_worker(wor
         html = response.content.decode()
         assert re.findall(r'alt="([^"]*)"', html) == ["Left image", "Right image"]
         assert_names_none_of(html, worker_pair)
+
+
+def test_the_request_page_shows_a_half_done_pair_as_neither_image(popped_pair, alice, bob, api_client):
+    # The image done first came from the faster pipeline: showing it alone would tell which is which.
+    submit_base64(api_client, bob, popped_pair, popped_pair.ids[0])
+    client = Client()
+    client.force_login(alice[0])
+    for url in (f"/requests/{popped_pair.request.id}", f"/requests/{popped_pair.request.id}/status"):
+        html = client.get(url).content.decode()
+        assert 'id="pair-pending"' in html
+        assert "<img" not in html and "/media/" not in html
+        assert_names_none_of(html, popped_pair.request)
 
 
 def test_the_judge_api_reveals_the_pipelines_after_the_vote_and_so_does_the_page(worker_pair, alice, api_client):
