@@ -4,7 +4,12 @@ Own pair body (AI Horde): `best` = the better image's id, `ratings` = [{id,
 rating 1-10, artifacts 0-5}]. Our extension: `choice` = left | right | tie |
 both_bad (the order the pair is shown in, Job.position 0 = left), for the
 verdicts `best` cannot say. An image is named by its image id or its job
-(generation) id. Answers `{"reward": kudos}`.
+(generation) id. Answers `{"reward": kudos, "reveal": {...}}`.
+
+Judging is blind: nothing these endpoints answer before a vote names a pipeline,
+a worker or the order the jobs were made in (an arena pair is its image ids and
+URLs, both random). The vote's answer then reveals which pipeline made which
+image (`reveal`, as the chat arenas do; an extension of the AI Horde's answer).
 
 The arena endpoints also accept the browser session (with CSRF), so the
 arena page drives them directly.
@@ -27,7 +32,7 @@ from generation.models import GenerationRequest, Image
 from horde_site.api_errors import HordeError, not_found
 
 from .models import PairAssignment
-from .selectors import arena_today
+from .selectors import arena_today, pair_reveal
 from .services import (
     Judgement,
     RatingError,
@@ -56,6 +61,16 @@ def _horde_error(exc: RatingError) -> HordeError:
 
 CHOICE_FIELD_KW: dict[str, Any] = {"choices": ["left", "right", "tie", "both_bad"]}
 
+_REVEALED_SIDE = inline_serializer(
+    "RevealedImage",
+    {
+        "image_id": serializers.CharField(),
+        "pipeline": serializers.CharField(allow_null=True),
+        "version": serializers.CharField(allow_null=True),
+    },
+)
+REVEAL = inline_serializer("PairReveal", {"left": _REVEALED_SIDE, "right": _REVEALED_SIDE})
+
 
 class HordeRatingSerializer(serializers.Serializer):
     id = serializers.CharField(max_length=64)
@@ -72,7 +87,7 @@ class RateOwnPairApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: inline_serializer("RatingReward", {"reward": serializers.IntegerField()})},
+        responses={200: inline_serializer("RatingReward", {"reward": serializers.IntegerField(), "reveal": REVEAL})},
         summary="Judge your own finished pair (AI Horde aesthetics body, plus `choice`: left|right|tie|both_bad)",
     )
     def post(self, request: Request, request_id: str) -> Response:
@@ -104,7 +119,7 @@ class RateOwnPairApi(APIView):
             vote = own_pair_vote(rater=user, generation_request=generation_request, judgement=judgement)
         except RatingError as exc:
             raise _horde_error(exc) from exc
-        return Response({"reward": vote.kudos_paid})
+        return Response({"reward": vote.kudos_paid, "reveal": pair_reveal(vote=vote)})
 
 
 def _image_json(image: Image) -> dict[str, Any]:
@@ -158,7 +173,17 @@ class ArenaVoteApi(ArenaApi):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: inline_serializer("ArenaVoted", {"reward": serializers.IntegerField()})},
+        responses={
+            200: inline_serializer(
+                "ArenaVoted",
+                {
+                    "reward": serializers.IntegerField(),
+                    "vote_id": serializers.CharField(),
+                    "today": serializers.DictField(),
+                    "reveal": REVEAL,
+                },
+            )
+        },
         summary="Vote on an arena pair (sides as shown in that assignment)",
     )
     def post(self, request: Request, assignment_id: uuid.UUID) -> Response:
@@ -169,7 +194,14 @@ class ArenaVoteApi(ArenaApi):
             vote = arena_vote(rater=user, assignment_id=assignment_id, judgement=Judgement(**body.validated_data))
         except RatingError as exc:
             raise _horde_error(exc) from exc
-        return Response({"reward": vote.kudos_paid, "vote_id": str(vote.id), "today": arena_today(rater=user)})
+        return Response(
+            {
+                "reward": vote.kudos_paid,
+                "vote_id": str(vote.id),
+                "today": arena_today(rater=user),
+                "reveal": pair_reveal(vote=vote),
+            }
+        )
 
 
 class ArenaSkipApi(ArenaApi):

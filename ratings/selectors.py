@@ -45,7 +45,29 @@ def request_cost(*, generation_request: GenerationRequest) -> int:
 
 
 def live_vote(*, generation_request: GenerationRequest, rater: User) -> Vote | None:
-    return Vote.objects.filter(request=generation_request, rater=rater, retracted_at__isnull=True).first()
+    return (
+        Vote.objects.filter(request=generation_request, rater=rater, retracted_at__isnull=True)
+        .select_related("left_image__job__pipeline", "right_image__job__pipeline")
+        .first()
+    )
+
+
+def pair_reveal(*, vote: Vote) -> dict[str, dict[str, str | None]]:
+    """Which pipeline made which image of a judged pair, in the order the rater saw it.
+
+    Only for after the vote: judging is blind until then (nothing on the pages or in
+    the API names a pipeline before it), and the chat arenas' reveal follows it.
+    """
+
+    def side(image: Image) -> dict[str, str | None]:
+        pipeline = image.job.pipeline
+        return {
+            "image_id": str(image.id),
+            "pipeline": pipeline.name if pipeline else None,
+            "version": pipeline.version if pipeline else None,
+        }
+
+    return {"left": side(vote.left_image), "right": side(vote.right_image)}
 
 
 def day_start(now: dt.datetime | None = None) -> dt.datetime:

@@ -1,4 +1,9 @@
-"""Pages: judging one's own pair, and the raters' arena."""
+"""Pages: judging one's own pair, and the raters' arena.
+
+Both are blind until the vote: the images are random names, shown as "left" and
+"right" in the stored (random) order, with nothing naming a pipeline or a worker.
+After the vote the pair's pipelines are revealed (`pair_reveal`).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from generation.models import GenerationRequest
 from kudos.selectors import user_balance
 
 from .forms import AESTHETIC_LEVELS, ARTIFACT_LEVELS, JudgeForm
-from .selectors import arena_today, live_vote
+from .selectors import arena_today, live_vote, pair_reveal
 from .services import Judgement, RatingError, own_pair_vote
 from .services.voting import own_pair_for
 
@@ -28,7 +33,8 @@ SHORTCUTS = [
     ("D then 1…9, 0", "aesthetic of the right image (0 = 10)"),
     ("Z then 0…5", "artifacts of the left image"),
     ("C then 0…5", "artifacts of the right image"),
-    ("Esc", "cancel a half-typed score"),
+    ("Esc", "cancel a half-typed score; in a score menu, leave it"),
+    ("a digit in a score menu", "sets that score (aesthetic: 0 = 10), never a verdict"),
 ]
 
 
@@ -62,6 +68,7 @@ def judge(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
             "pair": pair,
             "problem": problem,
             "vote": vote,
+            "reveal": pair_reveal(vote=vote) if vote else None,
             "form": form,
             "balance": user_balance(user=request.user),
             "shortcuts": SHORTCUTS,

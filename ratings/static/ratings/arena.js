@@ -73,6 +73,26 @@
     document.getElementById("arena-prompt").textContent = "“" + current.prompt + "” · " + current.model;
     root.dataset.assignmentId = current.id;
   }
+  var CHOICE_WORDS = { left: "left is better", right: "right is better", tie: "tie", both_bad: "both bad" };
+  function pipelineName(side) {
+    if (!side || !side.pipeline) return "an unnamed pipeline";
+    return side.pipeline + (side.version ? " v" + side.version : "");
+  }
+  // After a vote the arena reveals which pipeline made which image of that pair (not
+  // before: judging is blind). The next pair is already on screen, so this names the last one.
+  function showReveal(pair, choice, reveal) {
+    var panel = document.getElementById("arena-reveal");
+    if (!reveal || reveal.left.image_id !== pair.left.id || reveal.right.image_id !== pair.right.id) {
+      panel.hidden = true;
+      return;
+    }
+    document.getElementById("reveal-left-image").src = pair.left.url;
+    document.getElementById("reveal-right-image").src = pair.right.url;
+    document.getElementById("reveal-left").textContent = pipelineName(reveal.left);
+    document.getElementById("reveal-right").textContent = pipelineName(reveal.right);
+    document.getElementById("reveal-choice").textContent = CHOICE_WORDS[choice] || choice;
+    panel.hidden = false;
+  }
   function advance() {
     queue.shift();
     show();
@@ -99,6 +119,7 @@
       document.getElementById("last-reward").textContent = "+" + data.reward;
       showToday(data.today);
       status("Vote saved (+" + data.reward + " kudos). U undoes it for " + undoSeconds + " s.");
+      showReveal(current, choice, data.reveal);
       advance();
     }, function (error) { busy = false; status(error.message); });
   }
@@ -121,6 +142,7 @@
       lastVote = null;
       document.getElementById("undo-button").disabled = true;
       document.getElementById("last-reward").textContent = "undone";
+      document.getElementById("arena-reveal").hidden = true;
       showToday(data.today);
       queue.unshift(data.assignment);   // the undone pair comes back on screen
       show();
