@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
 
+from horde_site.api_input import is_ascii_number
 from kudos.selectors import user_balance
 from kudos.services import MAX_AMOUNT, KudosError, kudos_adjust
 
@@ -72,7 +73,7 @@ class UserAdmin(DjangoUserAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         raw_ids = request.POST.get("ids") or request.GET.get("ids", "")
-        ids = [int(part) for part in raw_ids.split(",") if part.strip().isdigit()]
+        ids = [int(part) for part in raw_ids.split(",") if is_ascii_number(part.strip())]
         users = list(User.objects.filter(pk__in=ids).order_by("pk"))
         form = KudosAdjustForm(request.POST or None)
         if request.method == "POST" and users and form.is_valid():

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from horde_site.api_errors import not_found
+from horde_site.api_input import is_ascii_number
 
 from .apikey_auth import require_user
 from .models import User
@@ -33,7 +34,7 @@ class UserDetailApi(APIView):
         operation_id="user_details", responses={200: UserDetailsSerializer, 404: ErrorSerializer}, tags=["users"]
     )
     def get(self, request: Request, user_id: str) -> Response:
-        user = User.objects.filter(pk=int(user_id)).first() if user_id.isdigit() and len(user_id) < 19 else None
+        user = User.objects.filter(pk=int(user_id)).first() if is_ascii_number(user_id) and len(user_id) < 19 else None
         if user is None:
             raise not_found(f"User with ID '{user_id}' not found.", rc="UserNotFound")
         return Response(user_details(user=user))

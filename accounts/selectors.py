@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from horde_site.api_input import is_ascii_number
+
 from .apikeys import apikey_hash
 from .models import ANONYMOUS_USER_ID, User
 
@@ -21,7 +23,7 @@ def user_by_horde_name(*, name: str) -> User | None:
     name = name.strip()
     if "#" in name:
         _, _, raw_id = name.rpartition("#")
-        if not raw_id.isdigit():
+        if not is_ascii_number(raw_id) or len(raw_id) > 18:
             return None
         user = User.objects.filter(pk=int(raw_id)).first()
         username = name.rpartition("#")[0]

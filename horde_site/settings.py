@@ -18,16 +18,42 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("HORDE_VAR_DIR", BASE_DIR / "var"))
 
 
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
 def envbool(name: str, default: bool = False) -> bool:
+    """A yes/no variable; anything but the usual words is a start-up error (a typo such as
+    `DEBUG=ture` must not silently mean "off")."""
     value = os.environ.get(name)
-    if value is None or value == "":
+    if value is None or value.strip() == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word not in TRUE_WORDS | FALSE_WORDS:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a yes/no value: use one of 1/0, true/false, yes/no, on/off."
+        )
+    return word in TRUE_WORDS
 
 
 def envint(name: str, default: int) -> int:
     value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+
+
+def envfloat(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return float(value.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
 
 
 def envlist(name: str, default: str) -> list[str]:
@@ -45,6 +71,27 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if not DEBUG else "*")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+
+# --- HTTPS -------------------------------------------------------------------------
+# On by default whenever DEBUG is off: production is served over HTTPS (HSTS, redirect,
+# secure cookies). HORDE_HTTPS=0 only for plain-HTTP runs on loopback (the test suite).
+HTTPS = envbool("HORDE_HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+# Asking browsers to preload the domain is the operator's commitment to make (it is hard
+# to undo), not a default: the check that nags about it is silenced until they choose.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# A load balancer checks health over plain HTTP, from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+# Behind a TLS-terminating proxy: trust its X-Forwarded-Proto (only then: a client could
+# send the header itself) and its X-Forwarded-Host.
+if envbool("HORDE_BEHIND_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -71,6 +118,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "horde_site.api_input.ApiTextMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -177,6 +225,10 @@ CELERY_TASK_DEFAULT_QUEUE = "housekeeping"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# --- Operations -----------------------------------------------------------------------
+# /metrics answers only with this bearer token (unset: /metrics is off).
+HORDE_METRICS_TOKEN = os.environ.get("HORDE_METRICS_TOKEN", "")
+
 # --- Static and media files ----------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
@@ -198,8 +250,9 @@ if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
     # S3-compatible object storage for images (django-storages reads AWS_* variables).
     STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}
 WHITENOISE_USE_FINDERS = True
-# Horde serves media itself when there is no object storage (the embedded default).
-SERVE_MEDIA = envbool("SERVE_MEDIA", True)
+# Horde serves media itself in development; in production the object storage or the
+# proxy in front serves MEDIA_ROOT (SERVE_MEDIA=1 makes Horde do it anyway).
+SERVE_MEDIA = envbool("SERVE_MEDIA", DEBUG)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -225,7 +278,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["horde_site.api_input.TextJSONParser"],
     "EXCEPTION_HANDLER": "horde_site.api_errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -293,6 +346,12 @@ HORDE_JOB_TTL_SECONDS = envint("HORDE_JOB_TTL_SECONDS", 300)
 HORDE_MAX_JOB_ATTEMPTS = envint("HORDE_MAX_JOB_ATTEMPTS", 3)
 HORDE_REDISPATCH_AFTER_SECONDS = envint("HORDE_REDISPATCH_AFTER_SECONDS", 120)
 HORDE_CELERY_DISPATCH = envbool("HORDE_CELERY_DISPATCH", True)
+HORDE_PRIORITY_AGING_PER_SECOND = envfloat("HORDE_PRIORITY_AGING_PER_SECOND", 1.0)
+HORDE_ANONYMOUS_PRIORITY = envfloat("HORDE_ANONYMOUS_PRIORITY", -100_000)
+HORDE_WORKER_STALE_SECONDS = envint("HORDE_WORKER_STALE_SECONDS", 300)
+HORDE_MAX_IMAGE_BYTES = envint("HORDE_MAX_IMAGE_BYTES", 8 * 1024 * 1024)
+HORDE_MAX_PROMPT_CHARS = envint("HORDE_MAX_PROMPT_CHARS", 4000)
+HORDE_MAX_N = envint("HORDE_MAX_N", 10)
 
 # --- housekeeping schedule (Celery beat; every task on the housekeeping queue) ---
 CELERY_BEAT_SCHEDULE = {

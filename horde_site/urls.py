@@ -7,7 +7,7 @@ from django.views.generic import TemplateView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import api_errors
+from . import api_errors, ops
 
 api_v2 = [
     path("", include("accounts.api_urls")),
@@ -18,6 +18,8 @@ api_v2 = [
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("health", ops.health, name="health"),
+    path("metrics", ops.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("profile/", include("accounts.urls")),

@@ -39,6 +39,9 @@ PY
 
 export DEBUG=0 SECRET_KEY="smoke-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 export HORDE_VAR_DIR="$work/var" ALLOWED_HOSTS=127.0.0.1 DJANGO_SETTINGS_MODULE=horde_site.settings
+# HTTPS settings as in production, behind a TLS proxy (the client below sends the proxy's
+# X-Forwarded-Proto); with no object storage, Horde serves the images itself.
+export HORDE_BEHIND_PROXY=1 SERVE_MEDIA=1
 port=$("$py" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
 
 echo "==> migrate, static files, demo data"
@@ -63,7 +66,7 @@ import time
 import urllib.request
 
 base, key = sys.argv[1], sys.argv[2]
-headers = {"apikey": key, "Content-Type": "application/json", "Client-Agent": "smoke:1:ci"}
+headers = {"apikey": key, "Content-Type": "application/json", "Client-Agent": "smoke:1:ci", "X-Forwarded-Proto": "https"}
 
 
 def call(method, path, body=None):
@@ -95,8 +98,10 @@ while True:
     time.sleep(0.5)
 _, result = call("GET", f"/api/v2/generate/status/{queued['id']}")
 [generation] = result["generations"]
-url = generation["img"] if generation["img"].startswith("http") else base + generation["img"]
-with urllib.request.urlopen(url, timeout=10) as response:
+url = generation["img"]
+assert url.startswith("https://"), url  # the proxy's scheme, not the loopback's
+url = base + "/" + url.split("/", 3)[3]
+with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
     image = response.read()
 assert image[:4] == b"RIFF" and image[8:12] == b"WEBP", image[:16]
 print(f"smoke: request {queued['id']} done by {generation['worker_name']}, {len(image)} bytes of webp")

@@ -14,6 +14,9 @@ if [ -n "${HORDE_TEST_SERVICES_DIR:-}" ]; then
 fi
 export SECRET_KEY=${SECRET_KEY:-test-secret-key-not-for-production}
 export DEBUG=0
+# Production settings but plain HTTP on loopback (no HTTPS redirect, no secure-only cookies).
+export HORDE_HTTPS=${HORDE_HTTPS:-0}
+export SERVE_MEDIA=${SERVE_MEDIA:-1}  # live-server tests download the images from Horde itself
 export HORDE_VAR_DIR=${HORDE_VAR_DIR:-$(mktemp -d -t horde-test-var-XXXX)}
 
 if [ ! -x /usr/bin/chromium ]; then

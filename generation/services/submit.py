@@ -24,6 +24,7 @@ from accounts.models import User
 from generation import conf
 from generation.models import GenerationRequest, ImageModel, Job, Pipeline
 from generation.pricing import job_kudos, request_kudos
+from horde_site.api_input import is_ascii_number, json_text_problem
 from kudos.selectors import user_balance
 
 from .dispatch import jobs_dispatch
@@ -136,8 +137,11 @@ def seed_from(value: Any) -> int | None:
         if len(value) > 256:
             raise bad("BadRequest", "params.seed is too long.", "params.seed")
         text = value.strip()
-        if text.isdigit():
+        if is_ascii_number(text):
             value = int(text)
+        elif any(char.isdigit() for char in text) and not text.isascii():
+            # "²" or "٣٤" look like numbers but are none: say so rather than hash them.
+            raise bad("BadRequest", "params.seed may only use the digits 0-9.", "params.seed")
         else:
             # A word seed: the same word always gives the same seed.
             return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
@@ -181,6 +185,10 @@ def request_validate(*, user: User, body: Any) -> ValidSubmission:
     """
     if not isinstance(body, dict):
         raise bad("BadRequest", "The request body must be a JSON object.")
+    # The API's parser refuses these already; pages and other callers get the same rule here.
+    problem = json_text_problem(body)
+    if problem:
+        raise bad("BadRequest", problem)
     warnings: list[dict[str, str]] = []
 
     prompt = body.get("prompt")

@@ -1,0 +1,95 @@
+"""Text the API can store: every string in an API input is checked once, at the edge.
+
+PostgreSQL cannot store a NUL character, a lone surrogate cannot be encoded as UTF-8,
+and non-ASCII digits ("²", "٣") pass `str.isdigit()` but not `int()`: each of them used
+to reach the database or an `int()` call and crash with a 500. The JSON parser walks
+every body (keys and values), the middleware checks paths and query strings, and
+`is_ascii_number` is the one digit test the code uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+# A body nested deeper than this is not an AI Horde payload (and deep recursion would
+# exhaust the interpreter's stack).
+MAX_DEPTH = 32
+
+
+def text_problem(value: str) -> str | None:
+    """Why this string cannot be taken as text, or None when it can."""
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a lone surrogate (not valid Unicode text)"
+    return None
+
+
+def is_ascii_number(text: str) -> bool:
+    """A non-empty run of ASCII digits 0-9 (what `int()` of a plain number takes)."""
+    return text.isascii() and text.isdigit()
+
+
+def json_text_problem(data: Any, path: str = "body", depth: int = 0) -> str | None:
+    """A message naming the first string of `data` (key or value) that is no text, else None."""
+    if depth > MAX_DEPTH:
+        return f"{path} is nested more than {MAX_DEPTH} levels deep."
+    if isinstance(data, str):
+        problem = text_problem(data)
+        return f"{path} {problem}." if problem else None
+    items: Any = ()
+    if isinstance(data, dict):
+        for key in data:
+            problem = text_problem(str(key))
+            if problem:
+                return f"A key of {path} {problem}."
+        items = ((f"{path}.{key}", value) for key, value in data.items())
+    elif isinstance(data, list):
+        items = ((f"{path}[{index}]", item) for index, item in enumerate(data))
+    for where, value in items:
+        found = json_text_problem(value, where, depth + 1)
+        if found:
+            return found
+    return None
+
+
+class TextJSONParser(JSONParser):
+    """DRF's JSON parser, refusing bodies that hold strings no database or encoder takes."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(f"JSON parse error - nested more than {MAX_DEPTH} levels deep.") from None
+        problem = json_text_problem(data)
+        if problem:
+            raise ParseError(problem)
+        return data
+
+
+class ApiTextMiddleware:
+    """Under /api/: a path that is no text names nothing (404), a query string that is no
+    text is refused (400), both as the API's JSON error, before any view runs."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            from horde_site.api_errors import json_error
+
+            if text_problem(request.path):
+                return json_error("Not found.", "NotFound", 404)
+            for key, values in request.GET.lists():
+                for text in (key, *values):
+                    problem = text_problem(text)
+                    if problem:
+                        return json_error(f"The query parameter {key[:50]!r} {problem}.", "BadRequest", 400)
+        return self.get_response(request)
