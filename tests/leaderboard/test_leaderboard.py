@@ -177,7 +177,7 @@ def test_computing_reads_a_fixed_number_of_queries_however_many_votes(
 def test_every_active_pipeline_is_listed_and_those_without_votes_say_so(
     sdxl, make_pipeline, make_pair, make_vote, raters
 ):
-    model, base, refiner, turbo = sdxl
+    model, base, refiner, _ = sdxl
     retired = make_pipeline(model, "retired")
     retired.active = False
     retired.save()
@@ -211,7 +211,7 @@ def test_an_inactive_pipeline_with_votes_stays_on_the_board(sdxl, make_pair, mak
 
 
 def test_gold_and_control_answers_never_count_as_preferences(base_votes, make_pair, make_vote, raters):
-    model, base, refiner, turbo = base_votes
+    model, base, _, turbo = base_votes
     before = leaderboard_compute(rounds=50)
     # Check answers all saying turbo is best: flagged, so they change nothing.
     cast(make_pair, make_vote, model, turbo, base, raters[1], 15, is_check=True)
