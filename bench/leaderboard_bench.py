@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "horde_site.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only")
+os.environ.setdefault("RATINGS_PSEUDONYM_KEY", "bench-only")
 
 import django
 
