@@ -215,9 +215,17 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 def cluster_weights(votes: VoteArrays, *, rounds: int, rng: np.random.Generator) -> np.ndarray:
     """(rounds, votes) pigeonhole resampling weights: request multiplicity x rater multiplicity x weight."""
-    requests = rng.multinomial(votes.requests, np.full(votes.requests, 1 / votes.requests), size=rounds)
-    raters = rng.multinomial(votes.raters, np.full(votes.raters, 1 / votes.raters), size=rounds)
+    requests = _draw_with_replacement(votes.requests, rounds=rounds, rng=rng)
+    raters = _draw_with_replacement(votes.raters, rounds=rounds, rng=rng)
     return requests[:, votes.request] * raters[:, votes.rater] * votes.weight[None, :]
+
+
+def _draw_with_replacement(clusters: int, *, rounds: int, rng: np.random.Generator) -> np.ndarray:
+    """(rounds, clusters): how often each cluster is drawn in `clusters` draws with replacement
+    (multinomial counts; counting drawn indices is far faster than rng.multinomial for many clusters)."""
+    drawn = rng.integers(0, clusters, size=(rounds, clusters))
+    offsets = np.arange(rounds)[:, None] * clusters
+    return np.bincount((drawn + offsets).ravel(), minlength=rounds * clusters).reshape(rounds, clusters).astype(float)
 
 
 def bootstrap(votes: VoteArrays, *, rounds: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
