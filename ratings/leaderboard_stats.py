@@ -29,8 +29,10 @@ with replacement and, independently, the raters with replacement; a vote counts
 resampling requests alone ignores that a heavy rater's taste sits in hundreds of
 requests; resampling raters alone ignores that a request's owner and its arena raters
 all see the same pair. The crossed scheme covers both without knowing which one
-dominates; its price is that it is mildly conservative (the vote-level noise is
-counted in both ways), which errs on the side of claiming less. With one rater (or
+dominates; its price is that it is conservative: each vote's own noise is counted
+about three times (a product of two multiplicities has variance 3), so when votes are
+in fact independent the intervals come out up to ~1.7x wider than needed. That errs on
+the side of claiming less (fewer separations), never more. With one rater (or
 one request) that dimension has nothing to resample: the interval then describes only
 the other one, so the board reports how many raters and requests stand behind it.
 
