@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("RATINGS_PSEUDONYM_KEY", "test-pseudonym-key-not-for-production")
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the
 # tests make around it are still plain synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -1,10 +1,16 @@
-"""Time the leaderboard's fit + bootstrap on synthetic votes.
+"""Time the leaderboard's fit + bootstrap on synthetic votes; measure its false-separation rate.
 
     .venv/bin/python bench/leaderboard_bench.py [--votes 10000 100000] [--rounds 200] [--repeat 3]
+    .venv/bin/python bench/leaderboard_bench.py --null [--boards 200]
 
-Simulates votes between 4 pipelines with known Bradley-Terry strengths, then
-times (1) counting the votes into the (pair, outcome) table, (2) the point fit
-and (3) the bootstrap intervals, exactly as ratings.leaderboard runs them.
+Simulates votes between 4 pipelines with known Bradley-Terry strengths (each on its
+own request, spread over --raters raters), then times (1) packing the votes
+(ratings.leaderboard_stats.vote_arrays), (2) the point fit and (3) the cluster
+bootstrap, exactly as ratings.leaderboard runs them.
+
+With --null it runs the clustered arenas of tests/leaderboard/simulation.py: how often
+two equal pipelines are ranked apart (the cluster bootstrap, and for contrast the old
+vote-level bootstrap with overlapping intervals), and how often real differences are found.
 
 With --db it also times the whole `leaderboard_compute()` (PostgreSQL read
 included) after filling a SCRATCH database (its name must end in "bench";
@@ -24,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "horde_site.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only")
+os.environ.setdefault("RATINGS_PSEUDONYM_KEY", "bench-only")
 
 import django
 
@@ -31,7 +38,7 @@ django.setup()
 
 import numpy as np  # noqa: E402
 
-from ratings.leaderboard import ModelVotes, fit_strengths, rank_model, win_matrix  # noqa: E402
+from ratings.leaderboard_stats import fit_strengths, rank_model, vote_arrays, win_matrix  # noqa: E402
 
 TRUE = np.array([0.6, 0.2, -0.1, -0.7])
 CHOICES = np.array(["left", "right", "tie", "both_bad"])
@@ -50,19 +57,19 @@ def simulate(votes: int, seed: int, tie_share: float) -> tuple[np.ndarray, np.nd
     return left, right, CHOICES[choice]
 
 
-def bench(votes: int, rounds: int, repeat: int, tie_share: float) -> dict[str, float]:
+def bench(votes: int, rounds: int, repeat: int, tie_share: float, raters: int) -> dict[str, float]:
     left, right, choice = simulate(votes, seed=votes, tie_share=tie_share)
-    timings: dict[str, list[float]] = {"count": [], "fit": [], "fit+bootstrap": []}
+    rater = np.random.default_rng(votes).integers(0, raters, votes)
+    timings: dict[str, list[float]] = {"pack": [], "fit": [], "fit+bootstrap": []}
     for _ in range(repeat):
         start = time.perf_counter()
-        table = ModelVotes(pipelines=list(range(len(TRUE))))
-        for lft, rgt, chc in zip(left.tolist(), right.tolist(), choice.tolist(), strict=True):
-            table.add(lft, rgt, chc)
-        timings["count"].append(time.perf_counter() - start)
+        table = vote_arrays(
+            size=len(TRUE), left=left, right=right, choice=choice, request=np.arange(votes), rater=rater
+        )
+        timings["pack"].append(time.perf_counter() - start)
 
-        pairs, counts = np.array(table.pairs), np.array(table.counts)
         start = time.perf_counter()
-        fit_strengths(win_matrix(pairs, counts, len(TRUE)))
+        fit_strengths(win_matrix(table))
         timings["fit"].append(time.perf_counter() - start)
 
         start = time.perf_counter()
@@ -79,6 +86,41 @@ def bench(votes: int, rounds: int, repeat: int, tie_share: float) -> dict[str, f
     return out
 
 
+def null_rates(boards: int, rounds: int) -> None:
+    """False separations of two equal pipelines, new method vs old, and power, on clustered arenas."""
+    from tests.leaderboard.simulation import Arena, simulate, vote_level_ranks
+
+    def rate(arena: Arena, ranker, seed0: int) -> float:
+        hits = 0
+        for seed in range(boards):
+            ranks = ranker(simulate(arena, seed=seed0 + seed), seed)
+            hits += ranks[0] < ranks[1] if arena.strengths[0] > arena.strengths[1] else ranks[0] != ranks[1]
+        return hits / boards
+
+    def cluster(votes, seed):
+        return rank_model(votes, rounds=rounds, seed=seed)["rank"]
+
+    def vote_level(votes, seed):
+        return vote_level_ranks(votes, rounds=rounds, seed=seed)
+
+    print(f"clustered arenas (tests/leaderboard/simulation.py), {boards} boards, {rounds} rounds")
+    print(f"{'arena':<40} {'cluster':>8} {'old':>8}")
+    for label, kwargs in [
+        ("default (15 raters, 300 requests)", {}),
+        ("8 raters", {"raters": 8}),
+        ("strong rater taste (sd 1.0)", {"taste_sd": 1.0}),
+        ("1000 requests", {"requests": 1000}),
+    ]:
+        null = Arena(strengths=(0.0, 0.0), **kwargs)
+        print(f"{'null, ' + label:<40} {rate(null, cluster, 0):>8.3f} {rate(null, vote_level, 0):>8.3f}")
+    for difference in (0.5, 1.0):
+        real = Arena(strengths=(difference / 2, -difference / 2))
+        print(
+            f"{f'power, difference {difference}':<40} {rate(real, cluster, 10_000):>8.3f} "
+            f"{rate(real, vote_level, 10_000):>8.3f}"
+        )
+
+
 def fill_database(target: int, seed: int = 0) -> None:
     """Top the scratch database up to `target` votes of one synthetic model (bulk inserts)."""
     from accounts.models import User
@@ -88,6 +130,7 @@ def fill_database(target: int, seed: int = 0) -> None:
     model, _ = ImageModel.objects.get_or_create(name="bench", defaults={"queue": "bench"})
     pipelines = [Pipeline.objects.get_or_create(model=model, name=f"p{i}")[0] for i in range(len(TRUE))]
     user, _ = User.objects.get_or_create(username="bench-rater")
+    raters = [User.objects.get_or_create(username=f"bench-rater-{i}")[0] for i in range(50)]
     have = Vote.objects.filter(request__model=model).count()
     left, right, choice = simulate(target - have, seed=seed + have, tie_share=0.1)
     for start in range(0, len(left), 5000):
@@ -109,7 +152,7 @@ def fill_database(target: int, seed: int = 0) -> None:
         Vote.objects.bulk_create(
             Vote(
                 request=request,
-                rater=user,
+                rater=raters[i % len(raters)],
                 source="arena",
                 left_image=images[2 * n],
                 right_image=images[2 * n + 1],
@@ -155,19 +198,23 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tie-share", type=float, default=0.0, help="share of votes that are tie / both_bad")
+    parser.add_argument("--raters", type=int, default=50, help="raters the synthetic votes are spread over")
     parser.add_argument("--db", action="store_true", help="also time leaderboard_compute() on a scratch database")
+    parser.add_argument("--null", action="store_true", help="false-separation rate and power on clustered arenas")
+    parser.add_argument("--boards", type=int, default=200, help="simulated leaderboards per --null figure")
     args = parser.parse_args()
+    if args.null:
+        null_rates(args.boards, args.rounds)
+        return
     print(
-        f"4 pipelines, true strengths {TRUE.tolist()}, tie share {args.tie_share}, "
+        f"4 pipelines, true strengths {TRUE.tolist()}, tie share {args.tie_share}, {args.raters} raters, "
         f"{args.rounds} bootstrap rounds, best of {args.repeat} runs"
     )
-    print(
-        f"{'votes':>8} {'count s':>8} {'fit ms':>8} {'fit+boot s':>10} {'max err':>8} {'CI width':>8}  covered  ranks"
-    )
+    print(f"{'votes':>8} {'pack s':>8} {'fit ms':>8} {'fit+boot s':>10} {'max err':>8} {'CI width':>8}  covered  ranks")
     for votes in args.votes:
-        r = bench(votes, args.rounds, args.repeat, args.tie_share)
+        r = bench(votes, args.rounds, args.repeat, args.tie_share, args.raters)
         print(
-            f"{votes:>8} {r['count']:>8.3f} {r['fit'] * 1000:>8.2f} {r['fit+bootstrap']:>10.3f} "
+            f"{votes:>8} {r['pack']:>8.3f} {r['fit'] * 1000:>8.2f} {r['fit+bootstrap']:>10.3f} "
             f"{r['max_error']:>8.3f} {r['ci_width']:>8.3f}  {r['covered']}/4      {r['ranks']}"
         )
     if args.db:

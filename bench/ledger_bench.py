@@ -1,6 +1,7 @@
 """Ledger throughput: charging the (hot) anonymous user vs one (cold) regular user.
 
-    DATABASE_URL=postgres://... SECRET_KEY=x python bench/ledger_bench.py [--threads 4] [--ops 300] [--hold-ms 0 5]
+    DATABASE_URL=postgres://... SECRET_KEY=x RATINGS_PSEUDONYM_KEY=y python bench/ledger_bench.py \
+        [--threads 4] [--ops 300] [--hold-ms 0 5]
 
 Runs against the migrated database named by DATABASE_URL (use a scratch database:
 the ledger is append-only, so what the benchmark writes stays). It creates its own

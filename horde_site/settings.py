@@ -337,6 +337,18 @@ RATINGS_TRUST_YOUNG_ACCOUNT_FACTOR = float(os.environ.get("RATINGS_TRUST_YOUNG_A
 LEADERBOARD_BOOTSTRAP_ROUNDS = envint("LEADERBOARD_BOOTSTRAP_ROUNDS", 200)
 LEADERBOARD_SEED = envint("LEADERBOARD_SEED", 20240917)
 LEADERBOARD_REFRESH_SECONDS = envint("LEADERBOARD_REFRESH_SECONDS", 300)
+# Key of the dataset export's pseudonyms (rater, request, image and vote ids, each HMAC-SHA256
+# in its own namespace). Its own secret, not SECRET_KEY: rotating SECRET_KEY must not change
+# every rater's id in the dataset. Required unless DEBUG is on; never change it once exports
+# are published (the pseudonyms would change with it).
+RATINGS_PSEUDONYM_KEY = os.environ.get("RATINGS_PSEUDONYM_KEY", "")
+if not RATINGS_PSEUDONYM_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "RATINGS_PSEUDONYM_KEY is not set. Set RATINGS_PSEUDONYM_KEY (a long random secret, kept apart "
+            "from SECRET_KEY) in the environment, or set DEBUG=1 for a local development run."
+        )
+    RATINGS_PSEUDONYM_KEY = "insecure-dev-pseudonym-key-only-used-with-DEBUG"
 # Where admin-started dataset exports write (one folder per run).
 RATINGS_EXPORT_ROOT = Path(os.environ.get("RATINGS_EXPORT_ROOT", VAR_DIR / "exports"))
 

@@ -5,23 +5,34 @@ and the admin's Celery task (ratings.tasks.dataset_export_run) both call
 `export_ratings`.
 
 What a row holds (index 0 = the image shown on the left, 1 = on the right):
-- vote_id, request_id, source ("owner" / "arena"), choice (left/right/tie/both_bad)
-- prompt, params, seed, model, width, height, steps
+- vote_id, request_id: pseudonyms (see below), never the site's ids
+- source ("owner" / "arena"), choice (left/right/tie/both_bad), is_check (an answer
+  to a gold pair or control image: only in exports made with include_checks)
+- prompt, params (without a "seed" key), model, width, height, steps
 - pipeline_0, pipeline_0_version, pipeline_1, pipeline_1_version
-- image_0_id, image_0_file (relative to the export folder: images/<id>.webp, or
-  null when the stored file is missing), image_0_url; the same for image_1
+- image_0_id (a pseudonym), image_0_file (relative to the export folder:
+  images/<image_0_id>.webp, or null when the stored file is missing); the same for image_1
 - shown_order: [image_0_id, image_1_id], left to right
 - label_0, label_1: 1/0 for the chosen side; a tie or "both bad" is 0.5/0.5
 - aesthetic_0/1 (1-10), artifacts_0/1 (0-5), null when not given
-- rater_hash: HMAC-SHA256 of the rater id keyed with SECRET_KEY (never the raw
-  id, stable across exports of one deployment), rater_trust (trust score or null)
+- rater_hash (a pseudonym), rater_trust (trust score or null)
 - seconds_to_vote, requested_at, voted_at (UTC)
+
+Pseudonyms: HMAC-SHA256 keyed with RATINGS_PSEUDONYM_KEY (a secret of its own, so
+rotating SECRET_KEY changes none of them) over "<namespace>:<id>", one namespace each
+for raters, requests, images and votes, so one id never yields the same pseudonym in
+two columns. They are stable across exports of one deployment. Nothing in a row links
+back to the site: the shared request page (/requests/<request id>) shows the username
+next to the request id, the image ids, the image URLs and the seed, so none of those
+is written (no image URLs, no seed; image files are named by their pseudonym). The
+prompt is the data itself and stays: whoever has seen a shared page can still match
+its prompt.
 
 `params` is a JSON object in jsonl and a JSON-encoded string in parquet (its keys
 vary by request, which a fixed parquet schema cannot hold as a struct).
-Only `ratings.selectors.votes_counted()` is exported: retracted votes and votes
-of excluded raters stay out. `manifest.json` is written last: a folder without
-one holds an export that did not finish.
+Only `ratings.selectors.votes_counted()` is exported: retracted votes, votes
+of excluded raters and (unless include_checks) answers to checks stay out.
+`manifest.json` is written last: a folder without one holds an export that did not finish.
 """
 
 from __future__ import annotations
@@ -36,7 +47,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -70,9 +80,9 @@ SCHEMA = pa.schema(
         ("request_id", pa.string()),
         ("source", pa.string()),
         ("choice", pa.string()),
+        ("is_check", pa.bool_()),
         ("prompt", pa.string()),
         ("params", pa.string()),
-        ("seed", pa.int64()),
         ("model", pa.string()),
         ("width", pa.int32()),
         ("height", pa.int32()),
@@ -83,10 +93,8 @@ SCHEMA = pa.schema(
         ("pipeline_1_version", pa.string()),
         ("image_0_id", pa.string()),
         ("image_0_file", pa.string()),
-        ("image_0_url", pa.string()),
         ("image_1_id", pa.string()),
         ("image_1_file", pa.string()),
-        ("image_1_url", pa.string()),
         ("shown_order", pa.list_(pa.string())),
         ("label_0", pa.float32()),
         ("label_1", pa.float32()),
@@ -116,24 +124,25 @@ class ExportResult:
     images_missing: int
 
 
+def pseudonym(namespace: str, value: object) -> str:
+    """HMAC-SHA256(RATINGS_PSEUDONYM_KEY, "<namespace>:<value>"): stable, not reversible
+    without the key, and different per namespace for the same id."""
+    message = f"{namespace}:{value}".encode()
+    return hmac.new(settings.RATINGS_PSEUDONYM_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
 def rater_hash(rater_id: int) -> str:
-    """A stable pseudonym for a rater: HMAC-SHA256 keyed with SECRET_KEY, never the raw id."""
-    return hmac.new(settings.SECRET_KEY.encode(), f"rater:{rater_id}".encode(), hashlib.sha256).hexdigest()
+    """A stable pseudonym for a rater, never the raw id (it survives a SECRET_KEY rotation)."""
+    return pseudonym("rater", rater_id)
 
 
-def export_votes(*, since: datetime | None = None) -> QuerySet[Vote]:
-    votes = votes_counted().select_related("request__model", "left_image__job__pipeline", "right_image__job__pipeline")
+def export_votes(*, since: datetime | None = None, include_checks: bool = False) -> QuerySet[Vote]:
+    votes = votes_counted(include_checks=include_checks).select_related(
+        "request__model", "left_image__job__pipeline", "right_image__job__pipeline"
+    )
     if since is not None:
         votes = votes.filter(created_at__gte=since)
     return votes.order_by("created_at", "id")
-
-
-def _image_url(image: Image) -> str | None:
-    try:
-        url = image.file.url
-    except ValueError:  # no file attached
-        return None
-    return urljoin(settings.SITE_URL.rstrip("/") + "/", url)
 
 
 class _ImageCopier:
@@ -146,7 +155,7 @@ class _ImageCopier:
         self.missing = 0
 
     def copy(self, image: Image) -> str | None:
-        key = str(image.pk)
+        key = pseudonym("image", image.pk)
         if key in self.copied:
             return self.copied[key]
         relative: str | None = f"images/{key}.webp"
@@ -161,19 +170,25 @@ class _ImageCopier:
         return relative
 
 
+def _params(params: Any) -> Any:
+    # The seed is shown on the shared request page next to the username: it would link the row.
+    return {key: value for key, value in params.items() if key != "seed"} if isinstance(params, dict) else params
+
+
 def _row(vote: Vote, *, images: _ImageCopier, trust: dict[int, float]) -> dict[str, Any]:
     request = vote.request
     left, right = vote.left_image, vote.right_image
     left_pipeline, right_pipeline = left.job.pipeline, right.job.pipeline
     label_0, label_1 = LABELS[vote.choice]
+    image_0, image_1 = pseudonym("image", left.pk), pseudonym("image", right.pk)
     return {
-        "vote_id": str(vote.pk),
-        "request_id": str(request.pk),
+        "vote_id": pseudonym("vote", vote.pk),
+        "request_id": pseudonym("request", request.pk),
         "source": vote.source,
         "choice": vote.choice,
+        "is_check": vote.is_check,
         "prompt": request.prompt,
-        "params": request.params,
-        "seed": request.seed,
+        "params": _params(request.params),
         "model": request.model.name,
         "width": request.width,
         "height": request.height,
@@ -182,13 +197,11 @@ def _row(vote: Vote, *, images: _ImageCopier, trust: dict[int, float]) -> dict[s
         "pipeline_0_version": left_pipeline.version if left_pipeline else None,
         "pipeline_1": right_pipeline.name if right_pipeline else None,
         "pipeline_1_version": right_pipeline.version if right_pipeline else None,
-        "image_0_id": str(left.pk),
+        "image_0_id": image_0,
         "image_0_file": images.copy(left),
-        "image_0_url": _image_url(left),
-        "image_1_id": str(right.pk),
+        "image_1_id": image_1,
         "image_1_file": images.copy(right),
-        "image_1_url": _image_url(right),
-        "shown_order": [str(left.pk), str(right.pk)],
+        "shown_order": [image_0, image_1],
         "label_0": label_0,
         "label_1": label_1,
         "aesthetic_0": vote.left_aesthetic,
@@ -239,9 +252,17 @@ def check_out_dir(out_dir: Path) -> None:
 
 
 def export_ratings(
-    *, format: str, out_dir: Path | str, since: datetime | None = None, progress: bool = False
+    *,
+    format: str,
+    out_dir: Path | str,
+    since: datetime | None = None,
+    include_checks: bool = False,
+    progress: bool = False,
 ) -> ExportResult:
-    """Write the dataset (data file, images/, manifest.json) into an empty `out_dir`."""
+    """Write the dataset (data file, images/, manifest.json) into an empty `out_dir`.
+
+    `include_checks` adds the answers to gold pairs and control images, flagged `is_check`
+    (they are never preferences; left out by default)."""
     if format not in FORMATS:
         raise ExportError(f"Unknown format {format!r}: use one of {', '.join(FORMATS)}.")
     if since is not None and timezone.is_naive(since):
@@ -250,7 +271,7 @@ def export_ratings(
     check_out_dir(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    votes = export_votes(since=since)
+    votes = export_votes(since=since, include_checks=include_checks)
     total = votes.count()
     trust = dict(RaterTrust.objects.values_list("user_id", "score"))
     images = _ImageCopier(out_dir)
@@ -274,9 +295,16 @@ def export_ratings(
         "images": image_count,
         "images_missing": images.missing,
         "since": since.isoformat() if since else None,
+        "include_checks": include_checks,
         "created_at": datetime.now(tz=UTC).isoformat(),
         "labels": "label_0/label_1: 1/0 for the chosen image, 0.5/0.5 for tie or both_bad",
-        "rater_hash": "HMAC-SHA256(SECRET_KEY, 'rater:<id>')",
+        "pseudonyms": {
+            "key": "RATINGS_PSEUDONYM_KEY",
+            "rater_hash": "HMAC-SHA256(key, 'rater:<user id>')",
+            "request_id": "HMAC-SHA256(key, 'request:<request id>')",
+            "image_0_id, image_1_id, shown_order, image files": "HMAC-SHA256(key, 'image:<image id>')",
+            "vote_id": "HMAC-SHA256(key, 'vote:<vote id>')",
+        },
         "columns": SCHEMA.names,
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -8,6 +8,8 @@ Invariants:
   arena rater (a unique constraint on live votes decides, also under races).
 - Gold pairs and control images are staff-marked items with a known answer,
   mixed into the arena to measure each rater (ratings.services.trust).
+- A vote on a gold pair or on a pair holding an active control image is marked
+  `is_check` when it is cast (owner and arena votes alike): never a preference.
 - Votes are never deleted: an undone arena vote is marked `retracted_at`;
   votes of raters whose trust is `excluded` are kept but left out of the
   leaderboard and the export.
@@ -75,6 +77,10 @@ class Vote(models.Model):
     kudos_paid = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     retracted_at = models.DateTimeField(null=True, blank=True)
+    # An answer to a check (a gold pair, or a pair holding an active control image when it
+    # was cast): it has a staff-set answer, so it is never a preference (left out of the
+    # leaderboard and, unless asked for, of the export).
+    is_check = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

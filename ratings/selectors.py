@@ -15,9 +15,20 @@ from kudos.models import Entry
 from .models import PairAssignment, Vote
 
 
-def votes_counted() -> QuerySet[Vote]:
-    """Votes the leaderboard and the export use: live, and by raters not excluded."""
-    return Vote.objects.filter(retracted_at__isnull=True).exclude(rater__rater_trust__excluded=True)
+def votes_counted(*, include_checks: bool = False) -> QuerySet[Vote]:
+    """Votes the leaderboard and the export use: live, by raters not excluded, and (unless
+    `include_checks`) not answers to a gold pair or control image: those have a known
+    answer set by staff and are never preferences."""
+    votes = Vote.objects.filter(retracted_at__isnull=True).exclude(rater__rater_trust__excluded=True)
+    return votes if include_checks else votes.filter(is_check=False)
+
+
+def vote_weights(*, rater_ids: set[int]) -> dict[int, float]:
+    """How much each rater's votes weigh on the leaderboard (a float >= 0; 0: not counted).
+
+    The one place the leaderboard takes weights from. For now every rater weighs 1.0.
+    """
+    return dict.fromkeys(rater_ids, 1.0)
 
 
 def pair_images(*, generation_request: GenerationRequest) -> tuple[Image, Image] | None:

@@ -21,7 +21,8 @@ PLOT_RIGHT_PAD = 20
 
 def chart_geometry(model_board: dict[str, Any]) -> dict[str, Any]:
     """Pixel positions for one model's chart, so the template only draws."""
-    rows = model_board["pipelines"]
+    # Only pipelines with votes have a strength to draw; the others are listed in the table.
+    rows = [row for row in model_board["pipelines"] if row["strength"] is not None]
     low = min([row["ci_low"] for row in rows] + [0.0])
     high = max([row["ci_high"] for row in rows] + [0.0])
     span = (high - low) or 1.0
@@ -59,9 +60,19 @@ def chart_geometry(model_board: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def separations(model_board: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pairs the data tells apart, with names, for the page's short list."""
+    names = {row["id"]: f"{row['name']} v{row['version']}" for row in model_board["pipelines"]}
+    return [
+        {**difference, "higher_name": names[difference["higher"]], "lower_name": names[difference["lower"]]}
+        for difference in model_board["differences"]
+        if difference["separated"]
+    ]
+
+
 def leaderboard_page(request: HttpRequest) -> HttpResponse:
     board = leaderboard_cached()
-    models = [{**model, "chart": chart_geometry(model)} for model in board["models"]]
+    models = [{**model, "chart": chart_geometry(model), "separations": separations(model)} for model in board["models"]]
     return render(
         request,
         "ratings/leaderboard.html",

@@ -13,6 +13,7 @@ if [ -n "${HORDE_TEST_SERVICES_DIR:-}" ]; then
   trap 'python scripts/find_services.py --stop "$HORDE_TEST_SERVICES_DIR"' EXIT
 fi
 export SECRET_KEY=${SECRET_KEY:-test-secret-key-not-for-production}
+export RATINGS_PSEUDONYM_KEY=${RATINGS_PSEUDONYM_KEY:-test-pseudonym-key-not-for-production}
 export DEBUG=0
 # Production settings but plain HTTP on loopback (no HTTPS redirect, no secure-only cookies).
 export HORDE_HTTPS=${HORDE_HTTPS:-0}

@@ -184,6 +184,7 @@ def own_pair_vote(
                 **judgement.vote_fields(),
                 seconds_to_vote=seconds,
                 kudos_paid=reward,
+                is_check=_is_gold_request(generation_request),
             )
             if reward:
                 # Keyed per request as well as guarded by the vote: the owner's rebate
@@ -307,6 +308,8 @@ def arena_vote(
                     right_image=assignment.right_image,
                     **judgement.vote_fields(),
                     seconds_to_vote=seconds,
+                    # Served as a check, or one now (staff may mark a pair after issuing it).
+                    is_check=assignment.is_gold or _is_gold_request(assignment.request),
                 )
         except IntegrityError as exc:
             raise _already() from exc

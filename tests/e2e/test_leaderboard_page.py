@@ -34,3 +34,26 @@ def test_the_leaderboard_shows_each_pipeline_with_its_interval(page, make_user):
         assert rows.count() == 2 and "strong" in rows.nth(0).inner_text()
     finally:
         cache.delete(CACHE_KEY)
+
+
+def test_at_390_px_the_page_does_not_scroll_sideways_and_lists_pipelines_without_votes(browser, live_server, make_user):
+    cache.delete(CACHE_KEY)
+    owner, rater = make_user("owner")[0], make_user("rater")[0]
+    model = factories.make_model()
+    strong, weak = factories.make_pipeline(model, "strong", "2"), factories.make_pipeline(model, "weak")
+    factories.make_pipeline(model, "newcomer")
+    for i in range(6):
+        request, a, b = factories.make_pair(model, strong, weak, owner=owner)
+        factories.make_vote(request, rater, a, b, "left" if i % 3 else "right")
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.goto("/ratings/leaderboard")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert page.locator("svg.lb-chart").bounding_box()["width"] <= 390
+        unrated = page.locator("table.lb-table tr.lb-unrated")
+        assert unrated.count() == 1 and "no votes yet" in unrated.inner_text() and "newcomer" in unrated.inner_text()
+        assert page.locator("svg.lb-chart circle.point").count() == 2  # nothing drawn for it
+    finally:
+        context.close()
+        cache.delete(CACHE_KEY)

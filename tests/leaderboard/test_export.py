@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from django.core.management import CommandError, call_command
 
-from ratings.export import rater_hash
+from ratings.export import pseudonym, rater_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +70,7 @@ def test_parquet_holds_one_row_per_counted_vote_with_labels_and_images(judged, t
     rows = pq.read_table(out / "ratings.parquet").to_pylist()
     assert len(rows) == 4
     by_vote = {row["vote_id"]: row for row in rows}
-    first = by_vote[str(judged["votes"][0].pk)]
+    first = by_vote[pseudonym("vote", judged["votes"][0].pk)]
     # Shown order: index 0 is the left image, here the refiner's.
     assert (first["pipeline_0"], first["pipeline_0_version"]) == ("refiner", "2")
     assert (first["pipeline_1"], first["pipeline_1_version"]) == ("base", "1")
@@ -78,10 +78,13 @@ def test_parquet_holds_one_row_per_counted_vote_with_labels_and_images(judged, t
     assert (first["choice"], first["label_0"], first["label_1"]) == ("left", 1.0, 0.0)
     assert (first["aesthetic_0"], first["aesthetic_1"], first["artifacts_0"], first["artifacts_1"]) == (8, 3, 0, 4)
     assert first["prompt"] == "a red fox" and json.loads(first["params"])["sampler_name"] == "k_euler"
-    assert first["model"] == judged["model"].name and first["seed"] == judged["votes"][0].request.seed
+    assert first["model"] == judged["model"].name and "seed" not in first
+    assert first["request_id"] == pseudonym("request", judged["votes"][0].request_id)
+    assert first["image_0_id"] == pseudonym("image", judged["votes"][0].left_image_id)
+    assert first["is_check"] is False
     assert first["rater_trust"] == pytest.approx(0.87) and first["seconds_to_vote"] == 4.5
     assert first["voted_at"] == NEW and first["requested_at"] is not None
-    assert first["image_0_url"].startswith("http") and first["image_0_url"].endswith(".webp")
+    assert "image_0_url" not in first and "image_1_url" not in first
     labels = {row["choice"]: (row["label_0"], row["label_1"]) for row in rows}
     assert labels == {"left": (1.0, 0.0), "tie": (0.5, 0.5), "both_bad": (0.5, 0.5), "right": (0.0, 1.0)}
     for row in rows:
@@ -110,7 +113,7 @@ def test_jsonl_holds_the_same_rows_one_object_per_line(judged, tmp_path):
     run("jsonl", out)
     rows = read_jsonl(out / "ratings.jsonl")
     assert len(rows) == 4
-    assert {row["vote_id"] for row in rows} == {str(vote.pk) for vote in judged["votes"]}
+    assert {row["vote_id"] for row in rows} == {pseudonym("vote", vote.pk) for vote in judged["votes"]}
     tie = next(row for row in rows if row["choice"] == "tie")
     assert (tie["label_0"], tie["label_1"]) == (0.5, 0.5)
     assert tie["params"] == {"sampler_name": "k_euler", "cfg_scale": 7.0}
@@ -151,7 +154,7 @@ def test_a_missing_image_file_keeps_the_row_and_is_counted(judged, tmp_path):
     run("jsonl", out)
     rows = read_jsonl(out / "ratings.jsonl")
     assert len(rows) == 4
-    assert {row["image_0_file"] for row in rows if row["image_0_id"] == str(image.pk)} == {None}
+    assert {row["image_0_file"] for row in rows if row["image_0_id"] == pseudonym("image", image.pk)} == {None}
     assert json.loads((out / "manifest.json").read_text())["images_missing"] == 1
 
 

@@ -41,8 +41,9 @@ def base_votes(sdxl, make_pair, make_vote, raters):
     return sdxl
 
 
-def names(board, model_index=0):
-    return [(row["name"], row["version"]) for row in board["models"][model_index]["pipelines"]]
+def names(board, model_index=0, *, voted_only=True):
+    rows = board["models"][model_index]["pipelines"]
+    return [(row["name"], row["version"]) for row in rows if row["votes"] or not voted_only]
 
 
 def test_pipelines_are_ranked_by_strength_with_counts(base_votes):
@@ -102,6 +103,7 @@ def test_each_model_has_its_own_board(sdxl, make_model, make_pipeline, make_pair
     assert [m["model"] for m in board["models"]] == ["Another_model", "SDXL_beta::stability.ai#6901"]
     assert names(board, 0) == [("fast", "1"), ("slow", "1")] and board["models"][0]["votes"] == 4
     assert names(board, 1) == [("base", "1"), ("refiner", "1")] and board["models"][1]["votes"] == 3
+    assert names(board, 1, voted_only=False) == [("base", "1"), ("refiner", "1"), ("turbo", "1")]
 
 
 def test_votes_between_images_of_one_pipeline_are_not_comparisons(sdxl, make_pair, make_vote, raters):
@@ -122,7 +124,7 @@ def test_the_position_bias_comes_from_the_shown_order(sdxl, make_pair, make_vote
     bias = model_board["position_bias"]
     assert (bias["left_wins"], bias["right_wins"], bias["left_share"]) == (18, 2, 0.9)
     assert bias["p_value"] < 0.001 and bias["ci_low"] > 0.5
-    assert [row["rank"] for row in model_board["pipelines"]] == [1, 1]
+    assert [row["rank"] for row in model_board["pipelines"]] == [1, 1, None]  # turbo: no votes yet
 
 
 def test_no_votes_gives_an_empty_board(db):
@@ -170,3 +172,91 @@ def test_computing_reads_a_fixed_number_of_queries_however_many_votes(
     cast(make_pair, make_vote, model, turbo, base, raters[1], 10)
     with django_assert_num_queries(len(before.captured_queries)):
         assert leaderboard_compute(rounds=5)["models"][0]["votes"] == 40
+
+
+def test_every_active_pipeline_is_listed_and_those_without_votes_say_so(
+    sdxl, make_pipeline, make_pair, make_vote, raters
+):
+    model, base, refiner, _ = sdxl
+    retired = make_pipeline(model, "retired")
+    retired.active = False
+    retired.save()
+    cast(make_pair, make_vote, model, base, refiner, raters[0], 3)
+    (board,) = leaderboard_compute(rounds=20)["models"]
+    rows = {row["name"]: row for row in board["pipelines"]}
+    assert set(rows) == {"base", "refiner", "turbo"}  # an inactive pipeline without votes is not listed
+    assert rows["turbo"]["status"] == "no votes yet" and rows["turbo"]["votes"] == 0
+    assert rows["turbo"]["strength"] is None and rows["turbo"]["ci_low"] is None and rows["turbo"]["rank"] is None
+    assert rows["base"]["status"] == "ranked" and rows["base"]["strength"] is not None
+    assert [row["name"] for row in board["pipelines"]][-1] == "turbo"  # after the ranked ones
+    # Only pipelines with votes are centred and compared.
+    assert rows["base"]["strength"] + rows["refiner"]["strength"] == pytest.approx(0, abs=1e-3)
+    assert [(d["higher"], d["lower"]) for d in board["differences"]] == [(base.pk, refiner.pk)]
+
+
+def test_a_comparison_model_without_any_votes_lists_its_pipelines(sdxl):
+    (board,) = leaderboard_compute(rounds=20)["models"]
+    assert board["votes"] == 0 and board["differences"] == []
+    assert {row["status"] for row in board["pipelines"]} == {"no votes yet"}
+    assert board["position_bias"]["decisive_votes"] == 0
+
+
+def test_an_inactive_pipeline_with_votes_stays_on_the_board(sdxl, make_pair, make_vote, raters):
+    model, base, refiner, _ = sdxl
+    cast(make_pair, make_vote, model, base, refiner, raters[0], 3)
+    refiner.active = False
+    refiner.save()
+    (board,) = leaderboard_compute(rounds=20)["models"]
+    assert {row["name"]: row["votes"] for row in board["pipelines"]} == {"base": 3, "refiner": 3, "turbo": 0}
+
+
+def test_gold_and_control_answers_never_count_as_preferences(base_votes, make_pair, make_vote, raters):
+    model, base, _, turbo = base_votes
+    before = leaderboard_compute(rounds=50)
+    # Check answers all saying turbo is best: flagged, so they change nothing.
+    cast(make_pair, make_vote, model, turbo, base, raters[1], 15, is_check=True)
+    assert leaderboard_compute(rounds=50)["models"] == before["models"]
+    # Without the flag the same votes would move turbo to the top.
+    from ratings.models import Vote
+
+    Vote.objects.filter(is_check=True).update(is_check=False)
+    assert leaderboard_compute(rounds=50)["models"][0]["votes"] == 45
+
+
+def test_each_vote_weighs_its_raters_weight(base_votes, make_pair, make_vote, raters, monkeypatch):
+    from ratings import leaderboard
+
+    model, base, _, turbo = base_votes
+    cast(make_pair, make_vote, model, turbo, base, raters[1], 20)
+    counted = leaderboard_compute(rounds=20)["models"][0]
+    asked = []
+
+    def weights(*, rater_ids):
+        asked.append(set(rater_ids))
+        return {rater_id: 0.0 if rater_id == raters[1].pk else 1.0 for rater_id in rater_ids}
+
+    monkeypatch.setattr(leaderboard, "vote_weights", weights)
+    muted = leaderboard_compute(rounds=20)["models"][0]
+    assert asked == [{raters[0].pk, raters[1].pk}]
+    monkeypatch.undo()
+    # Weight 0: as if rater 1 had never voted (counts included).
+    from ratings.models import Vote
+
+    Vote.objects.filter(rater=raters[1]).update(retracted_at=timezone.now())
+    without = leaderboard_compute(rounds=20)["models"][0]
+    assert muted == without and muted["votes"] == 30 and counted["votes"] == 50
+
+    monkeypatch.setattr(leaderboard, "vote_weights", lambda *, rater_ids: dict.fromkeys(rater_ids, 3.0))
+    scaled = leaderboard_compute(rounds=20)["models"][0]
+    # Weighing every vote alike changes no strength (only the prior's tiny pull).
+    for row, plain in zip(scaled["pipelines"], without["pipelines"], strict=True):
+        assert row["strength"] == pytest.approx(plain["strength"], abs=5e-3)
+
+
+def test_the_board_says_how_many_requests_and_raters_stand_behind_it(base_votes):
+    (board,) = leaderboard_compute(rounds=20)["models"]
+    assert (board["votes"], board["requests"], board["raters"]) == (30, 30, 1)
+    assert board["effective_clusters"] == 1.0
+    # One rater: nothing can be told apart beyond that rater's own taste.
+    assert {row["rank"] for row in board["pipelines"]} == {1}
+    assert all(not d["separated"] for d in board["differences"])

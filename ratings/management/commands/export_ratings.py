@@ -1,4 +1,4 @@
-"""python manage.py export_ratings --format parquet|jsonl --out DIR [--since DATE]
+"""python manage.py export_ratings --format parquet|jsonl --out DIR [--since DATE] [--include-checks]
 
 Writes the ratings dataset (see ratings.export for the columns) with a progress
 bar. The admin's "start export" runs the same code in a Celery task.
@@ -37,6 +37,11 @@ class Command(BaseCommand):
         parser.add_argument("--format", required=True, choices=FORMATS, help="parquet or jsonl")
         parser.add_argument("--out", required=True, help="An empty (or new) folder to write into.")
         parser.add_argument("--since", help="Only votes cast at or after this date / ISO datetime (UTC).")
+        parser.add_argument(
+            "--include-checks",
+            action="store_true",
+            help="Also write the answers to gold pairs and control images (flagged is_check; never preferences).",
+        )
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -46,6 +51,7 @@ class Command(BaseCommand):
                 format=options["format"],
                 out_dir=Path(options["out"]),
                 since=since,
+                include_checks=options["include_checks"],
                 progress=not options["no_progress"],
             )
         except ExportError as error:
