@@ -38,6 +38,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "horde_site.settings")
 os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production")
 os.environ.setdefault("RATINGS_PSEUDONYM_KEY", "bench-pseudonym-key-not-for-production")
 os.environ.setdefault("HORDE_VAR_DIR", "/tmp/horde-bench-var")
+# Plain HTTP on loopback, Horde serving the images itself (production settings otherwise).
+os.environ.setdefault("HORDE_HTTPS", "0")
+os.environ.setdefault("SERVE_MEDIA", "1")
 
 import requests  # noqa: E402
 from PIL import Image  # noqa: E402

@@ -37,7 +37,8 @@ with conn.cursor() as cursor:
 PY
 "$py" -c "import redis, sys; redis.Redis.from_url(sys.argv[1]).flushdb()" "$REDIS_URL"
 
-export DEBUG=0 SECRET_KEY="smoke-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+export DEBUG=0 SECRET_KEY="smoke-$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
+export RATINGS_PSEUDONYM_KEY="smoke-$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
 export HORDE_VAR_DIR="$work/var" ALLOWED_HOSTS=127.0.0.1 DJANGO_SETTINGS_MODULE=horde_site.settings
 # HTTPS settings as in production, behind a TLS proxy (the client below sends the proxy's
 # X-Forwarded-Proto); with no object storage, Horde serves the images itself.
