@@ -14,6 +14,11 @@ SDXL = "SDXL_beta::stability.ai#6901"
 
 @pytest.fixture
 def demo_models(db):
+    from django.core.cache import cache
+
+    # The model-capacity figures are cached for seconds in Redis, which outlives a test:
+    # a worker of an earlier test must not count as serving this one's models.
+    cache.delete("generation:model-capacity")
     call_command("seed_demo", stdout=io.StringIO())
     from generation.models import ImageModel
 
