@@ -30,6 +30,7 @@ from generation.services import (
     job_complete,
     job_fail,
     jobs_claim,
+    jobs_skipped,
     r2_staging_name,
     request_cancel,
     request_submit,
@@ -142,15 +143,31 @@ class GeneratePopApi(APIView):
             )
         except GenerationError as exc:
             raise as_horde_error(exc) from None
+        amount = data.get("amount") or 1
         jobs = jobs_claim(
             worker=worker,
             models=list(worker.model_names),
             max_pixels=worker.max_pixels,
-            amount=data.get("amount") or 1,
+            amount=amount,
+        )
+        # Why waiting jobs were not given, as the AI Horde says it: only when the pop came back
+        # short (one cheap query), so a busy queue's pops stay at their few queries.
+        skipped = (
+            jobs_skipped(worker=worker, models=list(worker.model_names), max_pixels=worker.max_pixels)
+            if len(jobs) < amount
+            else {}
         )
         if not jobs:
             return Response(
-                {"id": None, "ids": [], "payload": {}, "skipped": {}, "model": None, "r2_upload": None, "ttl": None}
+                {
+                    "id": None,
+                    "ids": [],
+                    "payload": {},
+                    "skipped": skipped,
+                    "model": None,
+                    "r2_upload": None,
+                    "ttl": None,
+                }
             )
         first = jobs[0]
         r2_uploads = [r2_upload_url(request, job) for job in jobs]
@@ -158,9 +175,9 @@ class GeneratePopApi(APIView):
             {
                 "id": str(first.pk),
                 "ids": [str(job.pk) for job in jobs],
-                "payload": pop_payload(first),
+                "payload": pop_payload(jobs),
                 "model": first.model.name,
-                "skipped": {},
+                "skipped": skipped,
                 "source_processing": "txt2img",
                 "r2_upload": r2_uploads[0] if first.request.r2 else None,
                 "r2_uploads": r2_uploads if first.request.r2 else None,
@@ -169,15 +186,21 @@ class GeneratePopApi(APIView):
         )
 
 
-def pop_payload(job: Job) -> dict[str, Any]:
-    """What a worker needs to draw the job, in the AI Horde's payload keys."""
+def pop_payload(jobs: list[Job]) -> dict[str, Any]:
+    """What a worker needs to draw the jobs of one pop, in the AI Horde's payload keys.
+
+    The claim batches only jobs of one payload (same request, pipeline, size and seed), so
+    the first job speaks for all of them. No pipeline here: horde-sdk's strict models refuse
+    unknown keys, and a worker must not learn which side of a comparison it draws (the
+    holder of a claim reads its recipe from GeneratePipelineApi).
+    """
+    job = jobs[0]
     request = job.request
     params = request.params or {}
-    pipeline = job.pipeline
     return {
         "prompt": request.prompt,
         "ddim_steps": request.steps,
-        "n_iter": 1,
+        "n_iter": len(jobs),
         "seed": str(job.seed),
         "width": request.width,
         "height": request.height,
@@ -188,13 +211,36 @@ def pop_payload(job: Job) -> dict[str, Any]:
         "hires_fix": params.get("hires_fix", False),
         "clip_skip": params.get("clip_skip", 1),
         "post_processing": [],
-        # Horde's own addition: which recipe to run (the SDXL beta compares pipelines).
-        "pipeline": {
-            "name": pipeline.name if pipeline else "default",
-            "version": pipeline.version if pipeline else "1",
-            "recipe": pipeline.recipe if pipeline else {},
-        },
     }
+
+
+class GeneratePipelineApi(APIView):
+    """GET /api/v2/generate/pipeline/{job_id}: the recipe of a claimed job (Horde's own addition).
+
+    Only for the worker that holds the claim (its owner's apikey): the pop's payload does not
+    name the pipeline, so nobody else (another worker, the requester) learns which pipeline
+    drew which image of a comparison before the vote.
+    """
+
+    def get(self, request: Request, job_id: str) -> Response:
+        user = require_user(request, allow_anonymous=False)
+        try:
+            pk = uuid.UUID(str(job_id))
+        except ValueError:
+            pk = None
+        job = Job.objects.select_related("pipeline", "worker").filter(pk=pk).first() if pk else None
+        if job is None:
+            raise not_found("Processing Job with ID not found.", rc="InvalidJobID")
+        if job.status != Job.Status.CLAIMED or job.worker is None or job.worker.owner_id != user.pk:
+            raise HordeError(403, "WrongCredentials", "This job is not claimed by your worker.")
+        pipeline = job.pipeline
+        return Response(
+            {
+                "name": pipeline.name if pipeline else "default",
+                "version": pipeline.version if pipeline else "1",
+                "recipe": pipeline.recipe if pipeline else {},
+            }
+        )
 
 
 def r2_upload_url(request: Request, job: Job) -> str:

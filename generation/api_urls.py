@@ -12,6 +12,7 @@ urlpatterns = [
     path("generate/status/<str:request_id>", api.GenerateStatusApi.as_view(), name="generate-status"),
     path("generate/pop", api.GeneratePopApi.as_view(), name="generate-pop"),
     path("generate/submit", api.GenerateSubmitApi.as_view(), name="generate-submit"),
+    path("generate/pipeline/<str:job_id>", api.GeneratePipelineApi.as_view(), name="generate-pipeline"),
     path("generate/r2/<str:job_id>", api.GenerateR2UploadApi.as_view(), name="generate-r2-upload"),
     path("status/heartbeat", api.HeartbeatApi.as_view(), name="status-heartbeat"),
     path("status/models", api.ModelsStatusApi.as_view(), name="status-models"),

@@ -11,6 +11,9 @@ Invariants:
 - For a model that compares pipelines (the SDXL beta), every job of a request
   has a different pipeline, all with the request's seed, and each job's
   `position` is the place its image is shown in (0 = left, 1 = right).
+- A model that compares pipelines makes exactly 2 images per request, for
+  registered users only, always shared, at least 1024x1024: CheckConstraints,
+  so no admin edit or script can make it anonymous or a one-image "pair".
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+# The smallest side of a comparison (SDXL beta) image: its rules are database constraints.
+COMPARISON_MIN_SIZE = 1024
 
 
 class ImageModel(models.Model):
@@ -48,6 +54,32 @@ class ImageModel(models.Model):
         constraints = [
             models.CheckConstraint(name="imagemodel_width_range", condition=Q(min_width__lte=models.F("max_width"))),
             models.CheckConstraint(name="imagemodel_height_range", condition=Q(min_height__lte=models.F("max_height"))),
+            # The comparison's rules (the SDXL beta), one constraint each so a refused edit names
+            # its rule. `IS NOT NULL` matters: a CHECK that comes out NULL passes, so "= 2" alone
+            # would let a comparison model with no fixed image count through.
+            models.CheckConstraint(
+                name="imagemodel_comparison_two_images",
+                condition=Q(compare_pipelines=False) | Q(images_per_request__isnull=False, images_per_request=2),
+                violation_error_message="A model that compares pipelines makes exactly 2 images per request.",
+            ),
+            models.CheckConstraint(
+                name="imagemodel_comparison_registered_only",
+                condition=Q(compare_pipelines=False) | Q(anonymous_allowed=False),
+                violation_error_message="A model that compares pipelines is for registered users only "
+                "(anonymous allowed must be off).",
+            ),
+            models.CheckConstraint(
+                name="imagemodel_comparison_always_shared",
+                condition=Q(compare_pipelines=False) | Q(always_shared=True),
+                violation_error_message="A model that compares pipelines is always shared.",
+            ),
+            models.CheckConstraint(
+                name="imagemodel_comparison_min_size",
+                condition=Q(compare_pipelines=False)
+                | Q(min_width__gte=COMPARISON_MIN_SIZE, min_height__gte=COMPARISON_MIN_SIZE),
+                violation_error_message=f"A model that compares pipelines is at least "
+                f"{COMPARISON_MIN_SIZE}x{COMPARISON_MIN_SIZE} (min width and min height).",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -21,8 +21,9 @@ trap cleanup EXIT INT TERM
 # Housekeeping (re-queue expired jobs, re-dispatch lost messages, leaderboard) with beat embedded.
 celery -A horde_site worker -B -Q housekeeping -n housekeeping@%h --concurrency 1 -l warning &
 pids+=($!)
-# One GPU worker with the procedural (CPU) backend serving every demo model.
-python manage.py gpu_worker --owner demo --backend procedural --all-models &
+# One GPU worker with the procedural (CPU) backend serving every demo model, owned by the
+# platform's operator (seed_demo): a comparison is never served by its requester's worker.
+python manage.py gpu_worker --owner horde-gpu --backend procedural --all-models &
 pids+=($!)
 python manage.py runserver "$HOST:$PORT" --noreload &
 pids+=($!)

@@ -7,7 +7,7 @@ Only generation.tasks imports Celery tasks; these services send messages by task
 
 from __future__ import annotations
 
-from .claim import job_claim, jobs_claim
+from .claim import job_claim, jobs_claim, jobs_skipped, worker_serves_comparisons
 from .complete import Completion, job_complete
 from .dispatch import jobs_dispatch, jobs_redispatch
 from .errors import GenerationError, RequestRefused, WorkerActionRefused
@@ -43,6 +43,7 @@ __all__ = [
     "jobs_dispatch",
     "jobs_redispatch",
     "jobs_requeue_expired",
+    "jobs_skipped",
     "r2_staging_name",
     "request_cancel",
     "request_status_refresh",
@@ -51,4 +52,5 @@ __all__ = [
     "worker_heartbeat",
     "worker_register_celery",
     "worker_register_http",
+    "worker_serves_comparisons",
 ]

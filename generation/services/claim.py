@@ -4,6 +4,14 @@ PostgreSQL is the queue of record. `jobs_claim` is used by both Celery GPU worke
 (generation.tasks) and HTTP volunteer workers (`/api/v2/generate/pop`): one atomic
 statement decides who gets a job, so a message delivered twice or a job popped by
 two workers still runs once.
+
+What a worker may take (the rules, in one place for both databases and for the
+pop's `skipped` counts): its models (enabled), its size limit, its nsfw setting,
+trust (a request that asks for trusted workers; a comparison job only for a worker
+staff trust for it and never for a worker of its requester) and the request's
+worker list. A batch (amount > 1) is one payload: the best job and only jobs with
+the same request, pipeline, size and seed, so the two images of a pair are never
+in one pop.
 """
 
 from __future__ import annotations
@@ -11,32 +19,28 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
+from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from generation import conf
 from generation.models import Job, Worker
 
 PIXELS = F("request__width") * F("request__height")
+# The pop's `skipped` counts look at no more than this many waiting jobs: the count runs
+# on pops that found (too) little, i.e. often, and must stay cheap on a long queue.
+SKIPPED_SCAN_JOBS = 1000
 
 
-def _claimable(*, worker: Worker, models: list[str], max_pixels: int, nsfw: bool | None) -> Q:
-    """(SQLite) What this worker may take: its models, its size limit, its nsfw and trust settings.
-
-    Models by name through a join (a tiny table) rather than a separate lookup:
-    one query less on every pop."""
-    where = Q(status=Job.Status.QUEUED, model__name__in=models, model__enabled=True)
-    where &= Q(pixels__lte=max_pixels)
-    if not (worker.nsfw if nsfw is None else nsfw):
-        where &= Q(request__nsfw=False)
-    if not worker.owner.trusted:
-        where &= Q(request__trusted_workers=False)
-    # Worker lists (named workers, blacklists) are checked in Python: SQLite has no JSON
-    # containment (PostgreSQL claims with _CLAIM_SQL, which checks them itself).
-    return where
+def worker_serves_comparisons(worker: Worker) -> bool:
+    """Staff trust this worker with comparison (SDXL beta) jobs: the platform's Celery GPU
+    workers, and HTTP workers whose owner staff marked trusted. (Never for its owner's own
+    requests: that rule is in the claim.)"""
+    return worker.kind == Worker.Kind.CELERY or worker.owner.trusted
 
 
 def _use_skip_locked() -> bool:
@@ -44,67 +48,103 @@ def _use_skip_locked() -> bool:
     return connection.vendor == "postgresql" and connection.features.has_select_for_update_skip_locked
 
 
-def _wanted_by_request(job: Job, worker: Worker) -> bool:
-    """The worker list rule in Python (SQLite has no JSON containment)."""
-    listed = str(worker.pk) in (job.request.workers or [])
-    if not job.request.workers:
-        return True
-    return not listed if job.request.worker_blacklist else listed
-
-
-# The claim as one statement (PostgreSQL): pick the best claimable rows, skipping rows
-# another claimer holds, and mark them claimed, in a single UPDATE (no BEGIN/COMMIT
-# round trips, no ORM compilation of a five-table query on every pop). The picked rows
-# are a materialized CTE: evaluated once, so its LIMIT holds (an `id IN (SELECT ... LIMIT)`
-# may be re-run per row and claim more). The rules are those of `_claimable`: models
-# by name (enabled), size, nsfw, trust, worker lists.
-# What a request asks of the worker (size, nsfw, trust, worker lists), shared by both claims.
-_REQUEST_RULES = """r.width * r.height <= %(max_pixels)s
-    AND (%(nsfw)s OR NOT r.nsfw)
-    AND (%(trusted)s OR NOT r.trusted_workers)
-    AND (r.workers = '[]'::jsonb
+# --- PostgreSQL: the rules as SQL, shared by the claim and the skipped counts -----------
+# Each rule is named for the pop's `skipped` key a job failing it is counted under.
+# `r` is the request, `m` the job's model.
+_SQL_SERVED = "m.name = ANY(%(models)s) AND m.enabled"
+_SQL_RULES = {
+    "max_pixels": "r.width * r.height <= %(max_pixels)s",
+    "nsfw": "(%(nsfw)s OR NOT r.nsfw)",
+    # A comparison is the experiment: a worker outside staff's trust, or the requester's
+    # own worker, could render a flat image for one pipeline and steer the result.
+    "untrusted": """(%(trusted)s OR NOT r.trusted_workers)
+    AND (NOT m.compare_pipelines OR (%(serves_comparisons)s AND r.user_id <> %(owner)s))""",
+    "worker_id": """(r.workers = '[]'::jsonb
          OR (NOT r.worker_blacklist AND r.workers @> %(me)s::jsonb)
-         OR (r.worker_blacklist AND NOT r.workers @> %(me)s::jsonb))"""
-# Mark the picked rows claimed (re-checking `queued`), returning their ids.
-_CLAIM_UPDATE = """UPDATE generation_job SET status = 'claimed', worker_id = %(worker)s, claimed_at = %(now)s,
+         OR (r.worker_blacklist AND NOT r.workers @> %(me)s::jsonb))""",
+}
+_SQL_REQUEST_RULES = "\n    AND ".join(_SQL_RULES.values())
+
+# The claim as one statement: pick the first job, then the rest of its batch (jobs of the
+# same payload), skipping rows another claimer holds, and mark them claimed, in a single
+# UPDATE (no BEGIN/COMMIT round trips, no ORM compilation of a five-table query on every
+# pop). The picked rows are materialized CTEs: evaluated once, so their LIMITs hold (an
+# `id IN (SELECT ... LIMIT)` may be re-run per row and claim more).
+_CLAIM = """
+WITH first AS MATERIALIZED ({first}),
+batch AS MATERIALIZED (
+    SELECT j.id FROM generation_job j JOIN first f ON j.request_id = f.request_id
+    WHERE j.id <> f.id AND j.status = 'queued' AND j.seed = f.seed
+        AND j.pipeline_id IS NOT DISTINCT FROM f.pipeline_id
+    ORDER BY j.index
+    LIMIT %(more)s
+    FOR UPDATE OF j SKIP LOCKED
+),
+picked AS (SELECT id FROM first UNION ALL SELECT id FROM batch)
+UPDATE generation_job SET status = 'claimed', worker_id = %(worker)s, claimed_at = %(now)s,
     expires_at = %(expires)s, attempts = generation_job.attempts + 1
 FROM picked WHERE generation_job.id = picked.id AND generation_job.status = 'queued'
-RETURNING generation_job.id"""
-# The best jobs: per model (a LATERAL walk of the job_claim_order index, which stops at
-# the first rows that pass: a long queue is not sorted on every pop), then the best of
-# those across the worker's models.
-_CLAIM_BEST = """
-WITH picked AS MATERIALIZED (
-    SELECT c.id FROM generation_imagemodel m
+RETURNING generation_job.id
+"""
+# The best job: per model (a LATERAL walk of the job_claim_order index, which stops at the
+# first row that passes: a long queue is not sorted on every pop), then the best of those
+# across the worker's models.
+_FIRST_BEST = """
+    SELECT c.id, c.request_id, c.pipeline_id, c.seed FROM generation_imagemodel m
     CROSS JOIN LATERAL (
-        SELECT j.id, j.priority, j.created_at FROM generation_job j
+        SELECT j.id, j.request_id, j.pipeline_id, j.seed, j.priority, j.created_at FROM generation_job j
         JOIN generation_generationrequest r ON r.id = j.request_id
-        WHERE j.model_id = m.id AND j.status = 'queued' AND NOT (j.id = ANY(%(exclude)s::uuid[]))
-            AND {request_rules}
+        WHERE j.model_id = m.id AND j.status = 'queued'
+            AND {rules}
         ORDER BY j.priority DESC, j.created_at
-        LIMIT %(amount)s
+        LIMIT 1
         FOR UPDATE OF j SKIP LOCKED
     ) c
-    WHERE m.name = ANY(%(models)s) AND m.enabled
+    WHERE {served}
     ORDER BY c.priority DESC, c.created_at
-    LIMIT %(amount)s
-)
-{claim_update}
-"""
+    LIMIT 1"""
 # The job a Celery message names, by primary key (same rules).
-_CLAIM_ONE = """
-WITH picked AS MATERIALIZED (
-    SELECT j.id FROM generation_job j
+_FIRST_ONE = """
+    SELECT j.id, j.request_id, j.pipeline_id, j.seed FROM generation_job j
     JOIN generation_generationrequest r ON r.id = j.request_id
     JOIN generation_imagemodel m ON m.id = j.model_id
-    WHERE j.id = %(job_id)s AND j.status = 'queued' AND m.name = ANY(%(models)s) AND m.enabled
-        AND {request_rules}
-    FOR UPDATE OF j SKIP LOCKED
-)
-{claim_update}
+    WHERE j.id = %(job_id)s AND j.status = 'queued' AND {served}
+        AND {rules}
+    FOR UPDATE OF j SKIP LOCKED"""
+_CLAIM_BEST = _CLAIM.format(first=_FIRST_BEST.format(rules=_SQL_REQUEST_RULES, served=_SQL_SERVED))
+_CLAIM_ONE = _CLAIM.format(first=_FIRST_ONE.format(rules=_SQL_REQUEST_RULES, served=_SQL_SERVED))
+# Why waiting jobs are not this worker's: each counted under the first rule it fails.
+# (Like the claims, built from constant fragments; every value is a query parameter.)
+_SKIPPED_TEMPLATE = """
+SELECT reason, count(*) FROM (
+    SELECT CASE WHEN NOT ({served}) THEN 'models'
+        {reasons}
+    END AS reason
+    FROM generation_job j
+    JOIN generation_generationrequest r ON r.id = j.request_id
+    JOIN generation_imagemodel m ON m.id = j.model_id
+    WHERE j.status = 'queued'
+    LIMIT %(scan)s
+) waiting
+WHERE reason IS NOT NULL
+GROUP BY reason
 """
-_CLAIM_BEST = _CLAIM_BEST.format(request_rules=_REQUEST_RULES, claim_update=_CLAIM_UPDATE)
-_CLAIM_ONE = _CLAIM_ONE.format(request_rules=_REQUEST_RULES, claim_update=_CLAIM_UPDATE)
+_SKIPPED = _SKIPPED_TEMPLATE.format(
+    served=_SQL_SERVED,
+    reasons="\n        ".join(f"WHEN NOT ({rule}) THEN '{name}'" for name, rule in _SQL_RULES.items()),
+)
+
+
+def _sql_params(*, worker: Worker, models: list[str], max_pixels: int, nsfw: bool | None) -> dict[str, Any]:
+    return {
+        "models": list(models),
+        "max_pixels": max_pixels,
+        "nsfw": bool(worker.nsfw if nsfw is None else nsfw),
+        "trusted": bool(worker.owner.trusted),
+        "serves_comparisons": worker_serves_comparisons(worker),
+        "owner": worker.owner_id,
+        "me": json.dumps([str(worker.pk)]),
+    }
 
 
 def _claim_skip_locked(
@@ -118,19 +158,14 @@ def _claim_skip_locked(
     claim: dict,
 ) -> list[Job]:
     params = {
+        **_sql_params(worker=worker, models=models, max_pixels=max_pixels, nsfw=nsfw),
         "worker": worker.pk,
         "now": claim["claimed_at"],
         "expires": claim["expires_at"],
-        "models": list(models),
-        "max_pixels": max_pixels,
-        "nsfw": bool(worker.nsfw if nsfw is None else nsfw),
-        "trusted": bool(worker.owner.trusted),
-        "me": json.dumps([str(worker.pk)]),
-        "exclude": [],
-        "amount": amount,
+        "more": amount - 1,
     }
     ids: list = []
-    # A message that names its job tries that job first, then the best other one: two
+    # A message that names its job tries that job first, else the best other one: two
     # statements, so they are one transaction (an error in the second must not leave
     # the first claimed without anyone knowing).
     with transaction.atomic() if job_id is not None else contextlib.nullcontext(), connection.cursor() as cursor:
@@ -141,16 +176,70 @@ def _claim_skip_locked(
                 wanted = None
             if wanted is not None:
                 cursor.execute(_CLAIM_ONE, {**params, "job_id": wanted})
-                ids += [row[0] for row in cursor.fetchall()]
-        if len(ids) < amount:
-            cursor.execute(_CLAIM_BEST, {**params, "exclude": ids, "amount": amount - len(ids)})
-            ids += [row[0] for row in cursor.fetchall()]
+                ids = [row[0] for row in cursor.fetchall()]
+        if not ids:
+            cursor.execute(_CLAIM_BEST, params)
+            ids = [row[0] for row in cursor.fetchall()]
     if not ids:
         return []
-    jobs = {job.pk: job for job in Job.objects.select_related("request", "pipeline", "model").filter(pk__in=ids)}
-    first = [jobs.pop(pk) for pk in ids[:1] if job_id is not None and str(pk) == str(job_id) and pk in jobs]
-    # Best first, as claimed (the named job, if any, leads).
-    return first + sorted(jobs.values(), key=lambda job: (-job.priority, job.created_at))
+    # One batch: the same request and priority, so its order is the jobs' index.
+    return list(Job.objects.select_related("request", "pipeline", "model").filter(pk__in=ids).order_by("index"))
+
+
+# --- SQLite: the same rules as ORM conditions ---------------------------------------------
+def _orm_rules(*, worker: Worker, models: list[str], max_pixels: int, nsfw: bool | None) -> dict[str, Q]:
+    """The rules of `_SQL_RULES` (and `_SQL_SERVED` as "models") as ORM conditions.
+
+    The worker list is checked in Python (`_listed_ok`): SQLite has no JSON containment."""
+    comparisons = Q(model__compare_pipelines=False)
+    if worker_serves_comparisons(worker):
+        comparisons |= ~Q(request__user_id=worker.owner_id)
+    return {
+        "models": Q(model__name__in=models, model__enabled=True),
+        "max_pixels": Q(pixels__lte=max_pixels),
+        "nsfw": Q() if (worker.nsfw if nsfw is None else nsfw) else Q(request__nsfw=False),
+        "untrusted": (Q() if worker.owner.trusted else Q(request__trusted_workers=False)) & comparisons,
+    }
+
+
+def _listed_ok(*, workers: list | None, blacklist: bool, worker: Worker) -> bool:
+    """The request's worker list: only those workers, or (blacklist) all but those."""
+    if not workers:
+        return True
+    listed = str(worker.pk) in workers
+    return not listed if blacklist else listed
+
+
+def _claim_compare_and_swap(
+    *, worker: Worker, models: list[str], max_pixels: int, nsfw: bool | None, amount: int, job_id, claim: dict
+) -> list[Job]:
+    where = Q(status=Job.Status.QUEUED)
+    for rule in _orm_rules(worker=worker, models=models, max_pixels=max_pixels, nsfw=nsfw).values():
+        where &= rule
+    claimed: list[Job] = []
+    with transaction.atomic():
+        base = Job.objects.select_related("request", "pipeline", "model").alias(pixels=PIXELS)
+        candidates = list(base.filter(where, pk=job_id)) if job_id is not None else []
+        candidates += list(base.filter(where).order_by("-priority", "created_at")[:8])
+        for job in candidates:
+            if not _listed_ok(workers=job.request.workers, blacklist=job.request.worker_blacklist, worker=worker):
+                continue
+            # Compare-and-swap: only one claimer sees the row still queued.
+            if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(**claim) == 1:
+                claimed.append(job)
+                break
+        if claimed and amount > 1:
+            first = claimed[0]
+            # The rest of the batch: the same payload (request, pipeline, seed) only.
+            same = base.filter(
+                request_id=first.request_id, pipeline_id=first.pipeline_id, seed=first.seed, status=Job.Status.QUEUED
+            )
+            for job in same.exclude(pk=first.pk).order_by("index")[: amount - 1]:
+                if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(**claim) == 1:
+                    claimed.append(job)
+    for job in claimed:
+        job.attempts += 1  # read before the update
+    return claimed
 
 
 def jobs_claim(
@@ -162,12 +251,12 @@ def jobs_claim(
     amount: int = 1,
     job_id: uuid.UUID | str | None = None,
 ) -> list[Job]:
-    """Claim up to `amount` jobs for `worker`, best first (priority DESC, then oldest).
+    """Claim the best job `worker` may serve and, up to `amount`, more jobs of the same payload.
 
-    With `job_id`, that job is tried first (a Celery message names its job); if it
-    is gone (done, cancelled, claimed by someone else) the best other job is taken.
-    PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED` so concurrent claimers pass
-    over each other's rows instead of waiting or double-claiming. SQLite: a
+    Best is priority DESC, then oldest. With `job_id`, that job is tried first (a Celery
+    message names its job); if it is gone (done, cancelled, claimed by someone else) the
+    best other job is taken. PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED` so concurrent
+    claimers pass over each other's rows instead of waiting or double-claiming. SQLite: a
     compare-and-swap `UPDATE ... WHERE status='queued'` per candidate.
     """
     if not models or amount < 1:
@@ -180,30 +269,15 @@ def jobs_claim(
         "expires_at": now + timedelta(seconds=conf.job_ttl_seconds()),
         "attempts": F("attempts") + 1,
     }
-    if _use_skip_locked():
-        claimed = _claim_skip_locked(
-            worker=worker, models=models, max_pixels=max_pixels, nsfw=nsfw, amount=amount, job_id=job_id, claim=claim
-        )
-    else:
-        claimed = []
-        where = _claimable(worker=worker, models=models, max_pixels=max_pixels, nsfw=nsfw)
-        with transaction.atomic():
-            base = Job.objects.select_related("request", "pipeline", "model").alias(pixels=PIXELS)
-            candidates = list(base.filter(where, pk=job_id)) if job_id is not None else []
-            candidates += list(base.filter(where).order_by("-priority", "created_at")[: amount * 4 + 4])
-            for job in candidates:
-                if len(claimed) >= amount or job in claimed or not _wanted_by_request(job, worker):
-                    continue
-                # Compare-and-swap: only one claimer sees the row still queued.
-                if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(**claim) == 1:
-                    claimed.append(job)
+    strategy = _claim_skip_locked if _use_skip_locked() else _claim_compare_and_swap
+    claimed = strategy(
+        worker=worker, models=models, max_pixels=max_pixels, nsfw=nsfw, amount=amount, job_id=job_id, claim=claim
+    )
     for job in claimed:
         job.status = Job.Status.CLAIMED
         job.worker = worker
         job.claimed_at = claim["claimed_at"]
         job.expires_at = claim["expires_at"]
-        if not _use_skip_locked():
-            job.attempts += 1  # SQLite read the rows before updating them; PostgreSQL re-read them
     return claimed
 
 
@@ -218,3 +292,34 @@ def job_claim(
     """Claim the one best job this worker can serve (see `jobs_claim`)."""
     jobs = jobs_claim(worker=worker, models=models, max_pixels=max_pixels, nsfw=nsfw, amount=1, job_id=job_id)
     return jobs[0] if jobs else None
+
+
+def jobs_skipped(*, worker: Worker, models: list[str], max_pixels: int, nsfw: bool | None = None) -> dict[str, int]:
+    """How many waiting jobs this worker may not take, by reason: the AI Horde pop's `skipped`.
+
+    Keys as the AI Horde's (horde-sdk's NoValidRequestFoundStable): models, max_pixels, nsfw,
+    untrusted (a trusted-workers request, or a comparison this worker may not serve), worker_id
+    (the request's worker list). Each job counts once, under the first rule it fails; reasons
+    with no job are left out. One query over at most SKIPPED_SCAN_JOBS waiting jobs, so on a
+    longer queue the counts are lower bounds.
+    """
+    if _use_skip_locked():
+        params = _sql_params(worker=worker, models=models, max_pixels=max_pixels, nsfw=nsfw)
+        with connection.cursor() as cursor:
+            cursor.execute(_SKIPPED, {**params, "scan": SKIPPED_SCAN_JOBS})
+            return dict(cursor.fetchall())
+    rules = _orm_rules(worker=worker, models=models, max_pixels=max_pixels, nsfw=nsfw)
+    reason = Case(*[When(~rule, then=Value(name)) for name, rule in rules.items() if rule], default=Value(""))
+    rows = (
+        Job.objects.filter(status=Job.Status.QUEUED)
+        .alias(pixels=PIXELS)
+        .annotate(reason=reason)
+        .values_list("reason", "request__workers", "request__worker_blacklist")[:SKIPPED_SCAN_JOBS]
+    )
+    counts: Counter[str] = Counter()
+    for name, workers, blacklist in rows:
+        if name:
+            counts[name] += 1
+        elif not _listed_ok(workers=workers, blacklist=blacklist, worker=worker):
+            counts["worker_id"] += 1
+    return dict(counts)

@@ -7,6 +7,7 @@ so two of them on the same request cannot deadlock.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import F
@@ -28,15 +29,35 @@ def job_fail(*, job: Job, worker: Worker | None, reason: str) -> Job:
     Back to the queue while it has attempts left; else the job is faulted and its
     request with it: the other waiting jobs are cancelled and anything charged
     for them refunded (finished images stay paid: they were delivered).
+
+    `worker` None is housekeeping: `job` is the expired claim as it read it, and only
+    that claim is failed (see `job_fail_claim`).
     """
+    job_fail_claim(job=job, worker=worker, reason=reason)
+    job.refresh_from_db()
+    return job
+
+
+def job_fail_claim(*, job: Job, worker: Worker | None, reason: str, now: datetime | None = None) -> bool:
+    """`job_fail`, saying whether it failed the claim (False: not that claim any more).
+
+    `now` is housekeeping's clock (the claim must have expired before it)."""
     with transaction.atomic():
         request = GenerationRequest.objects.select_for_update().select_related("user").get(pk=job.request_id)
         where = Job.objects.filter(pk=job.pk, status=Job.Status.CLAIMED)
         if worker is not None:
             where = where.filter(worker=worker)
+        else:
+            # Compare-and-swap on the claim housekeeping read: the same worker and attempt,
+            # still past its expiry. Between its read and now, an overlapping run may have
+            # requeued the job and another worker claimed it (or the claim was renewed):
+            # that live claim is not this one, and failing it would steal the job from a
+            # working worker and use up an attempt. The row lock below re-checks all of it
+            # against the latest committed row.
+            where = where.filter(worker_id=job.worker_id, attempts=job.attempts, expires_at__lt=now or timezone.now())
         current = where.select_for_update().first()
         if current is None:
-            return job  # finished, cancelled or already requeued meanwhile
+            return False  # finished, cancelled, requeued or re-claimed meanwhile
         transaction.on_commit(lambda: r2_staging_discard(current))
         GenerationRequest.objects.filter(pk=request.pk).update(faults=F("faults") + 1)
         if Job.objects.filter(request=request, status=Job.Status.CANCELLED).exists():
@@ -54,8 +75,7 @@ def job_fail(*, job: Job, worker: Worker | None, reason: str) -> Job:
             if conf.celery_dispatch():
                 ids, queue = [str(job.pk)], current.model.queue
                 transaction.on_commit(lambda: jobs_dispatch(job_ids=ids, queue=queue))
-    job.refresh_from_db()
-    return job
+    return True
 
 
 def _request_fault(*, request: GenerationRequest, job: Job) -> None:

@@ -233,10 +233,9 @@ def test_pop_respects_max_pixels(demo_models, api_client, alice, bob):
 
 def test_pop_serves_only_the_workers_models(demo_models, api_client, alice, bob):
     submit_async(api_client, alice[1], body(models=[SDXL], params={"width": 1024, "height": 1024}))
-    assert pop(api_client, bob[1], models=[SD]).json()["id"] is None
-    data = pop(api_client, bob[1], name="sdxl-worker", models=[SDXL], amount=2).json()
-    assert len(data["ids"]) == 2
-    assert data["payload"]["pipeline"]["name"] in {"sdxl-base", "sdxl-base-refiner"}
+    refused = pop(api_client, bob[1], models=[SD]).json()
+    assert refused["id"] is None
+    assert refused["skipped"] == {"models": 2}
 
 
 def test_a_bad_image_is_refused_and_the_job_goes_back_to_the_queue(demo_models, api_client, alice, bob):
@@ -346,6 +345,18 @@ def test_pop_stays_a_handful_of_queries(demo_models, api_client, alice, bob, dja
     # apikey, worker, the claim (one UPDATE), then reading the claimed job with its request
     with django_assert_max_num_queries(4):
         assert pop(api_client, bob[1]).json()["id"] is not None
+
+
+def test_an_empty_pop_counts_what_it_skipped_in_one_more_query(
+    demo_models, api_client, alice, bob, django_assert_max_num_queries
+):
+    submit_async(api_client, alice[1], body(params={"width": 1024, "height": 1024}))
+    small = {"name": "small", "models": [SD], "max_pixels": 512 * 512}
+    post(api_client, "/api/v2/generate/pop", small, bob[1])  # registers the worker
+    # apikey, worker, the claim (nothing), the skipped counts
+    with django_assert_max_num_queries(4):
+        data = post(api_client, "/api/v2/generate/pop", small, bob[1]).json()
+    assert (data["id"], data["skipped"]) == (None, {"max_pixels": 1})
 
 
 def test_a_failed_claim_discards_its_uploaded_r2_file(

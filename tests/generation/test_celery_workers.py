@@ -100,15 +100,16 @@ def all_done(request) -> bool:
     return not request.jobs.exclude(status=Job.Status.DONE).exists()
 
 
-def test_a_gpu_worker_makes_the_images_of_submitted_requests(celery_models, alice, spawn_worker):
-    worker_process = spawn_worker("gpu-a", "alice", concurrency=2)
+def test_a_gpu_worker_makes_the_images_of_submitted_requests(celery_models, alice, bob, spawn_worker):
+    # Bob's: a comparison is never served by a worker of its requester.
+    worker_process = spawn_worker("gpu-a", "bob", concurrency=2)
     plain = request_submit(user=alice[0], body=body(params={"n": 2})).request
     pair = request_submit(user=alice[0], body=body(models=[SDXL], params={"width": 1024, "height": 1024})).request
     assert wait_until(lambda: all_done(plain) and all_done(pair)), worker_process.log_path.read_text()
     assert Image.objects.count() == 4
     worker = Worker.objects.get(name="gpu-a")
     assert worker.kind == Worker.Kind.CELERY
-    assert worker.owner == alice[0]
+    assert worker.owner == bob[0]
     assert worker.info["device"] == "cpu"
     assert worker.jobs_done == 4
     # The heartbeat keeps last_seen fresh while the worker idles.
@@ -167,3 +168,41 @@ def test_a_broker_that_lost_its_messages_loses_no_work(celery_models, alice, spa
     assert jobs_redispatch() == 4  # ...until housekeeping re-dispatches from PostgreSQL
     assert wait_until(lambda: all(all_done(request) for request in requests_))
     assert Image.objects.count() == 4
+
+
+def test_a_celery_worker_serves_the_beta_while_an_untrusted_http_workers_pop_skips_it(
+    celery_models, alice, bob, charlie, spawn_worker, api_client, settings
+):
+    import json
+
+    pair = request_submit(user=alice[0], body=body(models=[SDXL], params={"width": 1024, "height": 1024})).request
+    broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
+    queue = celery_models[SDXL].queue
+    assert wait_until(lambda: broker.llen(queue) == 2, timeout=5)
+
+    # Alice's own GPU worker takes the messages but not the jobs: not her own comparison.
+    own = spawn_worker("gpu-alice", "alice", models=(SDXL,))
+    assert wait_until(lambda: broker.llen(queue) == 0, timeout=30), own.log_path.read_text()
+    time.sleep(1.5)
+    assert set(pair.jobs.values_list("status", flat=True)) == {Job.Status.QUEUED}
+
+    # Charlie's HTTP worker (untrusted) pops: nothing, and it is told why.
+    popped = api_client.post(
+        "/api/v2/generate/pop",
+        data=json.dumps({"name": "charlie-box", "models": [SDXL], "max_pixels": 1024 * 1024, "amount": 2}),
+        content_type="application/json",
+        HTTP_APIKEY=charlie[1],
+    ).json()
+    assert (popped["id"], popped["skipped"]) == (None, {"untrusted": 2})
+
+    # Bob's GPU worker serves it, once housekeeping re-sends the messages Alice's worker used up
+    # (stopped first: it would take its share of the new messages and drop them again).
+    os.killpg(own.pid, signal.SIGKILL)
+    own.wait(timeout=10)
+    spawn_worker("gpu-bob", "bob", models=(SDXL,))
+    settings.HORDE_REDISPATCH_AFTER_SECONDS = 0
+    Job.objects.update(dispatched_at=timezone.now() - timedelta(seconds=1))
+    assert jobs_redispatch() == 2
+    assert wait_until(lambda: all_done(pair))
+    assert set(Image.objects.filter(request=pair).values_list("worker__name", flat=True)) == {"gpu-bob"}
+    assert set(pair.jobs.values_list("attempts", flat=True)) == {1}

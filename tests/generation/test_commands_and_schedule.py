@@ -8,6 +8,8 @@ from django.core.management import CommandError, call_command
 
 from generation.models import ImageModel, Pipeline
 
+from .conftest import SDXL
+
 
 def test_the_beat_schedule_runs_registered_housekeeping_tasks():
     from horde_site.celery import app
@@ -43,3 +45,23 @@ def test_seed_demo_is_idempotent(demo_models):
     assert counts[0] >= 2
     assert counts[1] >= 3
     assert user_balance(user=User.objects.get(username="demo")) == demo_balance == 5000
+
+
+def test_seed_demo_gives_the_demo_gpu_worker_an_owner_other_than_the_demo_user(demo_models):
+    from accounts.models import User
+    from generation.management.commands.seed_demo import GPU_OPERATOR
+    from generation.models import Worker
+    from generation.services import job_claim, request_submit
+
+    operator = User.objects.get(username=GPU_OPERATOR)
+    demo = User.objects.get(username="demo")
+    assert not operator.has_usable_password()
+    call_command("seed_demo", stdout=io.StringIO())
+    assert User.objects.filter(username=GPU_OPERATOR).count() == 1
+    # The demo user's pair: not for a GPU worker of the demo user, for run.sh's (the operator's).
+    request_submit(user=demo, body={"prompt": "a fox", "models": [SDXL], "params": {"width": 1024, "height": 1024}})
+    args = {"models": [SDXL], "max_pixels": 1024 * 1024}
+    own = Worker.objects.create(name="demo-gpu", owner=demo, kind=Worker.Kind.CELERY, model_names=[SDXL])
+    assert job_claim(worker=own, **args) is None
+    platform = Worker.objects.create(name="gpu", owner=operator, kind=Worker.Kind.CELERY, model_names=[SDXL])
+    assert job_claim(worker=platform, **args) is not None

@@ -117,3 +117,96 @@ def test_any_staff_member_can_look_at_requests_jobs_and_workers_but_not_change_t
     worker.refresh_from_db()
     assert (worker.name, worker.paused) == ("gpu-3", False)
     assert client.get("/admin/generation/pipeline/").status_code == 403
+
+
+def model_form_data(model) -> dict:
+    """The image model's change form as staff would send it back unchanged (no pipeline rows)."""
+    fields = [
+        "name",
+        "description",
+        "queue",
+        "default_width",
+        "default_height",
+        "min_width",
+        "max_width",
+        "min_height",
+        "max_height",
+        "default_steps",
+        "max_steps",
+    ]
+    data = {field: getattr(model, field) for field in fields}
+    data["images_per_request"] = model.images_per_request if model.images_per_request is not None else ""
+    for flag in ("enabled", "anonymous_allowed", "always_shared", "compare_pipelines"):
+        if getattr(model, flag):
+            data[flag] = "on"
+    data.update({"pipelines-TOTAL_FORMS": "0", "pipelines-INITIAL_FORMS": "0", "_save": "Save"})
+    return data
+
+
+@pytest.mark.parametrize(
+    ("change", "rule"),
+    [
+        ({"anonymous_allowed": "on"}, "for registered users only"),
+        ({"images_per_request": "1"}, "exactly 2 images per request"),
+        ({"images_per_request": ""}, "exactly 2 images per request"),
+        ({"always_shared": None}, "always shared"),
+        ({"min_width": "512"}, "at least 1024x1024"),
+        ({"min_height": "768"}, "at least 1024x1024"),
+    ],
+)
+def test_the_admin_refuses_to_break_a_comparison_rule_with_a_form_error_naming_it(
+    staff_client, demo_models, change, rule
+):
+    beta = demo_models["sdxl"]
+    data = model_form_data(beta)
+    for key, value in change.items():
+        if value is None:
+            data.pop(key)
+        else:
+            data[key] = value
+    response = staff_client.post(f"/admin/generation/imagemodel/{beta.pk}/change/", data)
+    assert response.status_code == 200  # the form again, not a redirect (nor a 500)
+    errors = response.context["adminform"].form.non_field_errors()
+    assert any(rule in error for error in errors), errors
+    assert rule in response.content.decode()
+    fresh = type(beta).objects.get(pk=beta.pk)
+    assert (fresh.anonymous_allowed, fresh.images_per_request, fresh.always_shared) == (False, 2, True)
+    assert (fresh.min_width, fresh.min_height) == (1024, 1024)
+
+
+def test_the_admin_saves_a_comparison_model_that_keeps_the_rules(staff_client, demo_models):
+    beta = demo_models["sdxl"]
+    data = {**model_form_data(beta), "max_steps": "50", "min_width": "1152"}
+    response = staff_client.post(f"/admin/generation/imagemodel/{beta.pk}/change/", data)
+    assert response.status_code == 302
+    beta.refresh_from_db()
+    assert (beta.max_steps, beta.min_width) == (50, 1152)
+
+
+def test_a_plain_model_may_be_anonymous_and_small(staff_client, demo_models):
+    sd = demo_models["sd"]
+    data = {**model_form_data(sd), "min_width": "64", "images_per_request": "1"}
+    assert staff_client.post(f"/admin/generation/imagemodel/{sd.pk}/change/", data).status_code == 302
+    sd.refresh_from_db()
+    assert (sd.anonymous_allowed, sd.images_per_request) == (True, 1)
+
+
+def test_the_database_refuses_a_comparison_model_that_breaks_a_rule_whoever_writes_it(demo_models):
+    from django.db import IntegrityError, transaction
+
+    from generation.models import ImageModel
+
+    for change in ({"anonymous_allowed": True}, {"images_per_request": None}, {"always_shared": False}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            ImageModel.objects.filter(pk=demo_models["sdxl"].pk).update(**change)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ImageModel.objects.create(
+            name="tiny_beta",
+            queue="q.tiny",
+            compare_pipelines=True,
+            images_per_request=2,
+            anonymous_allowed=False,
+            always_shared=True,
+            min_width=64,
+            min_height=1024,
+        )

@@ -54,20 +54,23 @@ def _worker_env(models_dir: Path, media_root: Path) -> dict[str, str]:
 
 @pytest.fixture
 def tiny_beta(db, sdxl_beta_recipes):
-    """A comparison model like the SDXL beta, at tiny sizes, with the beta's two recipes."""
+    """A comparison model like the SDXL beta, with the beta's two recipes on tiny checkpoints.
+
+    At the beta's smallest size: the comparison rules (at least 1024x1024) are database
+    constraints. 1088x1024, so a swapped width and height would show."""
     from generation.models import ImageModel, Pipeline
 
     suffix = uuid.uuid4().hex[:8]
     model = ImageModel.objects.create(
         name=f"tiny_sdxl_beta_{suffix}",
         queue=f"model.tiny_sdxl_beta_{suffix}",  # its own queue: no other test's messages
-        default_width=128,
-        default_height=64,
-        min_width=64,
-        max_width=256,
-        min_height=64,
-        max_height=256,
-        default_steps=6,
+        default_width=1088,
+        default_height=1024,
+        min_width=1024,
+        max_width=1088,
+        min_height=1024,
+        max_height=1088,
+        default_steps=4,
         max_steps=20,
         anonymous_allowed=False,
         always_shared=True,
@@ -107,14 +110,16 @@ def _start_worker(*, model, owner, models_dir: Path, media_root: Path, log: Path
 
 
 @pytest.fixture
-def gpu_worker(tiny_beta, alice, models_dir, tmp_path, settings):
-    """A running `gpu_worker --backend diffusers` for the tiny beta; stopped after the test."""
+def gpu_worker(tiny_beta, bob, models_dir, tmp_path, settings):
+    """A running `gpu_worker --backend diffusers` for the tiny beta; stopped after the test.
+
+    Owned by Bob: a comparison is never served by a worker of its requester (Alice)."""
     from generation.models import Worker
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
     log = tmp_path / "worker.log"
     process = _start_worker(
-        model=tiny_beta, owner=alice[0], models_dir=models_dir, media_root=tmp_path / "media", log=log
+        model=tiny_beta, owner=bob[0], models_dir=models_dir, media_root=tmp_path / "media", log=log
     )
     try:
         deadline = time.monotonic() + WORKER_START_TIMEOUT
@@ -138,7 +143,7 @@ def _submit(user, model, *, seed: int):
     body = {
         "prompt": "a red fox in the snow ### blurry",
         "models": [model.name],
-        "params": {"width": 128, "height": 64, "steps": 6, "seed": str(seed)},
+        "params": {"width": 1088, "height": 1024, "steps": 4, "seed": str(seed)},
     }
     return request_submit(user=user, body=body).request
 
@@ -176,10 +181,10 @@ def test_a_worker_makes_both_images_of_a_pair_at_the_requested_size_with_the_two
 
     assert set(images) == {"sdxl-base", "sdxl-base-refiner"}
     for _pixels, size, job in images.values():
-        assert size == (128, 64)
+        assert size == (1088, 1024)
         assert job.seed == 4242
         assert job.inference_seconds is not None and job.inference_seconds > 0
-        assert job.image.width == 128 and job.image.height == 64
+        assert job.image.width == 1088 and job.image.height == 1024
     # The job records the version of the pipeline that drew it.
     assert images["sdxl-base"][2].pipeline_version == "1"
     assert images["sdxl-base-refiner"][2].pipeline_version == "3"

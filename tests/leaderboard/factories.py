@@ -26,7 +26,15 @@ def make_model(name: str = "SDXL_beta::stability.ai#6901"):
     from generation.models import ImageModel
 
     return ImageModel.objects.create(
-        name=name, queue=f"q-{next(_counter)}", compare_pipelines=True, images_per_request=2, always_shared=True
+        name=name,
+        queue=f"q-{next(_counter)}",
+        compare_pipelines=True,
+        # The comparison rules are database constraints.
+        images_per_request=2,
+        always_shared=True,
+        anonymous_allowed=False,
+        min_width=1024,
+        min_height=1024,
     )
 
 

@@ -42,6 +42,8 @@ def sdxl_model(db):
         always_shared=True,
         images_per_request=2,
         anonymous_allowed=False,
+        min_width=1024,  # the comparison rules are database constraints
+        min_height=1024,
     )
     Pipeline.objects.create(model=model, name="base", version="1")
     Pipeline.objects.create(model=model, name="refiner", version="2")

@@ -1,4 +1,4 @@
-"""python manage.py seed_demo: the demo models, pipelines and demo user (idempotent)."""
+"""python manage.py seed_demo: the demo models, pipelines, demo user and GPU operator (idempotent)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from generation.models import ImageModel, Pipeline
 from kudos.services import DuplicateEvent, kudos_adjust
 
 SDXL_BETA = "SDXL_beta::stability.ai#6901"
+# Owns run.sh's GPU worker: a comparison is never served by a worker of its requester,
+# so the demo user's own pairs need a worker owned by someone else. It cannot log in.
+GPU_OPERATOR = "horde-gpu"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - the demo account is public by design
 
 MODELS: list[dict[str, Any]] = [
@@ -83,7 +86,7 @@ MODELS: list[dict[str, Any]] = [
 
 
 class Command(BaseCommand):
-    help = "Create the demo image models, their pipelines and the demo user (safe to run again)."
+    help = "Create the demo image models, their pipelines, the demo user and the GPU operator (safe to run again)."
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -102,6 +105,9 @@ class Command(BaseCommand):
             demo.is_superuser = True
             demo.save(update_fields=["is_superuser"])
             self.stdout.write("created user demo (password demo-password, staff)")
+        if not User.objects.filter(username=GPU_OPERATOR).exists():
+            user_create(username=GPU_OPERATOR)  # no password: an owner of workers, not a person
+            self.stdout.write(f"created user {GPU_OPERATOR} (owns the demo GPU worker)")
         # The event key makes the grant happen once, however often seed_demo runs.
         with contextlib.suppress(DuplicateEvent):
             kudos_adjust(
