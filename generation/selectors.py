@@ -159,8 +159,13 @@ def request_generations(*, request: GenerationRequest, base_url: str = "") -> li
 
     `img` is a URL (absolute when `base_url` is given) unless the request
     asked for r2=false, when it is the base64 webp, as on the AI Horde.
+    A comparison pair shows both images or none while it runs: the image done first
+    came from the faster pipeline, which would tell the judge which is which.
     """
-    out = []
+    out: list[dict[str, Any]] = []
+    running = (GenerationRequest.Status.WAITING, GenerationRequest.Status.PROCESSING)
+    if request.model.compare_pipelines and request.status in running:
+        return out
     for image in request_images(request=request):
         if request.r2:
             img = image_url(image=image, base_url=base_url)

@@ -277,3 +277,26 @@ def test_a_batched_pop_payload_counts_its_images(demo_models, api_client, alice,
     assert len(data["ids"]) == 2
     assert (data["payload"]["n_iter"], data["payload"]["seed"]) == (2, "99")
     assert len(data["r2_uploads"]) == 2
+
+
+# --- blind while it runs ------------------------------------------------------------------
+
+
+def test_the_status_of_a_running_pair_shows_both_images_or_none(demo_models, api_client, alice, bob):
+    import base64
+
+    from .conftest import webp
+
+    trust(bob[0])
+    request_id = submit_pair(api_client, alice[1])
+    jobs = [pop(api_client, bob[1], "trusted-1", models=[SDXL]).json() for _ in range(2)]
+    image = base64.b64encode(webp(1024, 1024)).decode()
+    submitted = post(api_client, "/api/v2/generate/submit", {"id": jobs[0]["id"], "generation": image}, bob[1])
+    assert submitted.status_code == 200, submitted.json()
+    # One image is done: showing it would tell which pipeline is the faster one.
+    status = api_client.get(f"/api/v2/generate/status/{request_id}").json()
+    assert (status["finished"], status["generations"]) == (1, [])
+    post(api_client, "/api/v2/generate/submit", {"id": jobs[1]["id"], "generation": image}, bob[1])
+    status = api_client.get(f"/api/v2/generate/status/{request_id}").json()
+    assert status["done"] is True
+    assert len(status["generations"]) == 2
