@@ -18,6 +18,7 @@ from typing import Any
 
 from celery import shared_task
 
+from generation import conf
 from generation.backends import InferenceBackend, JobSpec, get_backend
 from generation.models import Job, Worker
 from generation.services import (
@@ -25,6 +26,7 @@ from generation.services import (
     job_claim,
     job_complete,
     job_fail,
+    job_lease_renew,
     jobs_redispatch,
     jobs_requeue_expired,
 )
@@ -100,6 +102,40 @@ def webp_bytes(image: Any, quality: int = 90) -> bytes:
     return out.getvalue()
 
 
+class LeaseKeeper:
+    """Renews a running job's claim every third of its time-to-live, in a thread, so a job
+    that runs longer than one TTL (a slow GPU, a big image) is not requeued under it.
+
+    Housekeeping still requeues the claim of a worker that died: its keeper died with it.
+    """
+
+    def __init__(self, *, job: Job, worker: Worker) -> None:
+        self.job, self.worker = job, worker
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"lease-{job.pk}", daemon=True)
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        interval = max(conf.job_ttl_seconds() / 3, 0.05)
+        try:
+            while not self.stop.wait(interval):
+                if not job_lease_renew(job=self.job, worker=self.worker):
+                    return  # the claim is gone (cancelled, requeued): nothing left to keep
+        except Exception:  # a database blip: the claim may lapse, which only costs a retry
+            logger.warning("could not renew the claim of job %s", self.job.pk, exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def __enter__(self) -> LeaseKeeper:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
 @shared_task(name=JOB_RUN_TASK, acks_late=True, ignore_result=True)
 def job_run(job_id: str) -> str:
     """Claim this job (or the best one this worker serves), generate, complete."""
@@ -114,8 +150,9 @@ def job_run(job_id: str) -> str:
     logger.info("job %s started (message for %s)", job.pk, job_id)
     started = time.monotonic()
     try:
-        image = runtime.backend.generate(job_spec(job))
-        data = webp_bytes(image)
+        with LeaseKeeper(job=job, worker=worker):
+            image = runtime.backend.generate(job_spec(job))
+            data = webp_bytes(image)
     except Exception:
         logger.exception("job %s failed in the backend", job.pk)
         job_fail(job=job, worker=worker, reason="backend error")

@@ -7,7 +7,7 @@ Only generation.tasks imports Celery tasks; these services send messages by task
 
 from __future__ import annotations
 
-from .claim import job_claim, jobs_claim, jobs_skipped, worker_serves_comparisons
+from .claim import job_claim, job_lease_renew, jobs_claim, jobs_skipped, worker_serves_comparisons
 from .complete import Completion, job_complete
 from .dispatch import jobs_dispatch, jobs_redispatch
 from .errors import GenerationError, RequestRefused, WorkerActionRefused
@@ -37,6 +37,7 @@ __all__ = [
     "job_claim",
     "job_complete",
     "job_fail",
+    "job_lease_renew",
     "job_priority",
     "job_refund_if_charged",
     "jobs_claim",

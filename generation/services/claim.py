@@ -294,6 +294,23 @@ def job_claim(
     return jobs[0] if jobs else None
 
 
+def job_lease_renew(*, job: Job, worker: Worker) -> bool:
+    """Push this claim's expiry one time-to-live ahead while its worker still runs it.
+
+    A compare-and-swap on the claim itself (job, worker, attempt, still claimed): a claim
+    housekeeping already gave back, or that another worker now holds, is not revived, so a
+    slow job keeps its claim and a vanished worker's job still goes back after one TTL.
+    Returns whether the claim was renewed.
+    """
+    expires = timezone.now() + timedelta(seconds=conf.job_ttl_seconds())
+    renewed = Job.objects.filter(pk=job.pk, status=Job.Status.CLAIMED, worker=worker, attempts=job.attempts).update(
+        expires_at=expires
+    )
+    if renewed:
+        job.expires_at = expires
+    return renewed == 1
+
+
 def jobs_skipped(*, worker: Worker, models: list[str], max_pixels: int, nsfw: bool | None = None) -> dict[str, int]:
     """How many waiting jobs this worker may not take, by reason: the AI Horde pop's `skipped`.
 

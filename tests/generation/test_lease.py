@@ -1,0 +1,105 @@
+"""A running Celery job keeps its claim past one time-to-live; a vanished worker's does not."""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import nullcontext
+
+import pytest
+from PIL import Image
+
+from generation import tasks
+from generation.models import Job, Worker
+from generation.services import job_claim, job_lease_renew, jobs_requeue_expired, request_submit
+
+from .conftest import SD, body
+
+pytestmark = pytest.mark.django_db(transaction=True)
+TTL = 0.4
+
+
+@pytest.fixture(autouse=True)
+def _short_ttl(settings):
+    settings.HORDE_JOB_TTL_SECONDS = TTL
+    settings.HORDE_CELERY_DISPATCH = False
+
+
+class SlowBackend:
+    """Takes several TTLs to draw, like a big image on a slow GPU."""
+
+    name = "slow"
+
+    def generate(self, spec):
+        time.sleep(TTL * 4)
+        return Image.new("RGB", (spec.width, spec.height), "teal")
+
+    def device_info(self):
+        return {}
+
+
+@pytest.fixture
+def celery_worker_row(demo_models, bob, make_worker):
+    worker = make_worker(bob[0], name="gpu-slow", models=[SD])
+    Worker.objects.filter(pk=worker.pk).update(kind=Worker.Kind.CELERY)
+    worker.refresh_from_db()
+    tasks.set_gpu_runtime(tasks.GpuRuntime(worker=worker, backend=SlowBackend()))
+    yield worker
+    tasks.set_gpu_runtime(None)
+
+
+def run_with_housekeeping(job_id: str) -> tuple[str, int]:
+    """Run the job while housekeeping sweeps for expired claims every few milliseconds."""
+    done = threading.Event()
+    requeued = []
+
+    def sweep():
+        from django.db import connection
+
+        while not done.is_set():
+            requeued.append(jobs_requeue_expired())
+            time.sleep(0.02)
+        connection.close()
+
+    sweeper = threading.Thread(target=sweep)
+    sweeper.start()
+    try:
+        outcome = tasks.job_run(job_id)
+    finally:
+        done.set()
+        sweeper.join()
+    return outcome, sum(requeued)
+
+
+def test_without_renewal_a_slow_job_is_requeued_under_its_running_worker(celery_worker_row, alice, monkeypatch):
+    monkeypatch.setattr(tasks, "LeaseKeeper", lambda **kwargs: nullcontext())
+    job = request_submit(user=alice[0], body=body()).request.jobs.get()
+    outcome, requeued = run_with_housekeeping(str(job.pk))
+    assert requeued >= 1
+    assert outcome == "AbortedGen"  # its image arrived for a claim it no longer held
+    job.refresh_from_db()
+    assert job.status == Job.Status.QUEUED
+
+
+def test_with_renewal_a_slow_job_keeps_its_claim_and_finishes_on_its_first_attempt(celery_worker_row, alice):
+    job = request_submit(user=alice[0], body=body()).request.jobs.get()
+    outcome, requeued = run_with_housekeeping(str(job.pk))
+    assert (outcome, requeued) == ("done", 0)
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (Job.Status.DONE, 1)
+
+
+def test_a_renewal_does_not_revive_a_claim_that_moved_on(demo_models, alice, bob, charlie, make_worker):
+    job = request_submit(user=alice[0], body=body()).request.jobs.get()
+    first, second = make_worker(bob[0], name="w-first"), make_worker(charlie[0], name="w-second")
+    claimed = job_claim(worker=first, models=[SD], max_pixels=4096 * 4096)
+    before = claimed.expires_at
+    time.sleep(0.01)
+    assert job_lease_renew(job=claimed, worker=first) is True
+    assert claimed.expires_at > before
+    assert job_lease_renew(job=claimed, worker=second) is False  # not its claim
+    Job.objects.filter(pk=job.pk).update(expires_at=claimed.expires_at.replace(year=2000))
+    assert jobs_requeue_expired() == 1
+    again = job_claim(worker=first, models=[SD], max_pixels=4096 * 4096)  # the same worker, a new attempt
+    assert job_lease_renew(job=claimed, worker=first) is False  # the stale attempt renews nothing
+    assert job_lease_renew(job=again, worker=first) is True
