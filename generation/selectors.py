@@ -31,21 +31,43 @@ def workers_online() -> QuerySet[Worker]:
     return Worker.objects.filter(last_seen__gte=cutoff, paused=False, maintenance=False)
 
 
-def _model_capacity() -> dict[str, dict[str, float]]:
-    """Per model name: live workers and their summed speed (megapixel-steps per second). Cached."""
+def _model_capacity() -> dict[str, dict[str, Any]]:
+    """Per model name: live workers, their summed speed (megapixel-steps per second), and
+    what each could take (`serving`: owner id, trusted for comparisons, max pixels, nsfw). Cached."""
     key = "generation:model-capacity"
     found = cache.get(key)
     if found is not None:
         return found
-    capacity: dict[str, dict[str, float]] = {}
-    for names, mps, seconds in workers_online().values_list("model_names", "mps_done", "seconds_busy"):
+    capacity: dict[str, dict[str, Any]] = {}
+    rows = workers_online().values_list(
+        "model_names", "mps_done", "seconds_busy", "owner_id", "kind", "owner__trusted", "max_pixels", "nsfw"
+    )
+    for names, mps, seconds, owner_id, kind, owner_trusted, max_pixels, nsfw in rows:
         speed = (mps / seconds) if seconds > 0 else DEFAULT_SPEED_MPS
+        # The claim's trust rule (worker_serves_comparisons): platform Celery workers, or a trusted owner.
+        trusted = kind == Worker.Kind.CELERY or bool(owner_trusted)
         for name in names or []:
-            entry = capacity.setdefault(name, {"workers": 0, "speed": 0.0})
+            entry = capacity.setdefault(name, {"workers": 0, "speed": 0.0, "serving": []})
             entry["workers"] += 1
             entry["speed"] += speed
+            entry["serving"].append((owner_id, trusted, max_pixels, nsfw))
     cache.set(key, capacity, SPEED_CACHE_SECONDS)
     return capacity
+
+
+def _possible(row: dict[str, Any], serving: list) -> bool:
+    """Whether a live worker could take this request under the claim's rules (size, nsfw,
+    trusted workers, comparisons never served by the requester's own worker)."""
+    pixels = row["width"] * row["height"]
+    for owner_id, trusted, max_pixels, nsfw in serving:
+        if max_pixels < pixels or (row["nsfw"] and not nsfw):
+            continue
+        if (row["trusted_workers"] or row["compare_pipelines"]) and not trusted:
+            continue
+        if row["compare_pipelines"] and owner_id == row["user_id"]:
+            continue
+        return True
+    return False
 
 
 def request_by_id(*, request_id: Any) -> GenerationRequest | None:
@@ -69,6 +91,7 @@ SELECT p.*, CASE WHEN p.waiting > 0 THEN (
 ) ELSE 0 END AS queue_position
 FROM (
     SELECT r.status, r.n, r.kudos, r.faults, r.width, r.height, r.steps, r.model_id, m.name AS model_name,
+        r.user_id, r.nsfw, r.trusted_workers, m.compare_pipelines,
         COUNT(j.id) AS total,
         SUM(CASE WHEN j.status = 'done' THEN 1 ELSE 0 END) AS finished,
         SUM(CASE WHEN j.status = 'claimed' THEN 1 ELSE 0 END) AS processing,
@@ -79,7 +102,8 @@ FROM (
     JOIN generation_imagemodel m ON m.id = r.model_id
     LEFT JOIN generation_job j ON j.request_id = r.id
     WHERE r.id = %s
-    GROUP BY r.id, r.status, r.n, r.kudos, r.faults, r.width, r.height, r.steps, r.model_id, m.name
+    GROUP BY r.id, r.status, r.n, r.kudos, r.faults, r.width, r.height, r.steps, r.model_id, m.name,
+        r.user_id, r.nsfw, r.trusted_workers, m.compare_pipelines
 ) p
 """
 
@@ -104,7 +128,7 @@ def request_progress_by_id(*, request_id: Any) -> dict[str, Any] | None:
     finished, processing, waiting = (int(row[key] or 0) for key in ("finished", "processing", "waiting"))
     total = int(row["total"]) or row["n"]
     per_job = megapixelsteps(width=row["width"], height=row["height"], steps=row["steps"])
-    capacity = _model_capacity().get(row["model_name"], {"workers": 0, "speed": 0.0})
+    capacity = _model_capacity().get(row["model_name"], {"workers": 0, "speed": 0.0, "serving": []})
     queue_position = int(row["queue_position"] or 0)
     speed = capacity["speed"] or DEFAULT_SPEED_MPS
     one_worker = speed / max(int(capacity["workers"]), 1)
@@ -126,7 +150,7 @@ def request_progress_by_id(*, request_id: Any) -> dict[str, Any] | None:
         "wait_time": wait_time,
         "queue_position": queue_position,
         "kudos": float(each * finished),
-        "is_possible": capacity["workers"] > 0,
+        "is_possible": _possible(row, capacity["serving"]),
     }
 
 

@@ -374,3 +374,25 @@ def test_a_failed_claim_discards_its_uploaded_r2_file(
     with django_capture_on_commit_callbacks(execute=True):
         job_fail(job=job, worker=job.worker, reason="test")
     assert not default_storage.exists(r2_staging_name(job))
+
+
+def test_is_possible_says_whether_a_live_worker_could_ever_take_the_request(demo_models, api_client, alice, bob):
+    from django.core.cache import cache
+
+    from generation.models import Worker
+
+    def possible(request_id: str) -> bool:
+        cache.delete("generation:model-capacity")  # the figures are cached for seconds
+        return api_client.get(f"/api/v2/generate/check/{request_id}").json()["is_possible"]
+
+    plain = submit_async(api_client, alice[1]).json()["id"]
+    wants_trusted = submit_async(api_client, alice[1], body(trusted_workers=True)).json()["id"]
+    assert possible(plain) is False  # no worker at all
+    pop(api_client, bob[1])  # bob's untrusted HTTP worker comes online
+    assert possible(plain) is True
+    assert possible(wants_trusted) is False  # no trusted worker: nobody could ever take it
+    bob[0].trusted = True
+    bob[0].save(update_fields=["trusted"])
+    assert possible(wants_trusted) is True
+    Worker.objects.update(max_pixels=256 * 256)  # too small for a 512x512 request
+    assert possible(plain) is False
