@@ -293,6 +293,9 @@ HORDE_JOB_TTL_SECONDS = envint("HORDE_JOB_TTL_SECONDS", 300)
 HORDE_MAX_JOB_ATTEMPTS = envint("HORDE_MAX_JOB_ATTEMPTS", 3)
 HORDE_REDISPATCH_AFTER_SECONDS = envint("HORDE_REDISPATCH_AFTER_SECONDS", 120)
 HORDE_CELERY_DISPATCH = envbool("HORDE_CELERY_DISPATCH", True)
+# Queue priority of a requester in debt (just below zero kudos): below everyone not in
+# debt, above anonymous requests (generation.services.submit.job_priority).
+HORDE_DEBT_PRIORITY = envint("HORDE_DEBT_PRIORITY", -50_000)
 
 # --- housekeeping schedule (Celery beat; every task on the housekeeping queue) ---
 CELERY_BEAT_SCHEDULE = {

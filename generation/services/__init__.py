@@ -13,10 +13,11 @@ from .dispatch import jobs_dispatch, jobs_redispatch
 from .errors import GenerationError, RequestRefused, WorkerActionRefused
 from .fail import job_fail
 from .housekeeping import jobs_requeue_expired
-from .request_state import job_refund_if_charged, request_status_refresh
+from .request_state import job_refund_if_charged, jobs_refund, request_status_refresh
 from .storage import r2_staging_name
 from .submit import (
     SAMPLERS,
+    Cancellation,
     SubmitResult,
     ValidSubmission,
     job_priority,
@@ -28,6 +29,7 @@ from .workers import worker_heartbeat, worker_register_celery, worker_register_h
 
 __all__ = [
     "SAMPLERS",
+    "Cancellation",
     "Completion",
     "GenerationError",
     "RequestRefused",
@@ -42,6 +44,7 @@ __all__ = [
     "jobs_claim",
     "jobs_dispatch",
     "jobs_redispatch",
+    "jobs_refund",
     "jobs_requeue_expired",
     "r2_staging_name",
     "request_cancel",

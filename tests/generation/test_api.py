@@ -139,7 +139,10 @@ def test_the_queue_position_counts_higher_priority_jobs_first(demo_models, api_c
 
 
 def test_a_worker_pops_and_submits_and_the_requester_sees_the_image(demo_models, api_client, alice, bob):
+    alice_start = user_balance(user=alice[0])
     request_id = submit_async(api_client, alice[1]).json()["id"]
+    # Charged at submission; the completion only rewards the worker's owner.
+    assert user_balance(user=alice[0]) == alice_start - 6
     alice_before, bob_before = user_balance(user=alice[0]), user_balance(user=bob[0])
     popped = pop(api_client, bob[1]).json()
     assert popped["model"] == SD
@@ -159,7 +162,7 @@ def test_a_worker_pops_and_submits_and_the_requester_sees_the_image(demo_models,
     )
     assert response.status_code == 200, response.json()
     assert response.json() == {"reward": 6.0}
-    assert user_balance(user=alice[0]) == alice_before - 6
+    assert user_balance(user=alice[0]) == alice_before
     assert user_balance(user=bob[0]) == bob_before + 6
 
     status = api_client.get(f"/api/v2/generate/status/{request_id}").json()
