@@ -1,4 +1,4 @@
-"""Writes of the generation app, split by verb: submit (and cancel) requests, claim,
+"""Writes of the generation app, split by verb: submit and cancel requests, claim,
 complete and fail jobs, housekeeping, dispatch to Celery, worker registration.
 
 Only generation.tasks imports Celery tasks; these services send messages by task name
@@ -7,6 +7,7 @@ Only generation.tasks imports Celery tasks; these services send messages by task
 
 from __future__ import annotations
 
+from .cancel import Cancellation, request_cancel
 from .claim import job_claim, jobs_claim
 from .complete import Completion, job_complete
 from .dispatch import jobs_dispatch, jobs_redispatch
@@ -17,11 +18,9 @@ from .request_state import job_refund_if_charged, jobs_refund, request_status_re
 from .storage import r2_staging_name
 from .submit import (
     SAMPLERS,
-    Cancellation,
     SubmitResult,
     ValidSubmission,
     job_priority,
-    request_cancel,
     request_submit,
     request_validate,
 )
