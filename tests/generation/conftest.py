@@ -12,6 +12,17 @@ SD = "stable_diffusion"
 SDXL = "SDXL_beta::stability.ai#6901"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Worker capacity (the check's and /status/models' figures) is cached in Redis for a
+    # few seconds: another test's figures would otherwise leak in when tests run quickly.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def demo_models(db):
     call_command("seed_demo", stdout=io.StringIO())
