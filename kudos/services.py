@@ -258,8 +258,8 @@ def kudos_lock_accounts(*, users: Sequence[User]) -> None:
     """Lock these users' balance rows now, in one fixed order. Call inside a transaction.
 
     Each posting locks its own rows in id order, but a caller that makes several postings
-    in one transaction (a job completion charges the requester, then rewards the worker's
-    owner) takes them one posting at a time: two such transactions with the parties
+    for different users in one transaction (say, a charge of one user, then a reward of
+    another) takes them one posting at a time: two such transactions with the parties
     swapped would deadlock. Locking every party up front, sorted, makes them queue instead.
     Hot accounts (the anonymous user) are never locked.
     """
