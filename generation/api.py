@@ -108,10 +108,13 @@ class GenerateStatusApi(APIView):
         # id's holder may cancel; with one, it must be the requester's (or staff).
         user = request.user if request.user is not None else found.user
         try:
-            found = request_cancel(request=found, user=user)
+            cancellation = request_cancel(request=found, user=user)
         except GenerationError as exc:
             raise as_horde_error(exc) from None
-        return Response(selectors.request_status(request=found, base_url=base_url(request)))
+        body = selectors.request_status(request=cancellation.request, base_url=base_url(request))
+        # Extension: what the cancel did, in words (images cancelled, kudos really refunded).
+        body["message"] = cancellation.message
+        return Response(body)
 
 
 class GeneratePopApi(APIView):

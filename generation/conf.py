@@ -41,6 +41,12 @@ def anonymous_priority() -> float:
     return float(_get("HORDE_ANONYMOUS_PRIORITY"))
 
 
+def debt_priority() -> float:
+    """The kudos-equivalent priority of a registered requester just below zero kudos: far
+    below anyone not in debt, above anonymous requests (see job_priority)."""
+    return float(_get("HORDE_DEBT_PRIORITY", -50_000))
+
+
 def celery_dispatch() -> bool:
     """Send one Celery task per job after submission (off: HTTP workers only)."""
     return bool(_get("HORDE_CELERY_DISPATCH"))

@@ -8,6 +8,7 @@ of the queue ahead; plus a cached speed figure per model.
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.utils import timezone
 from generation import conf
 from generation.models import GenerationRequest, Image, ImageModel, Job, Worker
 from generation.pricing import megapixelsteps
+from kudos.models import Entry
 
 # Megapixel-steps per second assumed for a model nobody has served yet.
 DEFAULT_SPEED_MPS = 1.0
@@ -299,3 +301,45 @@ def worker_details(*, worker: Worker) -> dict[str, Any]:
 
 def workers_list() -> QuerySet[Worker]:
     return Worker.objects.select_related("owner").order_by("name")
+
+
+@dataclass(frozen=True)
+class RequestLedger:
+    """A request's money as its requester's ledger entries show it (positive kudos)."""
+
+    charged: int  # its jobs' charges (`job-charge:<job id>`)
+    refunded: int  # refunds of those charges (`job-refund:<job id>`)
+    refunded_jobs: int  # how many jobs were refunded
+    # Worker rewards the requester was paid for these jobs (`job-reward:<job id>`): a job
+    # served by the requester's own worker pays none now; older ones may have.
+    rewarded_to_requester: int
+
+    @property
+    def net(self) -> int:
+        """What the request cost its requester after everything paid back for its jobs."""
+        return self.charged - self.refunded - self.rewarded_to_requester
+
+
+def request_ledger(*, request: GenerationRequest, job_ids: list | None = None) -> RequestLedger:
+    """What the request's jobs were charged, refunded and paid back to the requester,
+    read from the ledger: one query for their entries on the requester's account (and
+    one for the job ids unless the caller has them)."""
+    if job_ids is None:
+        job_ids = list(Job.objects.filter(request_id=request.pk).values_list("id", flat=True))
+    keys = [f"job-{kind}:{job_id}" for job_id in job_ids for kind in ("charge", "refund", "reward")]
+    totals = {"charge": 0, "refund": 0, "reward": 0}
+    refunded_jobs = 0
+    rows = Entry.objects.filter(account__user_id=request.user_id, transaction__event_key__in=keys).values_list(
+        "transaction__event_key", "amount"
+    )
+    for key, amount in rows:
+        kind = key.split(":", 1)[0].removeprefix("job-")
+        totals[kind] += int(amount)
+        refunded_jobs += kind == "refund"
+    # Charges are negative entries on the requester's account; refunds and rewards positive.
+    return RequestLedger(
+        charged=-totals["charge"],
+        refunded=totals["refund"],
+        refunded_jobs=refunded_jobs,
+        rewarded_to_requester=totals["reward"],
+    )

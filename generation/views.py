@@ -128,7 +128,9 @@ def _visible_request(request: HttpRequest, request_id: uuid.UUID) -> GenerationR
 
 def _status_context(request: HttpRequest, generation: GenerationRequest) -> dict[str, Any]:
     progress = selectors.request_progress(request=generation)
-    total = generation.jobs.count()
+    job_ids = list(generation.jobs.values_list("id", flat=True))
+    total = len(job_ids)
+    money = selectors.request_ledger(request=generation, job_ids=job_ids)
     is_owner = generation.user_id == request.user.pk
     is_pair = generation.model.compare_pipelines and total == 2
     # Images as URLs in the shown order (Job.position), whatever form the API answers in (r2).
@@ -152,7 +154,21 @@ def _status_context(request: HttpRequest, generation: GenerationRequest) -> dict
         # Cancelling stops what has not started; jobs already being made still finish.
         "can_cancel": is_owner and generation.status in CANCELLABLE_STATUSES,
         "can_judge": is_owner and is_pair and generation.status == GenerationRequest.Status.DONE and len(images) == 2,
+        "kudos_line": kudos_line(generation=generation, money=money),
     }
+
+
+def kudos_line(*, generation: GenerationRequest, money: selectors.RequestLedger) -> str:
+    """What the request was really charged and refunded, from the ledger, in words:
+    "Charged 20 kudos, refunded 10 (1 image cancelled)"."""
+    if not money.charged:
+        return "Nothing has been charged for this request."
+    text = f"Charged {money.charged} kudos"
+    if money.refunded:
+        images = f"{money.refunded_jobs} image" + ("" if money.refunded_jobs == 1 else "s")
+        why = "not made" if generation.status == GenerationRequest.Status.FAULTED else "cancelled"
+        text += f", refunded {money.refunded} ({images} {why})"
+    return text + "."
 
 
 @login_required
@@ -176,11 +192,11 @@ def request_status_fragment(request: HttpRequest, request_id: uuid.UUID) -> Http
 def request_cancel(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
     generation = get_object_or_404(GenerationRequest, pk=request_id, user_id=request.user.pk)
     try:
-        services.request_cancel(request=generation, user=request.user)
+        cancellation = services.request_cancel(request=generation, user=request.user)
     except services.GenerationError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "Request cancelled; what had not started was refunded.")
+        messages.success(request, cancellation.message)
     return redirect("generation:request", request_id=generation.id)
 
 

@@ -1,17 +1,19 @@
 """The ledger service: the only code that moves kudos.
 
-Every public function here posts one balanced transaction through `_post`.
+Every public function here posts balanced transactions through `_post_many`.
 Other apps call the entry points (`kudos_charge`, `kudos_refund`,
-`kudos_reward`, `kudos_rebate`, `kudos_transfer`, `kudos_adjust`) with an
-`event_key` naming the event that pays; posting the same key twice raises
+`kudos_reward`, `kudos_rebate`, `kudos_transfer`, `kudos_adjust`, and the
+batch forms `kudos_charge_many` / `kudos_refund_many`) with an `event_key`
+naming the event that pays; posting the same key twice raises
 `DuplicateEvent` and changes nothing (a unique constraint decides, so this
 also holds across processes).
 
-A caller that posts several movements in one transaction calls
-`kudos_lock_accounts` first with every user involved, so that two such
-transactions over the same users queue instead of deadlocking; a job's
-charge and reward go together through `kudos_job_settle`, which does that in
-one step.
+A caller that posts several movements for different users in one transaction
+calls `kudos_lock_accounts` first with every user involved, so that two such
+transactions over the same users queue instead of deadlocking. The batch forms
+move one user's kudos only, so they need no such call: a request's job charges
+(at submission) or refunds (cancel, fault) go in one posting of a handful of
+statements, whatever the number of jobs.
 """
 
 from __future__ import annotations
@@ -92,6 +94,25 @@ def _check_event_key(event_key: object) -> str:
 
 
 @dataclass(frozen=True)
+class Movement:
+    """One movement of a batch (`kudos_charge_many`, `kudos_refund_many`): the event that
+    pays, how much, and the memo the user's history shows."""
+
+    event_key: str
+    amount: int
+    memo: str = ""
+
+
+@dataclass(frozen=True)
+class Posted:
+    """What a batch wrote: its transactions, in order, and the user's balance right after
+    them (None for a hot account such as the anonymous user's: it keeps no balance)."""
+
+    transactions: list[Transaction]
+    balance_after: int | None
+
+
+@dataclass(frozen=True)
 class _Posting:
     kind: Transaction.Kind
     event_key: str
@@ -116,12 +137,15 @@ def _post(
     refused movement also rolls back any account it had to create.
     """
     posting = _Posting(kind, event_key, legs, memo, created_by, no_overdraft)
-    return _post_many([posting])[0]
+    return _post_many([posting])[0][0]
 
 
-def _post_many(postings: Sequence[_Posting]) -> list[Transaction]:
+def _post_many(postings: Sequence[_Posting]) -> tuple[list[Transaction], dict[int, int]]:
     """Write balanced transactions, in order, as one unit. Call inside the caller's
     `transaction.atomic()` block: its savepoint undoes everything on a refusal.
+
+    Returns the transactions and each user (cold) account's balance after them, by
+    account id.
 
     A handful of statements whatever the number of postings: one INSERT of the
     transactions, one UPDATE per user account touched (in id order: that is the
@@ -200,7 +224,7 @@ def _post_many(postings: Sequence[_Posting]) -> list[Transaction]:
                     raise KudosError("Not enough kudos.", rc="KudosTransferNotEnough")
             entries.append(Entry(transaction=txn, account=account, amount=amount, balance_after=balance_after))
     Entry.objects.bulk_create(entries)
-    return transactions
+    return transactions, running
 
 
 def _accounts(
@@ -234,8 +258,8 @@ def kudos_lock_accounts(*, users: Sequence[User]) -> None:
     """Lock these users' balance rows now, in one fixed order. Call inside a transaction.
 
     Each posting locks its own rows in id order, but a caller that makes several postings
-    in one transaction (a job completion charges the requester, then rewards the worker's
-    owner) takes them one posting at a time: two such transactions with the parties
+    for different users in one transaction (say, a charge of one user, then a reward of
+    another) takes them one posting at a time: two such transactions with the parties
     swapped would deadlock. Locking every party up front, sorted, makes them queue instead.
     Hot accounts (the anonymous user) are never locked.
     """
@@ -301,104 +325,76 @@ def kudos_adjust(
         )
 
 
-def _user_system_move(
-    *, user: User, system: SystemAccount, kind: Transaction.Kind, amount: int, event_key: str, memo: str
-) -> Transaction:
-    """One movement between a user and a system account; `amount` is what the user gets
-    (negative: what the user pays)."""
+def _user_system_moves(
+    *, user: User, system: SystemAccount, kind: Transaction.Kind, moves: Sequence[Movement], sign: int
+) -> Posted:
+    """Movements between one user and one system account, posted as one unit. Each
+    movement's `amount` is checked positive; `sign` says which way it goes (+1: to the
+    user, -1: from the user)."""
+    if not moves:
+        raise KudosError("Nothing to post.")
+    checked = [(move, sign * _check_amount(move.amount)) for move in moves]
     with transaction.atomic():
         account, pool = _user_and_system(user, system)
-        return _post(kind=kind, event_key=event_key, legs=[(account, amount), (pool, -amount)], memo=memo)
+        transactions, balances = _post_many(
+            [
+                _Posting(kind, move.event_key, [(account, amount), (pool, -amount)], move.memo)
+                for move, amount in checked
+            ]
+        )
+        return Posted(transactions=transactions, balance_after=balances.get(account.pk))
 
 
 def kudos_charge(*, user: User, amount: int, event_key: str, memo: str = "") -> Transaction:
     """Charge a requester for a generation. May go below zero: kudos is priority."""
-    return _user_system_move(
-        user=user,
-        system=SystemAccount.GENERATION_SPEND,
-        kind=Transaction.Kind.GENERATION,
-        amount=-_check_amount(amount),
-        event_key=event_key,
-        memo=memo,
+    return kudos_charge_many(user=user, charges=[Movement(event_key, amount, memo)]).transactions[0]
+
+
+def kudos_charge_many(*, user: User, charges: Sequence[Movement]) -> Posted:
+    """Charge a requester for several generations (a request's jobs) in one posting.
+
+    One transaction per charge, each with its own event key, written as one unit (any
+    key already paid: DuplicateEvent, and none is written) in a handful of statements.
+    May go below zero, like `kudos_charge`. The returned balance is the requester's
+    right after the charges: what the queue priority of these jobs follows.
+    """
+    return _user_system_moves(
+        user=user, system=SystemAccount.GENERATION_SPEND, kind=Transaction.Kind.GENERATION, moves=charges, sign=-1
     )
 
 
 def kudos_refund(*, user: User, amount: int, event_key: str, memo: str = "") -> Transaction:
     """Give back a generation charge (a cancelled or faulted request)."""
-    return _user_system_move(
-        user=user,
-        system=SystemAccount.GENERATION_SPEND,
-        kind=Transaction.Kind.REFUND,
-        amount=_check_amount(amount),
-        event_key=event_key,
-        memo=memo,
+    return kudos_refund_many(user=user, refunds=[Movement(event_key, amount, memo)]).transactions[0]
+
+
+def kudos_refund_many(*, user: User, refunds: Sequence[Movement]) -> Posted:
+    """Give back several generation charges in one posting (as `kudos_charge_many`)."""
+    return _user_system_moves(
+        user=user, system=SystemAccount.GENERATION_SPEND, kind=Transaction.Kind.REFUND, moves=refunds, sign=1
     )
 
 
 def kudos_reward(*, user: User, amount: int, event_key: str, memo: str = "") -> Transaction:
     """Reward a worker's owner for a finished job."""
-    return _user_system_move(
+    return _user_system_moves(
         user=user,
         system=SystemAccount.WORKER_REWARDS,
         kind=Transaction.Kind.WORKER_REWARD,
-        amount=_check_amount(amount),
-        event_key=event_key,
-        memo=memo,
-    )
-
-
-def kudos_job_settle(
-    *,
-    requester: User,
-    owner: User,
-    amount: int,
-    charge_key: str,
-    reward_key: str,
-    charge_memo: str = "",
-    reward_memo: str = "",
-) -> tuple[Transaction, Transaction]:
-    """Pay for one finished job: charge the requester and reward the worker's owner.
-
-    Two transactions, each with its own event key (exactly what `kudos_charge` then
-    `kudos_reward` write), posted as one unit: both parties' rows are locked together
-    in id order (so crossed completions queue instead of deadlocking, as with
-    `kudos_lock_accounts`), in a handful of statements. Either event already paid:
-    DuplicateEvent, and neither is written.
-    """
-    amount = _check_amount(amount)
-    with transaction.atomic():
-        by_user, by_code = _accounts(
-            users=[requester, owner], codes=[SystemAccount.GENERATION_SPEND, SystemAccount.WORKER_REWARDS]
-        )
-        charge, reward = _post_many(
-            [
-                _Posting(
-                    Transaction.Kind.GENERATION,
-                    charge_key,
-                    [(by_user[requester.pk], -amount), (by_code[SystemAccount.GENERATION_SPEND.value], amount)],
-                    charge_memo,
-                ),
-                _Posting(
-                    Transaction.Kind.WORKER_REWARD,
-                    reward_key,
-                    [(by_user[owner.pk], amount), (by_code[SystemAccount.WORKER_REWARDS.value], -amount)],
-                    reward_memo,
-                ),
-            ]
-        )
-        return charge, reward
+        moves=[Movement(event_key, amount, memo)],
+        sign=1,
+    ).transactions[0]
 
 
 def kudos_rebate(*, user: User, amount: int, event_key: str, memo: str = "") -> Transaction:
     """Pay a rater's rebate."""
-    return _user_system_move(
+    return _user_system_moves(
         user=user,
         system=SystemAccount.RATING_REBATES,
         kind=Transaction.Kind.RATING_REBATE,
-        amount=_check_amount(amount),
-        event_key=event_key,
-        memo=memo,
-    )
+        moves=[Movement(event_key, amount, memo)],
+        sign=1,
+    ).transactions[0]
 
 
 def kudos_rebate_reverse(*, user: User, amount: int, event_key: str, memo: str = "") -> Transaction:
@@ -406,11 +402,10 @@ def kudos_rebate_reverse(*, user: User, amount: int, event_key: str, memo: str =
 
     May take the rater below zero if the rebate was already spent, like a charge.
     """
-    return _user_system_move(
+    return _user_system_moves(
         user=user,
         system=SystemAccount.RATING_REBATES,
         kind=Transaction.Kind.REBATE_REVERSAL,
-        amount=-_check_amount(amount),
-        event_key=event_key,
-        memo=memo,
-    )
+        moves=[Movement(event_key, amount, memo)],
+        sign=-1,
+    ).transactions[0]

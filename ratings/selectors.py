@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from generation.models import GenerationRequest, Image, Job
+from generation.selectors import request_ledger
 from kudos.models import Entry
 
 from .models import PairAssignment, Vote
@@ -45,14 +46,17 @@ def pair_images(*, generation_request: GenerationRequest) -> tuple[Image, Image]
 
 
 def request_cost(*, generation_request: GenerationRequest) -> int:
-    """What the requester was really charged for the request: the sum of its job charges
-    in the ledger (event keys `job-charge:<job id>`)."""
-    keys = [f"job-charge:{job_id}" for job_id in generation_request.jobs.values_list("id", flat=True)]
-    total = Entry.objects.filter(
-        transaction__event_key__in=keys, account__user_id=generation_request.user_id
+    """What the request really cost its requester, net, from the ledger: what its jobs
+    were charged, minus refunds of those charges, minus worker rewards paid to the
+    requester for those jobs (a job served by the requester's own worker pays none since
+    self-serving earns nothing; older ones may have), minus the owner's rating rebate
+    already paid for it (`rating:owner:<request id>`). 0 when nothing is left: a rebate
+    must stay strictly below this, so then there is none."""
+    money = request_ledger(request=generation_request)
+    rebated = Entry.objects.filter(
+        transaction__event_key=f"rating:owner:{generation_request.pk}", account__user_id=generation_request.user_id
     ).aggregate(total=Sum("amount"))["total"]
-    # Charges are negative entries on the requester's account.
-    return max(0, -int(total or 0))
+    return max(0, money.net - int(rebated or 0))
 
 
 def live_vote(*, generation_request: GenerationRequest, rater: User) -> Vote | None:

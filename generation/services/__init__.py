@@ -1,4 +1,4 @@
-"""Writes of the generation app, split by verb: submit (and cancel) requests, claim,
+"""Writes of the generation app, split by verb: submit and cancel requests, claim,
 complete and fail jobs, housekeeping, dispatch to Celery, worker registration.
 
 Only generation.tasks imports Celery tasks; these services send messages by task name
@@ -7,20 +7,20 @@ Only generation.tasks imports Celery tasks; these services send messages by task
 
 from __future__ import annotations
 
+from .cancel import Cancellation, request_cancel
 from .claim import job_claim, job_lease_renew, jobs_claim, jobs_skipped, worker_serves_comparisons
 from .complete import Completion, job_complete
 from .dispatch import jobs_dispatch, jobs_redispatch
 from .errors import GenerationError, RequestRefused, WorkerActionRefused
 from .fail import job_fail
 from .housekeeping import jobs_requeue_expired
-from .request_state import job_refund_if_charged, request_status_refresh
+from .request_state import job_refund_if_charged, jobs_refund, request_status_refresh
 from .storage import r2_staging_name
 from .submit import (
     SAMPLERS,
     SubmitResult,
     ValidSubmission,
     job_priority,
-    request_cancel,
     request_submit,
     request_validate,
 )
@@ -28,6 +28,7 @@ from .workers import worker_heartbeat, worker_register_celery, worker_register_h
 
 __all__ = [
     "SAMPLERS",
+    "Cancellation",
     "Completion",
     "GenerationError",
     "RequestRefused",
@@ -43,6 +44,7 @@ __all__ = [
     "jobs_claim",
     "jobs_dispatch",
     "jobs_redispatch",
+    "jobs_refund",
     "jobs_requeue_expired",
     "jobs_skipped",
     "r2_staging_name",

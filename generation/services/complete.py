@@ -1,4 +1,9 @@
-"""Completing a claimed job: check the image, store it, mark the job done, settle kudos.
+"""Completing a claimed job: check the image, store it, mark the job done, reward the worker.
+
+The requester paid for the job when it was submitted (`job-charge:<job id>`); a
+finished job pays its worker's owner (`job-reward:<job id>`), except when the owner
+is the requester: serving your own request earns nothing (else a user could mint
+kudos by popping and submitting their own jobs, then rating them).
 
 Lock order everywhere: the request row, then its job rows (cancel, complete, fail),
 so two of them on the same request cannot deadlock.
@@ -15,19 +20,26 @@ from django.utils import timezone
 
 from generation.models import GenerationRequest, Image, Job, Worker
 from generation.pricing import megapixelsteps
-from kudos.services import kudos_job_settle
+from kudos.services import kudos_reward
 
 from .errors import WorkerActionRefused, worker_bad
 from .fail import job_fail
 from .images import image_validate
-from .request_state import request_status_refresh
+from .request_state import request_status_refresh, reward_memo
 from .storage import image_store
 
 
 @dataclass
 class Completion:
     image: Image | None
+    # What the worker's owner was paid for it (0 when they served their own request).
     reward: int
+
+
+def job_reward(*, job: Job, worker: Worker, requester_id: int) -> int:
+    """What finishing this job pays the worker's owner: its price, or nothing when the
+    owner is the requester (any model, Celery or HTTP worker)."""
+    return 0 if worker.owner_id == requester_id else int(job.kudos)
 
 
 def job_complete(
@@ -40,7 +52,7 @@ def job_complete(
     censored: bool = False,
     inference_seconds: float | None = None,
 ) -> Completion:
-    """Finish a claimed job: check the image, store it, mark done, charge and reward.
+    """Finish a claimed job: check the image, store it, mark done, reward the worker.
 
     `state` is the AI Horde's: "ok", "censored" (an image, flagged), "faulted"
     (no image: the job goes back to the queue, or faults the request after too
@@ -66,7 +78,7 @@ def job_complete(
     # Slow I/O (the upload) happens before the transaction, not inside it.
     name = image_store(data)
     try:
-        image = _job_finish(
+        image, reward = _job_finish(
             job=job,
             worker=worker,
             name=name,
@@ -77,15 +89,17 @@ def job_complete(
     except BaseException:
         default_storage.delete(name)
         raise
-    return Completion(image=image, reward=job.kudos)
+    return Completion(image=image, reward=reward)
 
 
 def _job_finish(
     *, job: Job, worker: Worker, name: str, seed: int | None, censored: bool, inference_seconds: float | None
-) -> Image:
+) -> tuple[Image, int]:
     now = timezone.now()
     with transaction.atomic():
-        request = GenerationRequest.objects.select_for_update().select_related("user").get(pk=job.request_id)
+        # `of=("self",)`: lock the request row only, not its requester's user row (which
+        # every submit of that user references).
+        request = GenerationRequest.objects.select_for_update(of=("self",)).get(pk=job.request_id)
         # Compare-and-swap: only the claim that still holds the job may finish it.
         finished = Job.objects.filter(pk=job.pk, status=Job.Status.CLAIMED, worker=worker).update(
             status=Job.Status.DONE,
@@ -107,30 +121,27 @@ def _job_finish(
             censored=censored,
             worker=worker,
         )
+        reward = job_reward(job=job, worker=worker, requester_id=request.user_id)
         busy = inference_seconds
         if busy is None and job.claimed_at is not None:
             busy = (now - job.claimed_at).total_seconds()
         Worker.objects.filter(pk=worker.pk).update(
             jobs_done=F("jobs_done") + 1,
-            kudos_earned=F("kudos_earned") + job.kudos,
+            kudos_earned=F("kudos_earned") + reward,
             mps_done=F("mps_done") + megapixelsteps(width=request.width, height=request.height, steps=request.steps),
             seconds_busy=F("seconds_busy") + max(busy or 0.0, 0.001),
             last_seen=now,
         )
         request_status_refresh(request=request)
-        # Last, so the two account rows (a requester's is shared by all its jobs) are held
-        # only until the commit. Requester and worker owner are locked together, in one
-        # order: two completions with the parties swapped (Alice's job done by Bob's worker
-        # and Bob's by Alice's) would otherwise deadlock between the charge and the reward.
-        kudos_job_settle(
-            requester=request.user,
-            owner=worker.owner,
-            amount=job.kudos,
-            charge_key=f"job-charge:{job.pk}",
-            reward_key=f"job-reward:{job.pk}",
-            charge_memo=f"image {image.pk}",
-            reward_memo=f"job {job.pk}",
-        )
+        if reward:
+            # Last, so the owner's balance row is held only until the commit. The only
+            # account this transaction touches: the requester paid at submission.
+            kudos_reward(
+                user=worker.owner,
+                amount=reward,
+                event_key=f"job-reward:{job.pk}",
+                memo=reward_memo(request=request, job=job),
+            )
     job.status = Job.Status.DONE
     job.finished_at = now
-    return image
+    return image, reward

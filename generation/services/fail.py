@@ -17,7 +17,7 @@ from generation import conf
 from generation.models import GenerationRequest, Job, Worker
 
 from .dispatch import jobs_dispatch
-from .request_state import job_refund_if_charged, request_status_refresh
+from .request_state import job_refund_if_charged, jobs_refund, request_status_refresh
 from .storage import r2_staging_discard
 
 logger = logging.getLogger(__name__)
@@ -78,16 +78,15 @@ def job_fail_claim(*, job: Job, worker: Worker | None, reason: str, now: datetim
     return True
 
 
-def _request_fault(*, request: GenerationRequest, job: Job) -> None:
+def _request_fault(*, request: GenerationRequest, job: Job) -> int:
+    """Fault the request (its row locked by the caller): this job faulted, the waiting
+    ones cancelled, and every one of them refunded what it was charged at submission
+    (once: `job-refund:<job id>`). Finished images stay paid: they were delivered.
+    Returns the kudos refunded."""
     now = timezone.now()
     Job.objects.filter(pk=job.pk).update(status=Job.Status.FAULTED, finished_at=now, expires_at=None)
-    waiting = list(
-        Job.objects.select_for_update()
-        .filter(request=request, status=Job.Status.QUEUED)
-        .select_related("request__user")
-    )
+    waiting = list(Job.objects.select_for_update().filter(request=request, status=Job.Status.QUEUED))
     Job.objects.filter(pk__in=[other.pk for other in waiting]).update(status=Job.Status.CANCELLED, finished_at=now)
-    for other in [job, *waiting]:
-        other.request = request
-        job_refund_if_charged(job=other, reason="faulted")
+    refunded = jobs_refund(request=request, jobs=[job, *waiting], reason="faulted")
     request_status_refresh(request=request)
+    return refunded

@@ -1,32 +1,77 @@
-"""A request's derived status and the refund of a job's charge: shared by completion,
-failure and cancellation (call them with the request row locked)."""
+"""A request's derived status and its jobs' charges and refunds: shared by submission,
+completion, failure and cancellation (call the writers with the request row locked).
+
+Money of a request, in the ledger: each job is charged at submission
+(`job-charge:<job id>`); a job that will not be made (cancelled before it started,
+or its request faulted) is refunded what it was charged (`job-refund:<job id>`),
+once; a finished job's worker owner is rewarded (`job-reward:<job id>`), unless
+the requester served it themselves.
+"""
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Sequence
 
 from django.db.models import Count
 from django.utils import timezone
 
 from generation.models import GenerationRequest, Job
-from kudos.models import Transaction
-from kudos.services import DuplicateEvent, kudos_refund
+from kudos.models import Entry
+from kudos.services import Movement, kudos_refund_many
+
+REFUND_REASONS = {
+    "cancelled": "cancelled before it was made",
+    "faulted": "not made: the request failed",
+}
 
 
-def _charged(event_key: str) -> bool:
-    return Transaction.objects.filter(event_key=event_key).exists()
+def _image_of(*, request: GenerationRequest, job: Job) -> str:
+    return f"image {job.index + 1} of {request.n}, request {str(request.pk)[:8]}"
+
+
+def charge_memo(*, request: GenerationRequest, job: Job) -> str:
+    """The history line of a job's charge."""
+    return f"Charged for {_image_of(request=request, job=job)}"
+
+
+def reward_memo(*, request: GenerationRequest, job: Job) -> str:
+    """The history line of a worker owner's reward."""
+    return f"Made {_image_of(request=request, job=job)}"
+
+
+def jobs_refund(*, request: GenerationRequest, jobs: Sequence[Job], reason: str) -> int:
+    """Give back what these jobs of `request` were charged, once each; returns the kudos
+    refunded (0 for jobs never charged or already refunded). Call inside a transaction
+    with the request row locked.
+
+    Every refunder (cancel, failure, fault) locks the request row first, so the check
+    below of what was already refunded cannot race with another refund of the same
+    jobs; the refund's event key would refuse a second one anyway. The amount is the
+    ledger's: what the charge entry took from the requester.
+    """
+    if not jobs:
+        return 0
+    charge_keys = {f"job-charge:{job.pk}": job for job in jobs}
+    refund_keys = {f"job-refund:{job.pk}" for job in jobs}
+    rows = Entry.objects.filter(
+        account__user_id=request.user_id, transaction__event_key__in=[*charge_keys, *refund_keys]
+    ).values_list("transaction__event_key", "amount")
+    found = dict(rows)
+    why = REFUND_REASONS.get(reason, reason)
+    refunds = [
+        Movement(f"job-refund:{job.pk}", -found[key], f"Refunded {_image_of(request=request, job=job)}: {why}")
+        for key, job in charge_keys.items()
+        if key in found and f"job-refund:{job.pk}" not in found
+    ]
+    if not refunds:
+        return 0
+    kudos_refund_many(user=request.user, refunds=refunds)
+    return sum(refund.amount for refund in refunds)
 
 
 def job_refund_if_charged(*, job: Job, reason: str) -> bool:
-    """Give back what this job was charged, if it was (once: the event key says so)."""
-    if not _charged(f"job-charge:{job.pk}"):
-        return False
-    with contextlib.suppress(DuplicateEvent):
-        kudos_refund(
-            user=job.request.user, amount=job.kudos, event_key=f"job-refund:{job.pk}", memo=f"{reason} {job.pk}"
-        )
-        return True
-    return False
+    """Give back what this one job was charged, if it was and not yet (see jobs_refund)."""
+    return jobs_refund(request=job.request, jobs=[job], reason=reason) > 0
 
 
 def request_status_refresh(*, request: GenerationRequest, cancelled: bool = False) -> GenerationRequest:

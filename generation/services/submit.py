@@ -3,8 +3,11 @@
 `request_submit` is shared by the API (`POST /api/v2/generate/async`) and the
 generate page: it validates the AI Horde body against the model's rules
 (`request_validate`, no writes), prices it with generation.pricing, and
-creates the request and one job per image in one transaction; after commit,
-one Celery task per job goes to the model's queue.
+creates the request, charges the requester for each job (`job-charge:<job id>`)
+and creates one job per image, all in one transaction; after commit, one
+Celery task per job goes to the model's queue. The jobs' queue priority comes
+from the balance left after that charge (`job_priority`). Cancelling is in
+cancel.py.
 """
 
 from __future__ import annotations
@@ -25,11 +28,11 @@ from generation import conf
 from generation.models import GenerationRequest, ImageModel, Job, Pipeline
 from generation.pricing import job_kudos, request_kudos
 from horde_site.api_input import is_ascii_number, json_text_problem
-from kudos.selectors import user_balance
+from kudos.services import Movement, kudos_charge_many
 
 from .dispatch import jobs_dispatch
 from .errors import RequestRefused, bad
-from .request_state import job_refund_if_charged, request_status_refresh
+from .request_state import charge_memo
 
 logger = logging.getLogger(__name__)
 
@@ -319,17 +322,37 @@ def request_validate(*, user: User, body: Any) -> ValidSubmission:
     )
 
 
-def job_priority(*, user: User, created_epoch: float) -> float:
-    """The static sort key of a job: kudos at submission, aged.
+def job_priority(*, user: User, balance: int | None, created_epoch: float) -> float:
+    """The static sort key of a job: what its requester can still pay, aged.
 
-    A job that has waited w seconds deserves `kudos + AGING * w`. At any moment
-    t that is `kudos - AGING * created + AGING * t`, and the last term is the
-    same for every job, so ordering by `kudos - AGING * created` (stored once)
-    DESC is exactly the aged order, with no rewrite of waiting rows. Anonymous
-    requests start from a base far below any registered user's.
+    `balance` is the requester's kudos right after this request's charge: every
+    waiting job is charged at submission, so that is the balance left after the
+    price of all their waiting jobs. The base it gives:
+    - not in debt (0 or more): the balance itself;
+    - in debt: HORDE_DEBT_PRIORITY lowered by the debt, squashed into the band
+      between it and the anonymous base (`debt_base - band * d / (d + band)`):
+      near zero a kudo of debt costs about a kudo of priority, as above zero,
+      deeper debt costs less and less, and no debt, however deep, reaches the
+      anonymous base. So more debt always queues further back, every requester
+      in debt queues behind everyone who is not, and ahead of anonymous requests;
+    - anonymous requests: the anonymous base.
+    A job that has waited w seconds deserves `base + AGING * w`. At any moment
+    t that is `base - AGING * created + AGING * t`, and the last term is the
+    same for every job, so ordering by `base - AGING * created` (stored once)
+    DESC is exactly the aged order, with no rewrite of waiting rows. Aging is
+    what keeps anyone from starving: a job in debt overtakes a fresh job of a
+    requester not in debt once it has waited about |debt_base| / AGING seconds
+    (about 14 hours with the defaults).
     """
-    anonymous = user.is_anonymous_horde_user
-    base = conf.anonymous_priority() if anonymous else float(max(user_balance(user=user), 0))
+    if user.is_anonymous_horde_user or balance is None:
+        base = conf.anonymous_priority()
+    elif balance >= 0:
+        base = float(balance)
+    else:
+        debt_base = conf.debt_priority()
+        band = max(debt_base - conf.anonymous_priority(), 1.0)
+        debt = float(-balance)
+        base = debt_base - band * debt / (debt + band)
     return base - conf.aging_per_second() * created_epoch
 
 
@@ -367,7 +390,6 @@ def request_submit(*, user: User, body: dict, client_agent: str = "") -> SubmitR
         random.shuffle(positions)  # shown in random order; the order is stored on the job
 
     now = timezone.now()
-    priority = job_priority(user=user, created_epoch=now.timestamp())
     each = job_kudos(width=valid.width, height=valid.height, steps=valid.steps)
     with transaction.atomic():
         request = GenerationRequest.objects.create(
@@ -385,51 +407,35 @@ def request_submit(*, user: User, body: dict, client_agent: str = "") -> SubmitR
             workers=valid.workers,
             **valid.flags,
         )
-        jobs = Job.objects.bulk_create(
-            [
-                Job(
-                    request=request,
-                    index=index,
-                    position=positions[index],
-                    model=model,
-                    pipeline=pipelines[index],
-                    pipeline_version=pipelines[index].version if pipelines[index] else "",
-                    seed=seeds[index],
-                    kudos=each,
-                    priority=priority,
-                    created_at=now,
-                    dispatched_at=now if conf.celery_dispatch() else None,
-                )
-                for index in range(valid.images)
-            ]
+        jobs = [
+            Job(
+                request=request,
+                index=index,
+                position=positions[index],
+                model=model,
+                pipeline=pipelines[index],
+                pipeline_version=pipelines[index].version if pipelines[index] else "",
+                seed=seeds[index],
+                kudos=each,
+                created_at=now,
+                dispatched_at=now if conf.celery_dispatch() else None,
+            )
+            for index in range(valid.images)
+        ]
+        # Charged now, in the transaction that creates the jobs (their ids are drawn
+        # in Python, so the event keys exist before the rows): a request is never
+        # queued unpaid, and a failed insert undoes the charge. May go below zero.
+        # Before the jobs' insert so the requester's balance row is locked only for
+        # that one statement and the commit; its new balance sets the priority.
+        charged = kudos_charge_many(
+            user=user,
+            charges=[Movement(f"job-charge:{job.pk}", each, charge_memo(request=request, job=job)) for job in jobs],
         )
+        priority = job_priority(user=user, balance=charged.balance_after, created_epoch=now.timestamp())
+        for job in jobs:
+            job.priority = priority
+        Job.objects.bulk_create(jobs)
         if conf.celery_dispatch():
             job_ids = [str(job.id) for job in jobs]
             transaction.on_commit(lambda: jobs_dispatch(job_ids=job_ids, queue=model.queue))
     return SubmitResult(request=request, kudos=valid.kudos, warnings=valid.warnings)
-
-
-def request_cancel(*, request: GenerationRequest, user: User) -> GenerationRequest:
-    """Cancel what has not started (queued jobs); refund anything charged for them.
-
-    Jobs already claimed finish and are paid for; the request ends as cancelled
-    (or done, if nothing was left to cancel).
-    """
-    if request.user_id != user.pk and not user.is_staff:
-        raise RequestRefused(403, "WrongCredentials", "This is not your request.")
-    with transaction.atomic():
-        locked = GenerationRequest.objects.select_for_update().get(pk=request.pk)
-        if locked.status in (GenerationRequest.Status.WAITING, GenerationRequest.Status.PROCESSING):
-            cancelled = list(
-                Job.objects.select_for_update()
-                .filter(request=locked, status=Job.Status.QUEUED)
-                .select_related("request__user")
-            )
-            Job.objects.filter(pk__in=[job.pk for job in cancelled]).update(
-                status=Job.Status.CANCELLED, finished_at=timezone.now()
-            )
-            for job in cancelled:
-                job_refund_if_charged(job=job, reason="cancelled")
-            request_status_refresh(request=locked, cancelled=True)
-    request.refresh_from_db()
-    return request

@@ -5,7 +5,7 @@ Money rules (see ratings.models for the data invariants):
   unique constraint (one live vote per rater and request) decides who was
   first: a second attempt, also a concurrent one, fails on the insert and
   rolls back before anything is paid.
-- The own-pair rebate is capped strictly below what the request cost; arena
+- The own-pair rebate is capped strictly below what the request cost net; arena
   votes pay a small amount up to a daily cap; excluded raters earn nothing.
 """
 
@@ -171,7 +171,9 @@ def own_pair_vote(
     if seconds < settings.RATINGS_MIN_SECONDS_TO_VOTE:
         raise _too_fast(seconds)
     reward = 0 if _excluded(rater) else own_reward(judgement=judgement)
-    # Strictly below the cost: rating can never turn a request into a profit.
+    # Strictly below the net cost (the ledger's: charges less refunds, rewards paid to the
+    # requester and rebates already paid): rating can never turn a request into a profit,
+    # and a request that cost nothing in the end pays no rebate (0).
     reward = max(0, min(reward, request_cost(generation_request=generation_request) - 1))
     try:
         with transaction.atomic():

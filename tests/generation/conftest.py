@@ -17,7 +17,8 @@ def demo_models(db):
     from django.core.cache import cache
 
     # The model-capacity figures are cached for seconds in Redis, which outlives a test:
-    # a worker of an earlier test must not count as serving this one's models.
+    # a worker of an earlier test must not count as serving this one's models. (Only this
+    # key: the broker shares the Redis database, and a flush would drop its queue bindings.)
     cache.delete("generation:model-capacity")
     call_command("seed_demo", stdout=io.StringIO())
     from generation.models import ImageModel

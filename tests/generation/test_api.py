@@ -139,7 +139,10 @@ def test_the_queue_position_counts_higher_priority_jobs_first(demo_models, api_c
 
 
 def test_a_worker_pops_and_submits_and_the_requester_sees_the_image(demo_models, api_client, alice, bob):
+    alice_start = user_balance(user=alice[0])
     request_id = submit_async(api_client, alice[1]).json()["id"]
+    # Charged at submission; the completion only rewards the worker's owner.
+    assert user_balance(user=alice[0]) == alice_start - 6
     alice_before, bob_before = user_balance(user=alice[0]), user_balance(user=bob[0])
     popped = pop(api_client, bob[1]).json()
     assert popped["model"] == SD
@@ -159,7 +162,7 @@ def test_a_worker_pops_and_submits_and_the_requester_sees_the_image(demo_models,
     )
     assert response.status_code == 200, response.json()
     assert response.json() == {"reward": 6.0}
-    assert user_balance(user=alice[0]) == alice_before - 6
+    assert user_balance(user=alice[0]) == alice_before
     assert user_balance(user=bob[0]) == bob_before + 6
 
     status = api_client.get(f"/api/v2/generate/status/{request_id}").json()
@@ -296,11 +299,18 @@ def test_an_r2_upload_with_a_forged_token_is_refused(demo_models, api_client, al
     assert response.json()["rc"] == "InvalidUploadToken"
 
 
-def test_delete_cancels_waiting_jobs(demo_models, api_client, alice):
+def test_delete_cancels_waiting_jobs_and_says_what_was_refunded(demo_models, api_client, alice):
+    start = user_balance(user=alice[0])
     request_id = submit_async(api_client, alice[1], body(params={"n": 2})).json()["id"]
+    assert user_balance(user=alice[0]) == start - 12
     response = api_client.delete(f"/api/v2/generate/status/{request_id}", HTTP_APIKEY=alice[1])
     assert response.status_code == 200
     assert response.json()["done"] is True
+    assert response.json()["message"] == "Cancelled 2 images that had not started; refunded 12 kudos."
+    assert user_balance(user=alice[0]) == start
+    again = api_client.delete(f"/api/v2/generate/status/{request_id}", HTTP_APIKEY=alice[1])
+    assert again.json()["message"] == "Nothing was waiting to be cancelled, so nothing was refunded."
+    assert user_balance(user=alice[0]) == start
     assert GenerationRequest.objects.get(pk=request_id).status == GenerationRequest.Status.CANCELLED
     assert set(Job.objects.filter(request_id=request_id).values_list("status", flat=True)) == {Job.Status.CANCELLED}
 

@@ -21,8 +21,9 @@ from generation.services import (
     request_cancel,
     request_submit,
 )
+from kudos.models import Transaction
 from kudos.selectors import user_balance
-from kudos.services import kudos_charge
+from tests.ledger.helpers import assert_ledger_consistent
 
 from .conftest import SD, SDXL, body, webp
 
@@ -103,16 +104,17 @@ def test_equal_priority_is_served_oldest_first(demo_models, alice, bob, make_wor
     assert [job_claim(worker=worker, models=[SD], max_pixels=BIG).pk for _ in range(3)] == [j.pk for j in jobs]
 
 
-def test_complete_stores_the_image_charges_and_rewards_once(demo_models, alice, bob, make_worker):
+def test_submit_charges_and_complete_stores_the_image_and_rewards_once(demo_models, alice, bob, make_worker):
+    start = user_balance(user=alice[0]), user_balance(user=bob[0])
     request = request_submit(user=alice[0], body=body()).request
+    price = job_kudos(width=512, height=512, steps=20)
+    assert user_balance(user=alice[0]) == start[0] - price  # paid when it was submitted
     worker = make_worker(bob[0])
     job = job_claim(worker=worker, models=[SD], max_pixels=BIG)
-    before = user_balance(user=alice[0]), user_balance(user=bob[0])
     completion = job_complete(job=job, worker=worker, image_bytes=webp(512, 512), seed=99, inference_seconds=2.0)
-    price = job_kudos(width=512, height=512, steps=20)
     assert completion.reward == price
-    assert user_balance(user=alice[0]) == before[0] - price
-    assert user_balance(user=bob[0]) == before[1] + price
+    assert user_balance(user=alice[0]) == start[0] - price  # not charged again
+    assert user_balance(user=bob[0]) == start[1] + price
     image = Image.objects.get()
     assert (image.width, image.height, image.seed, image.worker) == (512, 512, 99, worker)
     assert image.file.name.endswith(".webp")
@@ -120,11 +122,12 @@ def test_complete_stores_the_image_charges_and_rewards_once(demo_models, alice, 
     assert request.status == GenerationRequest.Status.DONE
     worker.refresh_from_db()
     assert worker.jobs_done == 1
+    assert worker.kudos_earned == price
     assert worker.seconds_busy == pytest.approx(2.0)
     with pytest.raises(WorkerActionRefused) as caught:
         job_complete(job=job, worker=worker, image_bytes=webp(512, 512), seed=99)
     assert caught.value.rc == "DuplicateGen"
-    assert user_balance(user=alice[0]) == before[0] - price
+    assert (user_balance(user=alice[0]), user_balance(user=bob[0])) == (start[0] - price, start[1] + price)
     assert Image.objects.count() == 1
 
 
@@ -161,15 +164,17 @@ def job_claimed_copy(job: Job, worker) -> Job:
     return job
 
 
-def test_too_many_failures_fault_the_request_and_charge_nothing_unfinished(
+def test_too_many_failures_fault_the_request_and_refund_every_image_not_made(
     demo_models, alice, bob, make_worker, settings
 ):
     settings.HORDE_MAX_JOB_ATTEMPTS = 2
+    start = user_balance(user=alice[0])
     request = request_submit(user=alice[0], body=body(params={"n": 3})).request
+    price = job_kudos(width=512, height=512, steps=20)
+    assert user_balance(user=alice[0]) == start - 3 * price
     worker = make_worker(bob[0])
     done = job_claim(worker=worker, models=[SD], max_pixels=BIG)
     job_complete(job=done, worker=worker, image_bytes=webp(512, 512))
-    after_one_image = user_balance(user=alice[0])
     for _ in range(2):
         failing = job_claim(worker=worker, models=[SD], max_pixels=BIG)
         job_fail(job=failing, worker=worker, reason="test")
@@ -177,38 +182,59 @@ def test_too_many_failures_fault_the_request_and_charge_nothing_unfinished(
     assert request.status == GenerationRequest.Status.FAULTED
     statuses = sorted(request.jobs.values_list("status", flat=True))
     assert statuses == sorted([Job.Status.DONE, Job.Status.FAULTED, Job.Status.CANCELLED])
-    assert user_balance(user=alice[0]) == after_one_image  # only the delivered image was paid
+    assert user_balance(user=alice[0]) == start - price  # only the delivered image stays paid
+    not_made = request.jobs.exclude(status=Job.Status.DONE)
+    refunds = Transaction.objects.filter(kind=Transaction.Kind.REFUND)
+    assert sorted(refunds.values_list("event_key", flat=True)) == sorted(f"job-refund:{job.pk}" for job in not_made)
+    assert not refunds.filter(event_key=f"job-refund:{done.pk}").exists()
     assert request.faults == 2
+    assert_ledger_consistent()
 
 
-def test_a_charged_job_that_is_cancelled_is_refunded_once(demo_models, alice):
+def test_a_jobs_refund_is_posted_once(demo_models, alice):
+    start = user_balance(user=alice[0])
     request = request_submit(user=alice[0], body=body()).request
     job = request.jobs.select_related("request__user").get()
-    start = user_balance(user=alice[0])
-    kudos_charge(user=alice[0], amount=job.kudos, event_key=f"job-charge:{job.pk}")
+    assert user_balance(user=alice[0]) == start - job.kudos
     assert job_refund_if_charged(job=job, reason="cancelled") is True
     assert job_refund_if_charged(job=job, reason="cancelled") is False
     assert user_balance(user=alice[0]) == start
+    assert Transaction.objects.filter(event_key=f"job-refund:{job.pk}").count() == 1
 
 
-def test_an_uncharged_job_has_nothing_to_refund(demo_models, alice):
-    job = request_submit(user=alice[0], body=body()).request.jobs.select_related("request__user").get()
+def test_a_job_never_charged_has_nothing_to_refund(demo_models, alice):
+    # A job written straight to the database (no submission, so no charge).
+    request = request_submit(user=alice[0], body=body()).request
+    uncharged = Job.objects.create(
+        request=request, index=1, position=1, model=request.model, seed=1, kudos=5, status=Job.Status.QUEUED
+    )
+    uncharged.request = request
     start = user_balance(user=alice[0])
-    assert job_refund_if_charged(job=job, reason="cancelled") is False
+    assert job_refund_if_charged(job=uncharged, reason="cancelled") is False
     assert user_balance(user=alice[0]) == start
 
 
-def test_cancel_after_one_image_keeps_that_charge_and_charges_nothing_more(demo_models, alice, bob, make_worker):
+def test_cancel_after_one_image_keeps_that_charge_and_refunds_the_other(demo_models, alice, bob, make_worker):
+    start = user_balance(user=alice[0])
     request = request_submit(user=alice[0], body=body(params={"n": 2})).request
+    price = job_kudos(width=512, height=512, steps=20)
     worker = make_worker(bob[0])
     job = job_claim(worker=worker, models=[SD], max_pixels=BIG)
     job_complete(job=job, worker=worker, image_bytes=webp(512, 512))
-    paid = user_balance(user=alice[0])
-    request_cancel(request=request, user=alice[0])
+    assert user_balance(user=alice[0]) == start - 2 * price
+    cancellation = request_cancel(request=request, user=alice[0])
+    assert (cancellation.cancelled, cancellation.refunded, cancellation.running) == (1, price, 0)
+    assert cancellation.message == f"Cancelled 1 image that had not started; refunded {price} kudos."
     request.refresh_from_db()
     assert request.status == GenerationRequest.Status.CANCELLED
-    assert user_balance(user=alice[0]) == paid
+    assert user_balance(user=alice[0]) == start - price
     assert job_claim(worker=worker, models=[SD], max_pixels=BIG) is None
+    # A second cancel finds nothing to cancel and refunds nothing more.
+    again = request_cancel(request=request, user=alice[0])
+    assert (again.cancelled, again.refunded) == (0, 0)
+    assert again.message == "Nothing was waiting to be cancelled, so nothing was refunded."
+    assert user_balance(user=alice[0]) == start - price
+    assert_ledger_consistent()
 
 
 def test_redispatch_sends_stale_queued_jobs_again(demo_models, alice, bob, make_worker, settings, monkeypatch):

@@ -142,8 +142,10 @@ def test_polling_the_status_fragment_costs_the_same_few_queries_however_many_ima
             assert client.get(f"/requests/{generation.id}/status").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]  # no query per image
-    # Session + user, the request, its job counts, the job total, the images with their jobs.
-    with django_assert_max_num_queries(6):
+    # Session + user, the request, its job counts, the job ids (their total), the images
+    # with their jobs, the requester's ledger entries of those jobs (the charged/refunded
+    # line: 6 -> 7 queries).
+    with django_assert_max_num_queries(7):
         client.get(f"/requests/{four.id}/status")
 
 
@@ -157,3 +159,68 @@ def test_a_faulted_request_says_so_and_stops_polling(client, alice, demo_models)
     assert "This request failed" in html
     assert 'id="cancel-request"' not in html
     assert 'id="queue-position"' not in html
+
+
+def test_the_owner_sees_what_was_charged_and_refunded_after_a_cancel(client, alice, bob, demo_models):
+    from generation.models import Worker
+    from generation.services import job_claim, job_complete
+
+    from .conftest import webp_bytes
+
+    generation = submit(alice[0], demo_models["sd"], width=512, height=512, steps=20, n=2)  # 6 kudos each
+    client.force_login(alice[0])
+    assert "Charged 12 kudos." in client.get(f"/requests/{generation.id}/status").content.decode()
+    worker = Worker.objects.create(name="bobs-box", owner=bob[0], model_names=["stable_diffusion"])
+    job = job_claim(worker=worker, models=["stable_diffusion"], max_pixels=512 * 512)
+    job_complete(job=job, worker=worker, image_bytes=webp_bytes(512, 512, (10, 20, 30)))
+
+    response = client.post(f"/requests/{generation.id}/cancel", follow=True)
+
+    html = response.content.decode()
+    assert "Cancelled 1 image that had not started; refunded 6 kudos." in html  # the flash message
+    assert "Charged 12 kudos, refunded 6 (1 image cancelled)." in html
+    # Another user viewing a shared request does not see the requester's money.
+    GenerationRequest.objects.filter(pk=generation.pk).update(shared=True)
+    client.force_login(bob[0])
+    assert 'id="request-kudos"' not in client.get(f"/requests/{generation.id}").content.decode()
+
+
+def test_cancelling_what_already_started_claims_no_refund(client, alice, bob, demo_models):
+    from generation.models import Worker
+    from generation.services import job_claim
+
+    generation = submit(alice[0], demo_models["sd"], width=512, height=512, steps=20)
+    worker = Worker.objects.create(name="bobs-box", owner=bob[0], model_names=["stable_diffusion"])
+    job_claim(worker=worker, models=["stable_diffusion"], max_pixels=512 * 512)
+    client.force_login(alice[0])
+    html = client.post(f"/requests/{generation.id}/cancel", follow=True).content.decode()
+    assert "Nothing was waiting to be cancelled, so nothing was refunded." in html
+    assert "1 image already being made will finish and stay paid." in html
+    assert "Charged 6 kudos." in html
+    assert "refunded" not in html.split('id="request-kudos"')[1].split("</p>")[0]
+
+
+def test_a_faulted_request_shows_the_refund_of_the_images_not_made(client, alice, bob, demo_models, settings):
+    from generation.models import Worker
+    from generation.services import job_claim, job_fail
+
+    settings.HORDE_MAX_JOB_ATTEMPTS = 1
+    generation = submit(alice[0], demo_models["sd"], width=512, height=512, steps=20, n=2)
+    worker = Worker.objects.create(name="bobs-box", owner=bob[0], model_names=["stable_diffusion"])
+    job_fail(job=job_claim(worker=worker, models=["stable_diffusion"], max_pixels=512 * 512), worker=worker, reason="x")
+    client.force_login(alice[0])
+    html = client.get(f"/requests/{generation.id}/status").content.decode()
+    assert "This request failed." in html
+    assert "Charged 12 kudos, refunded 12 (2 images not made)." in html
+
+
+def test_the_kudos_history_says_what_each_charge_and_refund_was_for(client, alice, demo_models):
+    from generation.services import request_cancel
+
+    generation = submit(alice[0], demo_models["sd"], width=512, height=512, steps=20)
+    request_cancel(request=generation, user=alice[0])
+    client.force_login(alice[0])
+    html = client.get("/kudos/").content.decode()
+    short = str(generation.id)[:8]
+    assert f"Charged for image 1 of 1, request {short}" in html
+    assert f"Refunded image 1 of 1, request {short}: cancelled before it was made" in html

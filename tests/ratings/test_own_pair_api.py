@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from django.db.models import Sum
 
-from generation.models import GenerationRequest
+from generation.models import GenerationRequest, Worker
 from kudos.models import Transaction
 from kudos.selectors import user_balance
+from kudos.services import kudos_rebate, kudos_refund, kudos_reward
 from ratings.models import RaterTrust, Vote
 
 from .conftest import ledger_counts, shown_pair
@@ -290,3 +291,93 @@ def test_the_rebates_never_add_up_to_more_than_the_cost(api_client, alice, make_
     for request in requests:
         paid = Vote.objects.filter(request=request).aggregate(total=Sum("kudos_paid"))["total"]
         assert paid < request.kudos
+
+
+# --- the cap follows the ledger's net cost; no self-dealing -----------------------------
+
+
+def test_a_refund_for_the_request_lowers_the_cap(api_client, alice, make_pair):
+    refunded = make_pair(alice[0], job_kudos=10)  # charged 20
+    job = refunded.jobs.order_by("index").first()
+    kudos_refund(user=alice[0], amount=10, event_key=f"job-refund:{job.pk}")  # net 10
+    left, _ = shown_pair(refunded)
+    response = rate(api_client, refunded.id, alice[1], {"best": str(left.id)})
+    assert response.json() == {"reward": 9}
+
+
+def test_worker_rewards_paid_to_the_requester_for_the_request_leave_no_rebate(api_client, alice, make_pair):
+    # What an own worker was paid before serving your own request stopped paying:
+    # the request then cost nothing net, so rating it pays nothing.
+    served = make_pair(alice[0], job_kudos=30)
+    for job in served.jobs.all():
+        kudos_reward(user=alice[0], amount=30, event_key=f"job-reward:{job.pk}")
+    before = user_balance(user=alice[0])
+    left, _ = shown_pair(served)
+    response = rate(api_client, served.id, alice[1], {"best": str(left.id)})
+    assert response.json() == {"reward": 0}
+    assert user_balance(user=alice[0]) == before
+    assert Vote.objects.get(request=served).kudos_paid == 0
+
+
+def test_request_cost_subtracts_a_rebate_already_paid(alice, make_pair):
+    from ratings.selectors import request_cost
+
+    pair = make_pair(alice[0], job_kudos=30)
+    assert request_cost(generation_request=pair) == 60
+    kudos_rebate(user=alice[0], amount=25, event_key=f"rating:owner:{pair.id}")
+    assert request_cost(generation_request=pair) == 35
+
+
+def test_serving_and_rating_your_own_pair_over_the_api_leaves_you_poorer(api_client, charlie, settings):
+    """The issue's round trip: a user with 0 kudos runs an HTTP worker, pops their own
+    pair, submits flat images and rates them. It used to pay +25 kudos a pair."""
+    import base64
+    import io
+    import json
+
+    from django.core.management import call_command
+    from PIL import Image as PILImage
+
+    call_command("seed_demo", stdout=io.StringIO())
+    settings.HORDE_CELERY_DISPATCH = False
+    settings.RATINGS_MIN_SECONDS_TO_VOTE = 0
+    user, key = charlie
+    start = user_balance(user=user)
+    assert start == 0
+
+    def post(url, data):
+        return api_client.post(url, data=json.dumps(data), content_type="application/json", HTTP_APIKEY=key)
+
+    beta = "SDXL_beta::stability.ai#6901"
+    submitted = post(
+        "/api/v2/generate/async", {"prompt": "a fox", "models": [beta], "params": {"width": 1024, "height": 1024}}
+    )
+    assert submitted.status_code == 202, submitted.json()
+    request_id, price = submitted.json()["id"], int(submitted.json()["kudos"])
+    flat = io.BytesIO()
+    PILImage.new("RGB", (1024, 1024), (128, 128, 128)).save(flat, format="WEBP")
+    image = base64.b64encode(flat.getvalue()).decode()
+    for _ in range(2):  # one pop payload is one recipe
+        popped = post("/api/v2/generate/pop", {"name": "charlies-box", "models": [beta], "max_pixels": 1024 * 1024})
+        assert popped.json().get("id"), popped.json()
+        done = post("/api/v2/generate/submit", {"id": popped.json()["id"], "generation": image, "state": "ok"})
+        assert done.status_code == 200, done.json()
+        assert done.json() == {"reward": 0.0}  # serving your own request earns nothing
+    assert user_balance(user=user) == start - price
+
+    status = api_client.get(f"/api/v2/generate/status/{request_id}").json()
+    left, right = (generation["id"] for generation in status["generations"])
+    rated = post(
+        f"/api/v2/generate/rate/{request_id}",
+        {
+            "best": left,
+            "ratings": [{"id": left, "rating": 9, "artifacts": 0}, {"id": right, "rating": 3, "artifacts": 4}],
+        },
+    )
+    assert rated.status_code == 200, rated.json()
+    assert 0 < rated.json()["reward"] < price
+    assert user_balance(user=user) == start - price + rated.json()["reward"]
+    assert user_balance(user=user) < start
+    assert not Transaction.objects.filter(kind=Transaction.Kind.WORKER_REWARD).exists()
+    worker = Worker.objects.get(name="charlies-box")
+    assert (worker.jobs_done, worker.kudos_earned) == (2, 0)
