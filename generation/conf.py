@@ -44,7 +44,7 @@ def anonymous_priority() -> float:
 def debt_priority() -> float:
     """The kudos-equivalent priority of a registered requester just below zero kudos: far
     below anyone not in debt, above anonymous requests (see job_priority)."""
-    return float(_get("HORDE_DEBT_PRIORITY", -50_000))
+    return float(_get("HORDE_DEBT_PRIORITY"))
 
 
 def celery_dispatch() -> bool:
