@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from django.db.models import Count, Min
+from django.db.models import Count, F, Min, Sum
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
@@ -39,8 +39,24 @@ def queue_metrics() -> Iterable[Metric]:
         finished.add_metric([status], n)
     yield finished
 
+    # A claim beyond a job's first went back to the queue once (fault, bad image, TTL).
+    requeued = CounterMetricFamily("horde_jobs_requeued", "Claims that went back to the queue.")
+    extra = Job.objects.filter(attempts__gt=1).aggregate(n=Sum(F("attempts") - 1))["n"]
+    requeued.add_metric([], extra or 0)
+    yield requeued
+
     online = GaugeMetricFamily("horde_workers_online", "Workers seen recently, by kind.", labels=["kind"])
+    speed = GaugeMetricFamily(
+        "horde_worker_speed_mps", "Megapixel-steps per second of each online worker.", labels=["worker", "kind"]
+    )
     since = now - timedelta(seconds=conf.worker_stale_seconds())
-    for kind, n in Worker.objects.filter(last_seen__gte=since).values_list("kind").annotate(n=Count("id")):
+    kinds: dict[str, int] = {}
+    for name, kind, mps, seconds in Worker.objects.filter(last_seen__gte=since).values_list(
+        "name", "kind", "mps_done", "seconds_busy"
+    ):
+        kinds[kind] = kinds.get(kind, 0) + 1
+        speed.add_metric([name, kind], mps / seconds if seconds else 0.0)
+    for kind, n in kinds.items():
         online.add_metric([kind], n)
     yield online
+    yield speed

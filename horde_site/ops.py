@@ -1,4 +1,4 @@
-"""Operations endpoints: `/health` for load balancers, `/metrics` for Prometheus.
+"""Operations endpoints: `/healthz` for load balancers, `/metrics` for Prometheus.
 
 Every figure on /metrics is read from PostgreSQL when it is scraped, so it is the same
 whichever gunicorn process answers (in-process counters would each count a share).
@@ -58,6 +58,14 @@ def _database() -> None:
         cursor.execute("SELECT 1")
 
 
+def _broker() -> None:
+    from horde_site.celery import app
+
+    # One short connection: a load balancer asks every few seconds, so no retries here.
+    with app.connection_for_read() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
 def _cache() -> None:
     cache.set("horde:health", "ok", 10)
     if cache.get("horde:health") != "ok":
@@ -66,9 +74,10 @@ def _cache() -> None:
 
 @never_cache
 def health(request: HttpRequest) -> JsonResponse:
-    """200 when this process can serve (database and cache answer), else 503: what a load
-    balancer needs to take a web process out of rotation."""
-    checks = dict(_check(name, probe) for name, probe in (("database", _database), ("cache", _cache)))
+    """200 when this process can serve (database, cache and broker answer), else 503: what
+    a load balancer needs to take a web process out of rotation."""
+    probes = (("database", _database), ("cache", _cache), ("broker", _broker))
+    checks = dict(_check(name, probe) for name, probe in probes)
     healthy = all(checks.values())
     body = {"status": "ok" if healthy else "unavailable", **{k: "ok" if v else "down" for k, v in checks.items()}}
     return JsonResponse(body, status=200 if healthy else 503)

@@ -18,7 +18,7 @@ api_v2 = [
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
-    path("health", ops.health, name="health"),
+    path("healthz", ops.health, name="health"),
     path("metrics", ops.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

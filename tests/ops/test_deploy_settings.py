@@ -47,7 +47,7 @@ import django
 django.setup()
 from django.test import Client
 client = Client()
-for path, headers in (("/generate", {}), ("/health", {}), ("/generate", {"HTTP_X_FORWARDED_PROTO": "https"})):
+for path, headers in (("/generate", {}), ("/healthz", {}), ("/generate", {"HTTP_X_FORWARDED_PROTO": "https"})):
     print(path, client.get(path, **headers).status_code)
 """
 
@@ -55,7 +55,7 @@ for path, headers in (("/generate", {}), ("/health", {}), ("/generate", {"HTTP_X
 def test_production_redirects_to_https_but_not_the_health_check():
     lines = run(PROBE, DEBUG="0", ALLOWED_HOSTS="testserver").stdout.split("\n")
     assert lines[0] == "/generate 301"
-    assert lines[1] != "/health 301"
+    assert lines[1] != "/healthz 301"
     assert lines[2] == "/generate 301"  # the header is not trusted without HORDE_BEHIND_PROXY
 
 

@@ -1,4 +1,4 @@
-"""/health for load balancers and /metrics for Prometheus."""
+"""/healthz for load balancers and /metrics for Prometheus."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ def demo_models(db):
 
 
 def test_health_is_ok_when_the_database_and_the_cache_answer(client, db):
-    response = client.get("/health")
+    response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok", "broker": "ok"}
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -29,9 +29,48 @@ def test_health_is_unavailable_when_the_cache_is_down(client, db, monkeypatch):
 
     # A real Redis client for a port nobody listens on: the connection really fails.
     monkeypatch.setattr(ops, "cache", RedisCache("redis://127.0.0.1:1/0", {}))
-    response = client.get("/health")
+    response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "ok", "cache": "down"}
+    assert response.json() == {"status": "unavailable", "database": "ok", "cache": "down", "broker": "ok"}
+
+
+def test_health_is_unavailable_when_the_broker_is_down(client, db, settings):
+    from horde_site.celery import app
+
+    # A broker URL nobody listens on: the real transport fails to connect.
+    before = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        response = client.get("/healthz")
+    finally:
+        app.conf.broker_url = before
+    assert response.status_code == 503
+    assert response.json()["broker"] == "down"
+
+
+def test_every_answer_carries_a_request_id_and_keeps_a_sane_one_from_the_proxy(client, db):
+    fresh = client.get("/api/v2/status/heartbeat")
+    assert len(fresh["X-Request-ID"]) == 32
+    assert client.get("/api/v2/status/heartbeat", HTTP_X_REQUEST_ID="lb-123.abc")["X-Request-ID"] == "lb-123.abc"
+    hostile = client.get("/api/v2/status/heartbeat", HTTP_X_REQUEST_ID="x" * 500)
+    assert hostile["X-Request-ID"] != "x" * 500
+
+
+def test_log_lines_are_json_with_the_request_id():
+    import json
+    import logging
+
+    from horde_site.request_log import JsonFormatter, RequestIdFilter, request_id
+
+    token = request_id.set("req-42")
+    try:
+        record = logging.LogRecord("generation", logging.WARNING, __file__, 1, "job %s failed", ("j1",), None)
+        RequestIdFilter().filter(record)
+        line = json.loads(JsonFormatter().format(record))
+    finally:
+        request_id.reset(token)
+    assert line["message"] == "job j1 failed"
+    assert (line["level"], line["logger"], line["request_id"]) == ("WARNING", "generation", "req-42")
 
 
 def test_metrics_are_off_without_a_token(client, db, settings):
@@ -57,3 +96,7 @@ def test_metrics_show_the_queue_workers_votes_and_ledger(client, demo_models, al
     assert 'horde_kudos_transactions_total{kind="adjustment"}' in text  # alice's grant
     assert "horde_votes_total" in text or "# TYPE horde_votes counter" in text
     assert "horde_workers_online" in text
+    assert "horde_jobs_requeued_total" in text
+    assert "horde_votes_last_hour" in text
+    grants = [line for line in text.splitlines() if line.startswith('horde_kudos_account_balance{account="staff')]
+    assert float(grants[0].split()[-1]) <= -1000  # alice's grant came out of the staff account
