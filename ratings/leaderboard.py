@@ -44,7 +44,7 @@ from scipy import optimize, stats
 from generation.models import ImageModel, Pipeline
 
 from .models import Vote
-from .selectors import votes_counted
+from .selectors import vote_weights, votes_counted
 
 CACHE_KEY = "ratings:leaderboard:v1"
 PRIOR = 1e-3  # L2 weight on strengths: identifiability only, negligible next to a handful of votes
@@ -240,15 +240,7 @@ def collect_votes() -> dict[int, ModelVotes]:
     PostgreSQL does the counting (GROUP BY model, shown pipelines, choice), so
     Python receives a few rows per pipeline pair however many votes there are.
     """
-    rows = (
-        votes_counted()
-        .values("request__model_id", "left_image__job__pipeline_id", "right_image__job__pipeline_id", "choice")
-        .annotate(n=Count("id"))
-        .order_by()
-        .values_list(
-            "request__model_id", "left_image__job__pipeline_id", "right_image__job__pipeline_id", "choice", "n"
-        )
-    )
+    rows = _weighted_rows()
     by_model: dict[int, list[tuple[int, int, str, int]]] = defaultdict(list)
     for model_id, left, right, choice, count in rows:
         if left is None or right is None or left == right:
@@ -264,6 +256,38 @@ def collect_votes() -> dict[int, ModelVotes]:
             table.add(index[left], index[right], choice, count)
         out[model_id] = table
     return out
+
+
+# --- vote weights (trust branch; the leaderboard rewrite takes them from the same function) ---
+def _weighted_rows() -> list[tuple[int, int, int, str, int]]:
+    """(model, left pipeline, right pipeline, choice, weighted count) of the counted votes.
+
+    Each rater's votes count times `ratings.selectors.vote_weights` (0 before calibration,
+    capped, diminishing past many votes on one model); each cell is rounded to whole votes,
+    so the fit and the bootstrap below stay as they are.
+    """
+    rows = (
+        votes_counted()
+        .values(
+            "request__model_id", "left_image__job__pipeline_id", "right_image__job__pipeline_id", "choice", "rater_id"
+        )
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list(
+            "request__model_id",
+            "left_image__job__pipeline_id",
+            "right_image__job__pipeline_id",
+            "choice",
+            "rater_id",
+            "n",
+        )
+    )
+    rows = list(rows)
+    weights = vote_weights(rater_ids={row[4] for row in rows})
+    cells: dict[tuple[int, int, int, str], float] = defaultdict(float)
+    for model_id, left, right, choice, rater_id, count in rows:
+        cells[(model_id, left, right, choice)] += count * weights.get(rater_id, 0.0)
+    return [(*cell, round(total)) for cell, total in cells.items() if round(total) > 0]
 
 
 def leaderboard_compute(*, rounds: int | None = None, seed: int | None = None) -> dict[str, Any]:
