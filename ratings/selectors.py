@@ -171,3 +171,19 @@ def vote_weights(*, rater_ids: set[int]) -> dict[int, float]:
         most = busiest[rater_id]
         weights[rater_id] = base * (full / most) if full > 0 and most > full else base
     return weights
+
+
+def vote_weighting_summary() -> dict[str, float | int]:
+    """The settings behind vote_weights and the arena's defences, for the leaderboard page's text."""
+    return {
+        "calibration_checks": settings.RATINGS_CALIBRATION_CHECKS,
+        "calibration_pairs": settings.RATINGS_CALIBRATION_PAIRS,
+        "calibration_agreement_percent": round(100 * settings.RATINGS_CALIBRATION_AGREEMENT),
+        "gold_every": settings.RATINGS_GOLD_EVERY,
+        "min_vote_interval": settings.RATINGS_ARENA_MIN_VOTE_INTERVAL_SECONDS,
+        "max_votes_per_minute": settings.RATINGS_ARENA_MAX_VOTES_PER_MINUTE,
+        "weight_cap": settings.RATINGS_WEIGHT_CAP,
+        "full_votes_per_model": settings.RATINGS_RATER_FULL_VOTES_PER_MODEL,
+        "flag_alpha": settings.RATINGS_FLAG_ALPHA,
+        "flag_min_sided": settings.RATINGS_FLAG_MIN_SIDED,
+    }

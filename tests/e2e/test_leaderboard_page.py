@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def test_the_leaderboard_shows_each_pipeline_with_its_interval(page, make_user):
     cache.delete(CACHE_KEY)
-    owner, rater = make_user("owner")[0], make_user("rater")[0]
+    owner, rater = make_user("owner")[0], factories.calibrated(make_user("rater")[0])
     model = factories.make_model()
     strong, weak = factories.make_pipeline(model, "strong", "2"), factories.make_pipeline(model, "weak")
     for i in range(12):
@@ -32,5 +32,19 @@ def test_the_leaderboard_shows_each_pipeline_with_its_interval(page, make_user):
         assert strong_x > weak_x
         rows = page.locator("table.lb-table tbody tr")
         assert rows.count() == 2 and "strong" in rows.nth(0).inner_text()
+    finally:
+        cache.delete(CACHE_KEY)
+
+
+def test_the_defence_text_reads_at_390_px_without_scrolling_sideways(page, make_user):
+    cache.delete(CACHE_KEY)
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        page.goto("/ratings/leaderboard")
+        page.locator("#how-votes-count summary").click()
+        limits = page.locator("#how-votes-count", has_text="What it cannot stop.")
+        assert limits.is_visible()
+        assert limits.bounding_box()["width"] <= 390
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         cache.delete(CACHE_KEY)
