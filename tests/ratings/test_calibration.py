@@ -124,7 +124,8 @@ def test_arena_kudos_and_weight_start_only_after_calibration(charlie, arena):
         rewards.append(answer_honestly(rater, assignment, moment).kudos_paid)
         weights.append(vote_weights(rater_ids={rater.pk})[rater.pk])
     trust = rater_trust_recompute(user=rater)  # once calibrated, figures refresh on checks and periodically
-    assert (trust.gold_votes, trust.gold_agreement, trust.arena_votes) == (CHECKS, 1.0, PAIRS + 3)
+    assert trust.gold_votes >= CHECKS  # at least K among the first P (more is allowed by chance)
+    assert (trust.gold_agreement, trust.arena_votes) == (1.0, PAIRS + 3)
     assert trust.calibrated
     # Nothing while proving themselves (P pairs, K checks among them); then the usual reward.
     assert rewards == [0] * PAIRS + [2, 2, 2]
