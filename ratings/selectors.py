@@ -187,3 +187,20 @@ def vote_weighting_summary() -> dict[str, float | int]:
         "flag_alpha": settings.RATINGS_FLAG_ALPHA,
         "flag_min_sided": settings.RATINGS_FLAG_MIN_SIDED,
     }
+
+
+def check_favours(*, request_ids: set) -> dict:
+    """request id -> the pipeline whose image a gold pair's known answer picks (None for a tie,
+    "both bad" or a control image: those favour no pipeline)."""
+    from .models import GoldPair
+
+    golds = dict(
+        GoldPair.objects.filter(active=True, request_id__in=request_ids).values_list("request_id", "expected_choice")
+    )
+    position = {Vote.Choice.LEFT: 0, Vote.Choice.RIGHT: 1}
+    jobs = Job.objects.filter(request_id__in=list(golds)).values_list("request_id", "position", "pipeline_id")
+    by_slot = {(request_id, slot): pipeline_id for request_id, slot, pipeline_id in jobs}
+    return {
+        request_id: by_slot.get((request_id, position[choice])) if choice in position else None
+        for request_id, choice in ((rid, golds.get(rid)) for rid in request_ids)
+    }

@@ -21,6 +21,7 @@ import dataclasses
 import datetime as dt
 import random
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -38,6 +39,7 @@ from ..selectors import (
     arena_pool,
     arena_throttle_state,
     arena_today,
+    check_favours,
     gold_filter,
     live_vote,
     pair_images,
@@ -247,11 +249,33 @@ def check_chance(*, calibrated: bool, issued: int, checks_issued: int) -> float:
     return max(usual, min(1.0, checks / max(pairs, 1)))
 
 
+def _balanced_check(*, pool, rater: User) -> GenerationRequest | None:
+    """A check item left for the rater, drawn at random among those whose known answer favours
+    the pipeline the rater's earlier check items favoured least. So a rater who always picks
+    one pipeline's image agrees with about half their checks and cannot pass calibration."""
+    candidates = list(pool.filter(gold_filter()).values_list("pk", flat=True))
+    if not candidates:
+        return None
+    earlier = set(
+        PairAssignment.objects.filter(rater=rater, is_gold=True).values_list("request_id", flat=True).distinct()
+    )
+    favours = check_favours(request_ids=set(candidates) | earlier)
+    served = Counter(favours[request_id] for request_id in earlier if favours.get(request_id) is not None)
+
+    def shortfall(request_id) -> int:
+        pipeline_id = favours.get(request_id)
+        return served[pipeline_id] if pipeline_id is not None else min(served.values(), default=0)
+
+    least = min(shortfall(request_id) for request_id in candidates)
+    pick = random.choice([request_id for request_id in candidates if shortfall(request_id) == least])
+    return pool.get(pk=pick)
+
+
 def arena_next(*, rater: User, now: dt.datetime | None = None) -> PairAssignment | None:
     """Issue the rater's next arena pair (None when there is nothing left for them).
 
-    A check item (gold pair or control image) with the chance `check_chance` gives, drawn at
-    random among those left; otherwise the pair with the fewest votes, so votes spread over
+    A check item (gold pair or control image) with the chance `check_chance` gives, drawn by
+    `_balanced_check`; otherwise the pair with the fewest votes, so votes spread over
     the pool. Either way the order is drawn per rater and the assignment looks the same.
     """
     now = now or timezone.now()
@@ -262,7 +286,7 @@ def arena_next(*, rater: User, now: dt.datetime | None = None) -> PairAssignment
         calibrated=rater_trust_of(rater_id=rater.pk).calibrated, issued=issued, checks_issued=checks_issued
     )
     if chance > 0 and random.random() < chance:
-        chosen = pool.filter(gold_filter()).order_by("?").first()
+        chosen = _balanced_check(pool=pool, rater=rater)
     if chosen is None:
         chosen = (
             pool.annotate(live_votes=Count("votes", filter=Q(votes__retracted_at__isnull=True), distinct=True))

@@ -183,3 +183,31 @@ def test_vote_weights_are_zero_for_new_raters_capped_and_diminish_past_many_vote
     Vote.objects.create(request=other, rater=star, source="arena", left_image=left, right_image=right, choice="left")
     assert vote_weights(rater_ids={star.pk}) == {star.pk: pytest.approx(0.45)}
     assert vote_weights(rater_ids=set()) == {}
+
+
+def test_check_items_are_drawn_balanced_so_voting_one_way_cannot_pass(charlie, alice, make_pair, sdxl_model):
+    from generation.models import Pipeline
+
+    from .arena_helpers import pipeline_side
+
+    base = Pipeline.objects.get(model=sdxl_model, name="base")
+    for _ in range(8):
+        make_pair(alice[0])
+    for index in range(8):
+        request = make_pair(alice[0])
+        position0 = shown_pair(request)[0]
+        wants_base = index % 2 == 0
+        expected = "left" if (position0.job.pipeline_id == base.pk) == wants_base else "right"
+        GoldPair.objects.create(request=request, expected_choice=expected)
+    rater = charlie[0]
+    now = timezone.now()
+    for step in range(PAIRS + 8):
+        moment = now + dt.timedelta(seconds=10 * step)
+        assignment = arena_next(rater=rater, now=moment)
+        if assignment is None:
+            break
+        vote_at(rater, assignment, Judgement(choice=pipeline_side(assignment, base.pk)), moment)
+        trust = RaterTrust.objects.get(user=rater)
+        assert not trust.calibrated
+        assert trust.gold_votes < 2 or trust.gold_agreement <= 2 / 3
+    assert RaterTrust.objects.get(user=rater).gold_votes >= CHECKS
