@@ -288,11 +288,15 @@ def arena_next(*, rater: User, now: dt.datetime | None = None) -> PairAssignment
     if chance > 0 and random.random() < chance:
         chosen = _balanced_check(pool=pool, rater=rater)
     if chosen is None:
+        # Check items come only through the balanced draw, never by this path.
         chosen = (
-            pool.annotate(live_votes=Count("votes", filter=Q(votes__retracted_at__isnull=True), distinct=True))
+            pool.exclude(gold_filter())
+            .annotate(live_votes=Count("votes", filter=Q(votes__retracted_at__isnull=True), distinct=True))
             .order_by("live_votes", "?")
             .first()
         )
+    if chosen is None:
+        chosen = _balanced_check(pool=pool, rater=rater)  # no real pair left: a check item, if any
     if chosen is None:
         return None
     pair = pair_images(generation_request=chosen)
