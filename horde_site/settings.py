@@ -345,6 +345,26 @@ RATINGS_CONSENSUS_MIN_OTHERS = envint("RATINGS_CONSENSUS_MIN_OTHERS", 2)
 RATINGS_TRUST_MAX_VOTES_PER_MINUTE = float(os.environ.get("RATINGS_TRUST_MAX_VOTES_PER_MINUTE", "20"))
 RATINGS_TRUST_YOUNG_ACCOUNT_DAYS = float(os.environ.get("RATINGS_TRUST_YOUNG_ACCOUNT_DAYS", "1"))
 RATINGS_TRUST_YOUNG_ACCOUNT_FACTOR = float(os.environ.get("RATINGS_TRUST_YOUNG_ACCOUNT_FACTOR", "0.8"))
+# Calibration: a new rater's first RATINGS_CALIBRATION_PAIRS arena pairs carry at least
+# RATINGS_CALIBRATION_CHECKS check items (gold pairs or control images, served like any pair).
+# Until that many checks are answered with at least RATINGS_CALIBRATION_AGREEMENT agreement (and
+# that many pairs judged) their votes weigh 0 and arena votes earn nothing. 0 checks: no calibration.
+RATINGS_CALIBRATION_PAIRS = envint("RATINGS_CALIBRATION_PAIRS", 15)
+RATINGS_CALIBRATION_CHECKS = envint("RATINGS_CALIBRATION_CHECKS", 5)
+RATINGS_CALIBRATION_AGREEMENT = float(os.environ.get("RATINGS_CALIBRATION_AGREEMENT", "0.8"))
+# Arena throttle per rater: votes at least this many seconds apart and at most this many in any
+# 60 s; a vote past either is refused (429 TooManyVotes), stores nothing and pays nothing.
+RATINGS_ARENA_MIN_VOTE_INTERVAL_SECONDS = float(os.environ.get("RATINGS_ARENA_MIN_VOTE_INTERVAL_SECONDS", "3"))
+RATINGS_ARENA_MAX_VOTES_PER_MINUTE = envint("RATINGS_ARENA_MAX_VOTES_PER_MINUTE", 12)
+# Vote weights (ratings.selectors.vote_weights): no rater weighs more than the cap; a rater's
+# votes on one model beyond RATINGS_RATER_FULL_VOTES_PER_MODEL together weigh as that many.
+RATINGS_WEIGHT_CAP = float(os.environ.get("RATINGS_WEIGHT_CAP", "1.0"))
+RATINGS_RATER_FULL_VOTES_PER_MODEL = envint("RATINGS_RATER_FULL_VOTES_PER_MODEL", 50)
+# Flagging: a rater who sides with one pipeline against the consensus more often than the crowd
+# does (one-sided binomial test, Bonferroni over pipelines) at p below this, with at least this
+# many such votes, is flagged for staff and left out.
+RATINGS_FLAG_ALPHA = float(os.environ.get("RATINGS_FLAG_ALPHA", "0.001"))
+RATINGS_FLAG_MIN_SIDED = envint("RATINGS_FLAG_MIN_SIDED", 8)
 
 # --- ratings leaderboard ---
 # Bootstrap rounds and RNG seed of the leaderboard's intervals; how often Celery beat recomputes it.

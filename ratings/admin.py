@@ -12,36 +12,73 @@ from .services import rater_trust_recompute, rater_trust_set_override
 
 @admin.register(RaterTrust)
 class RaterTrustAdmin(admin.ModelAdmin):
+    """The trust table: calibration, weight, and the side-taking figures of flagged raters."""
+
     list_display = [
         "user",
         "score",
+        "is_calibrated",
+        "weight",
         "excluded",
+        "flagged",
+        "side_taking",
         "override",
         "gold_votes",
         "gold_agreement",
         "consensus_votes",
         "consensus_agreement",
+        "arena_votes",
         "votes_per_minute",
         "account_age_days",
         "updated_at",
     ]
-    list_filter = ["excluded", "override"]
+    list_filter = ["flagged", "excluded", "override"]
+    list_select_related = ["user", "bias_pipeline"]
     search_fields = ["user__username"]
-    ordering = ["score"]
+    ordering = ["-flagged", "score"]
     readonly_fields = [
         "user",
         "score",
+        "is_calibrated",
+        "weight",
         "excluded",
+        "flagged",
+        "bias_pipeline",
+        "bias_opportunities",
+        "bias_sided",
+        "bias_expected_rate",
+        "bias_p_value",
         "gold_votes",
         "gold_agreement",
         "consensus_votes",
         "consensus_agreement",
+        "arena_votes",
         "votes_per_minute",
         "account_age_days",
         "updated_at",
     ]
     fields = ["user", "override", *readonly_fields[1:]]
     actions = ["trust", "block", "automatic", "recompute"]
+
+    @admin.display(boolean=True, description="calibrated")
+    def is_calibrated(self, obj: RaterTrust) -> bool:
+        return obj.calibrated
+
+    @admin.display(description="vote weight")
+    def weight(self, obj: RaterTrust) -> str:
+        # The per-model influence cap comes on top (ratings.selectors.vote_weights).
+        return f"{obj.base_weight:.2f}"
+
+    @admin.display(description="side-taking (picked / pairs, crowd rate, p)")
+    def side_taking(self, obj: RaterTrust) -> str:
+        if obj.bias_p_value is None:
+            return "–"
+        pipeline = str(obj.bias_pipeline) if obj.bias_pipeline else "?"
+        rate = obj.bias_sided / obj.bias_opportunities if obj.bias_opportunities else 0.0
+        return (
+            f"{pipeline}: {obj.bias_sided}/{obj.bias_opportunities} = {rate:.0%} "
+            f"vs {obj.bias_expected_rate or 0:.0%}, p = {obj.bias_p_value:.2g}"
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # rows are made by the trust service

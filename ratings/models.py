@@ -13,6 +13,9 @@ Invariants:
 - Votes are never deleted: an undone arena vote is marked `retracted_at`;
   votes of raters whose trust is `excluded` are kept but left out of the
   leaderboard and the export.
+- A vote's weight on the leaderboard comes from its rater's RaterTrust only
+  (`ratings.selectors.vote_weights`): 0 before calibration, when excluded or
+  flagged; never above RATINGS_WEIGHT_CAP.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
-from generation.models import GenerationRequest, Image
+from generation.models import GenerationRequest, Image, Pipeline
 
 
 class PairAssignment(models.Model):
@@ -34,8 +38,10 @@ class PairAssignment(models.Model):
     request = models.ForeignKey(GenerationRequest, on_delete=models.CASCADE, related_name="pair_assignments")
     left_image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
     right_image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
+    # Never shown to the rater: a check item is served exactly like any other pair.
     is_gold = models.BooleanField(default=False)
-    issued_at = models.DateTimeField(auto_now_add=True)
+    # A default, not auto_now_add, so the services' `now=` clock holds here too.
+    issued_at = models.DateTimeField(default=timezone.now)
     answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -75,7 +81,8 @@ class Vote(models.Model):
     right_artifacts = models.PositiveSmallIntegerField(null=True, blank=True)
     seconds_to_vote = models.FloatField(null=True, blank=True)
     kudos_paid = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # A default, not auto_now_add, so the services' `now=` clock (throttle, undo) holds here too.
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
     retracted_at = models.DateTimeField(null=True, blank=True)
     # An answer to a check (a gold pair, or a pair holding an active control image when it
     # was cast): it has a staff-set answer, so it is never a preference (left out of the
@@ -121,12 +128,55 @@ class RaterTrust(models.Model):
     account_age_days = models.FloatField(null=True, blank=True)
     score = models.FloatField(default=1.0)
     override = models.CharField(max_length=10, choices=Override.choices, blank=True, default="")
-    # Below the threshold (or blocked): earns nothing; votes left out of leaderboard and export.
+    # Live arena votes: calibration also waits for RATINGS_CALIBRATION_PAIRS of them.
+    arena_votes = models.PositiveIntegerField(default=0)
+    # Below the threshold, blocked or flagged: earns nothing; votes left out of leaderboard and export.
     excluded = models.BooleanField(default=False, db_index=True)
+    # Sides with one pipeline against the consensus far more often than the crowd does
+    # (ratings.services.trust.side_taking): the figures of the most one-sided pipeline.
+    flagged = models.BooleanField(default=False, db_index=True)
+    bias_pipeline = models.ForeignKey(Pipeline, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    bias_opportunities = models.PositiveIntegerField(
+        default=0, help_text="Votes on pairs where the consensus went against that pipeline."
+    )
+    bias_sided = models.PositiveIntegerField(default=0, help_text="Of those, votes that picked that pipeline.")
+    bias_expected_rate = models.FloatField(
+        null=True, blank=True, help_text="How often the other raters picked it on those pairs."
+    )
+    bias_p_value = models.FloatField(null=True, blank=True, help_text="One-sided binomial test, Bonferroni-corrected.")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"trust of {self.user_id}"
+
+    @property
+    def calibrated(self) -> bool:
+        """Enough check items answered well enough, and enough pairs judged (or trusted by staff).
+
+        Read from the stored figures and the current settings, so changing a setting applies at once.
+        """
+        if self.override == self.Override.TRUSTED:
+            return True
+        checks = settings.RATINGS_CALIBRATION_CHECKS
+        if checks <= 0:
+            return True
+        return (
+            self.gold_votes >= checks
+            and (self.gold_agreement or 0.0) >= settings.RATINGS_CALIBRATION_AGREEMENT
+            # Waiting for the pairs too keeps the moment earning starts from pointing at a check item.
+            and self.arena_votes >= settings.RATINGS_CALIBRATION_PAIRS
+        )
+
+    @property
+    def base_weight(self) -> float:
+        """Weight of one vote before the per-model influence cap: 0 until calibrated, when excluded
+        or flagged; else the trust score, never above RATINGS_WEIGHT_CAP (staff-trusted: the cap)."""
+        cap = settings.RATINGS_WEIGHT_CAP
+        if self.override == self.Override.TRUSTED:
+            return cap
+        if self.excluded or self.flagged or not self.calibrated:
+            return 0.0
+        return max(0.0, min(cap, self.score))
 
 
 class GoldPair(models.Model):

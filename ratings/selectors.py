@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -13,7 +14,7 @@ from generation.models import GenerationRequest, Image, Job
 from generation.selectors import request_ledger
 from kudos.models import Entry
 
-from .models import PairAssignment, Vote
+from .models import PairAssignment, RaterTrust, Vote
 
 
 def votes_counted(*, include_checks: bool = False) -> QuerySet[Vote]:
@@ -22,14 +23,6 @@ def votes_counted(*, include_checks: bool = False) -> QuerySet[Vote]:
     answer set by staff and are never preferences."""
     votes = Vote.objects.filter(retracted_at__isnull=True).exclude(rater__rater_trust__excluded=True)
     return votes if include_checks else votes.filter(is_check=False)
-
-
-def vote_weights(*, rater_ids: set[int]) -> dict[int, float]:
-    """How much each rater's votes weigh on the leaderboard (a float >= 0; 0: not counted).
-
-    The one place the leaderboard takes weights from. For now every rater weighs 1.0.
-    """
-    return dict.fromkeys(rater_ids, 1.0)
 
 
 def pair_images(*, generation_request: GenerationRequest) -> tuple[Image, Image] | None:
@@ -134,5 +127,109 @@ def arena_pool(*, rater: User, now: dt.datetime | None = None) -> QuerySet[Gener
 
 
 def gold_filter() -> Q:
-    """Requests that are gold pairs or hold a control image."""
-    return Q(gold_pair__active=True) | Q(images__control__active=True)
+    """Requests that are check items, without joining images (a join would change the pool's
+    image count): active gold pairs, or pairs holding an active control image."""
+    from .models import ControlImage
+
+    controls = ControlImage.objects.filter(active=True).values("image__request_id")
+    return Q(gold_pair__active=True) | Q(pk__in=controls)
+
+
+def rater_issued_counts(*, rater: User) -> tuple[int, int]:
+    """(pairs issued to the rater, of which check items), each request counted once."""
+    issued = PairAssignment.objects.filter(rater=rater)
+    return (
+        issued.values("request_id").distinct().count(),
+        issued.filter(is_gold=True).values("request_id").distinct().count(),
+    )
+
+
+def rater_trust_of(*, rater_id: int) -> RaterTrust:
+    """The rater's trust row, or an unsaved default one (a rater who never voted: not calibrated)."""
+    return RaterTrust.objects.filter(user_id=rater_id).first() or RaterTrust(user_id=rater_id)
+
+
+def calibrated_raters_filter(prefix: str = "") -> Q:
+    """The Q form of RaterTrust.calibrated for a query through `prefix` (e.g. "rater__rater_trust__")."""
+    if settings.RATINGS_CALIBRATION_CHECKS <= 0:
+        return Q()
+    return Q(**{f"{prefix}override": RaterTrust.Override.TRUSTED}) | Q(
+        **{
+            f"{prefix}gold_votes__gte": settings.RATINGS_CALIBRATION_CHECKS,
+            f"{prefix}gold_agreement__gte": settings.RATINGS_CALIBRATION_AGREEMENT,
+            f"{prefix}arena_votes__gte": settings.RATINGS_CALIBRATION_PAIRS,
+        }
+    )
+
+
+def arena_throttle_state(*, rater: User, now: dt.datetime) -> dict[str, object]:
+    """The rater's arena votes in the last 60 s and their latest one (undone votes included,
+    so voting and undoing does not buy back throttle room)."""
+    row = Vote.objects.filter(
+        rater=rater, source=Vote.Source.ARENA, created_at__gt=now - dt.timedelta(seconds=60), created_at__lte=now
+    ).aggregate(count=Count("id"), last=Max("created_at"))
+    return {"last_minute": int(row["count"] or 0), "last_at": row["last"]}
+
+
+def vote_weights(*, rater_ids: set[int]) -> dict[int, float]:
+    """Weight of each rater's votes on the leaderboard (>= 0; 0: their votes do not count).
+
+    base = RaterTrust.base_weight: 0 until the rater passed calibration on check items they
+    cannot tell from real pairs, and 0 when excluded (below the trust threshold, blocked) or
+    flagged; else their trust score, at most RATINGS_WEIGHT_CAP. Then the influence cap: a
+    rater with n > F live votes on one model (F = RATINGS_RATER_FULL_VOTES_PER_MODEL) has each
+    vote weigh F/n of that, so together they never weigh more than F votes, on any model.
+    """
+    if not rater_ids:
+        return {}
+    trusts = {trust.user_id: trust for trust in RaterTrust.objects.filter(user_id__in=rater_ids)}
+    busiest: dict[int, int] = defaultdict(int)
+    rows = (
+        Vote.objects.filter(rater_id__in=rater_ids, retracted_at__isnull=True)
+        .values("rater_id", "request__model_id")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("rater_id", "n")
+    )
+    for rater_id, count in rows:
+        busiest[rater_id] = max(busiest[rater_id], count)
+    full = settings.RATINGS_RATER_FULL_VOTES_PER_MODEL
+    weights = {}
+    for rater_id in rater_ids:
+        base = (trusts.get(rater_id) or RaterTrust(user_id=rater_id)).base_weight
+        most = busiest[rater_id]
+        weights[rater_id] = base * (full / most) if full > 0 and most > full else base
+    return weights
+
+
+def vote_weighting_summary() -> dict[str, float | int]:
+    """The settings behind vote_weights and the arena's defences, for the leaderboard page's text."""
+    return {
+        "calibration_checks": settings.RATINGS_CALIBRATION_CHECKS,
+        "calibration_pairs": settings.RATINGS_CALIBRATION_PAIRS,
+        "calibration_agreement_percent": round(100 * settings.RATINGS_CALIBRATION_AGREEMENT),
+        "gold_every": settings.RATINGS_GOLD_EVERY,
+        "min_vote_interval": settings.RATINGS_ARENA_MIN_VOTE_INTERVAL_SECONDS,
+        "max_votes_per_minute": settings.RATINGS_ARENA_MAX_VOTES_PER_MINUTE,
+        "weight_cap": settings.RATINGS_WEIGHT_CAP,
+        "full_votes_per_model": settings.RATINGS_RATER_FULL_VOTES_PER_MODEL,
+        "flag_alpha": settings.RATINGS_FLAG_ALPHA,
+        "flag_min_sided": settings.RATINGS_FLAG_MIN_SIDED,
+    }
+
+
+def check_favours(*, request_ids: set) -> dict:
+    """request id -> the pipeline whose image a gold pair's known answer picks (None for a tie,
+    "both bad" or a control image: those favour no pipeline)."""
+    from .models import GoldPair
+
+    golds = dict(
+        GoldPair.objects.filter(active=True, request_id__in=request_ids).values_list("request_id", "expected_choice")
+    )
+    position = {Vote.Choice.LEFT: 0, Vote.Choice.RIGHT: 1}
+    jobs = Job.objects.filter(request_id__in=list(golds)).values_list("request_id", "position", "pipeline_id")
+    by_slot = {(request_id, slot): pipeline_id for request_id, slot, pipeline_id in jobs}
+    return {
+        request_id: by_slot.get((request_id, position[choice])) if choice in position else None
+        for request_id, choice in ((rid, golds.get(rid)) for rid in request_ids)
+    }

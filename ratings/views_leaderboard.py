@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.utils.dateparse import parse_datetime
 
 from .leaderboard import leaderboard_cached
+from .selectors import vote_weighting_summary
 
 # Chart geometry (SVG user units).
 CHART_WIDTH = 720
@@ -76,5 +77,10 @@ def leaderboard_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "ratings/leaderboard.html",
-        {"models": models, "computed_at": parse_datetime(board["computed_at"]), "method": board["method"]},
+        {
+            "models": models,
+            "computed_at": parse_datetime(board["computed_at"]),
+            "method": board["method"],
+            "defence": vote_weighting_summary(),
+        },
     )

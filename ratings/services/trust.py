@@ -4,30 +4,41 @@ Figures (kept in RaterTrust, recomputed here and by a periodic task):
 - gold agreement: share of their votes on gold pairs that picked the known
   answer, and of control images ("rate this image N") given exactly N;
 - consensus agreement: share of their votes that agree with the strict
-  majority of other, non-excluded raters' live votes on the same pair;
+  majority of the other counted raters' live votes on the same pair (others
+  who are calibrated and not excluded: fresh accounts cannot outvote the crowd
+  into a "consensus" and get honest raters excluded);
 - speed: votes per minute, from the median time their arena votes took;
-- account age in days.
+- account age in days;
+- side-taking (`side_taking`): whether they pick one pipeline more often than
+  the other raters on the same pairs allow. A flagged rater is excluded.
 
 score = min(gold, consensus) x speed factor x young-account factor, where a
 figure with too few votes behind it counts as 1 (no evidence against the
-rater). Below RATINGS_TRUST_THRESHOLD the rater is excluded; staff overrides
-(trusted / blocked) win over the score.
+rater). Below RATINGS_TRUST_THRESHOLD, or flagged, the rater is excluded;
+staff overrides (trusted / blocked) win over both.
+
+Calibration (RaterTrust.calibrated) and the vote weight
+(ratings.selectors.vote_weights) are read from these figures.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+from scipy import stats
 
 from accounts.models import User
-from generation.models import Job
+from generation.models import Image, Job
 
 from ..models import ControlImage, GoldPair, RaterTrust, Vote
+from ..selectors import calibrated_raters_filter
 
 
 def vote_winner(vote: Vote) -> str:
@@ -60,6 +71,56 @@ def _gold_expectations(request_ids: set) -> dict:
     return expected
 
 
+@dataclasses.dataclass(frozen=True)
+class SideTaking:
+    """The most one-sided pipeline of a rater, with the figures staff see."""
+
+    pipeline_id: int | None = None
+    opportunities: int = 0
+    sided: int = 0
+    expected_rate: float | None = None
+    p_value: float | None = None
+    flagged: bool = False
+
+
+def side_taking(observations: Iterable[tuple[int, bool, float]], *, alpha: float, min_sided: int) -> SideTaking:
+    """Does the rater side with one pipeline more often than chance allows?
+
+    Each observation is one of the rater's decisive votes seen from one of the two pipelines
+    of the pair: (pipeline id, whether the rater picked that pipeline's image, the chance they
+    would have if they were one more rater like the others). That chance is exact under the
+    null hypothesis that the rater's vote is exchangeable with the other voters' on that pair:
+    with m of the pair's n voters (the rater included) picking that image, it is m / n. So
+    no estimate of the pair's "true" preference is needed, and a pipeline that simply is
+    better raises everyone's expected rate alike: honest raters are not flagged for agreeing
+    with a lopsided crowd. The test is one-sided binomial with the mean chance (conservative
+    for a sum of unequal chances), Bonferroni-corrected over the pipelines tested; flagged
+    when p < alpha with at least `min_sided` picks of that pipeline.
+    """
+    by_pipeline: dict[int, list[tuple[bool, float]]] = defaultdict(list)
+    for pipeline_id, picked, chance in observations:
+        by_pipeline[pipeline_id].append((picked, chance))
+    if not by_pipeline:
+        return SideTaking()
+    tests = len(by_pipeline)
+    worst = SideTaking()
+    for pipeline_id, rows in sorted(by_pipeline.items()):
+        count = len(rows)
+        sided = sum(picked for picked, _ in rows)
+        expected = sum(chance for _, chance in rows) / count
+        p_value = min(1.0, tests * float(stats.binomtest(sided, count, expected, alternative="greater").pvalue))
+        if worst.p_value is None or p_value < worst.p_value:
+            worst = SideTaking(
+                pipeline_id=pipeline_id,
+                opportunities=count,
+                sided=sided,
+                expected_rate=round(expected, 4),
+                p_value=p_value,
+                flagged=p_value < alpha and sided >= min_sided,
+            )
+    return worst
+
+
 def _trust_figures(user: User, now: dt.datetime) -> dict:
     votes = list(Vote.objects.filter(rater=user, retracted_at__isnull=True).order_by("-created_at")[:1000])
     request_ids = {vote.request_id for vote in votes}
@@ -82,25 +143,39 @@ def _trust_figures(user: User, now: dt.datetime) -> dict:
                 gold_total += 1
                 gold_right += given == controls[str(image_id)]
 
-    # Consensus of the other, non-excluded raters on the same pairs.
+    # Consensus of the other counted (calibrated, not excluded) raters on the same pairs.
     others = defaultdict(list)
     other_votes = (
         Vote.objects.filter(request_id__in=request_ids, retracted_at__isnull=True)
         .exclude(rater=user)
         .exclude(rater__rater_trust__excluded=True)
+        .filter(calibrated_raters_filter("rater__rater_trust__"))
     )
     for other in other_votes:
         others[other.request_id].append(vote_winner(other))
+    pipeline_of = dict(
+        Image.objects.filter(request_id__in=request_ids).values_list("id", "job__pipeline_id").iterator()
+    )
     consensus_total = consensus_right = 0
+    observations = []
     for vote in votes:
         winners = others.get(vote.request_id, [])
         if len(winners) < settings.RATINGS_CONSENSUS_MIN_OTHERS:
             continue
+        mine = vote_winner(vote)
+        left, right = pipeline_of.get(vote.left_image_id), pipeline_of.get(vote.right_image_id)
+        if vote.choice in (Vote.Choice.LEFT, Vote.Choice.RIGHT) and left and right and left != right:
+            # Both pipelines' side of this pair, for the side-taking test.
+            voters = len(winners) + 1
+            for image_id, pipeline_id in ((vote.left_image_id, left), (vote.right_image_id, right)):
+                picks = winners.count(str(image_id)) + (mine == str(image_id))
+                observations.append((pipeline_id, mine == str(image_id), picks / voters))
         top, count = Counter(winners).most_common(1)[0]
         if count * 2 <= len(winners):
             continue  # no strict majority: nothing to agree with
         consensus_total += 1
-        consensus_right += vote_winner(vote) == top
+        consensus_right += mine == top
+    bias = side_taking(observations, alpha=settings.RATINGS_FLAG_ALPHA, min_sided=settings.RATINGS_FLAG_MIN_SIDED)
 
     seconds = [v.seconds_to_vote for v in votes if v.source == Vote.Source.ARENA and v.seconds_to_vote][:200]
     median = statistics.median(seconds) if seconds else None
@@ -111,6 +186,13 @@ def _trust_figures(user: User, now: dt.datetime) -> dict:
         "consensus_agreement": consensus_right / consensus_total if consensus_total else None,
         "votes_per_minute": 60.0 / median if median else None,
         "account_age_days": (now - user.date_joined).total_seconds() / 86400,
+        "arena_votes": sum(vote.source == Vote.Source.ARENA for vote in votes),
+        "flagged": bias.flagged,
+        "bias_pipeline_id": bias.pipeline_id,
+        "bias_opportunities": bias.opportunities,
+        "bias_sided": bias.sided,
+        "bias_expected_rate": bias.expected_rate,
+        "bias_p_value": bias.p_value,
     }
 
 
@@ -128,16 +210,16 @@ def trust_score(figures: dict) -> float:
     return round(min(gold, consensus) * speed * age, 4)
 
 
-def _excluded(override: str, score: float) -> bool:
+def _excluded(override: str, score: float, flagged: bool) -> bool:
     if override == RaterTrust.Override.BLOCKED:
         return True
     if override == RaterTrust.Override.TRUSTED:
         return False
-    return score < settings.RATINGS_TRUST_THRESHOLD
+    return flagged or score < settings.RATINGS_TRUST_THRESHOLD
 
 
 def rater_trust_recompute(*, user: User, now: dt.datetime | None = None) -> RaterTrust:
-    """Recompute one rater's figures, score and exclusion (the staff override is kept)."""
+    """Recompute one rater's figures, score, flag and exclusion (the staff override is kept)."""
     now = now or timezone.now()
     figures = _trust_figures(user, now)
     score = trust_score(figures)
@@ -145,7 +227,7 @@ def rater_trust_recompute(*, user: User, now: dt.datetime | None = None) -> Rate
     # update(), not save(): only the computed columns change, never a concurrent override.
     RaterTrust.objects.filter(pk=trust.pk).update(**figures, score=score, updated_at=now)
     override = RaterTrust.objects.filter(pk=trust.pk).values_list("override", flat=True).get()
-    RaterTrust.objects.filter(pk=trust.pk).update(excluded=_excluded(override, score))
+    RaterTrust.objects.filter(pk=trust.pk).update(excluded=_excluded(override, score, figures["flagged"]))
     trust.refresh_from_db()
     return trust
 
@@ -166,6 +248,8 @@ def rater_trust_set_override(*, user: User, override: str) -> RaterTrust:
     if override not in RaterTrust.Override.values:
         raise ValueError(f"Unknown override {override!r}.")
     trust, _ = RaterTrust.objects.get_or_create(user=user)
-    RaterTrust.objects.filter(pk=trust.pk).update(override=override, excluded=_excluded(override, trust.score))
+    RaterTrust.objects.filter(pk=trust.pk).update(
+        override=override, excluded=_excluded(override, trust.score, trust.flagged)
+    )
     trust.refresh_from_db()
     return trust

@@ -6,7 +6,13 @@ Money rules (see ratings.models for the data invariants):
   first: a second attempt, also a concurrent one, fails on the insert and
   rolls back before anything is paid.
 - The own-pair rebate is capped strictly below what the request cost net; arena
-  votes pay a small amount up to a daily cap; excluded raters earn nothing.
+  votes pay a small amount up to a daily cap; excluded raters earn nothing,
+  and arena votes earn only once the rater passed calibration.
+- Arena votes are throttled per rater (a minimum interval and a per-minute
+  cap), checked under the rater's trust-row lock so concurrent votes cannot
+  slip past together; a throttled vote stores nothing and pays nothing.
+- Check items (gold pairs, control images) are issued, shown and answered
+  exactly like real pairs: nothing the rater receives tells them apart.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import dataclasses
 import datetime as dt
 import random
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -28,7 +35,19 @@ from generation.models import GenerationRequest, Image
 from kudos.services import DuplicateEvent, kudos_rebate, kudos_rebate_reverse
 
 from ..models import ControlImage, PairAssignment, RaterTrust, Vote
-from ..selectors import arena_pool, arena_today, live_vote, pair_images, rater_last_answer_at, request_cost
+from ..selectors import (
+    arena_pool,
+    arena_throttle_state,
+    arena_today,
+    check_favours,
+    gold_filter,
+    live_vote,
+    pair_images,
+    rater_issued_counts,
+    rater_last_answer_at,
+    rater_trust_of,
+    request_cost,
+)
 from .errors import RatingError
 
 CHOICES = {choice.value for choice in Vote.Choice}
@@ -178,6 +197,7 @@ def own_pair_vote(
     try:
         with transaction.atomic():
             vote = Vote.objects.create(
+                created_at=now,
                 request=generation_request,
                 rater=rater,
                 source=Vote.Source.OWNER,
@@ -213,25 +233,73 @@ def _is_gold_request(generation_request: GenerationRequest) -> bool:
     )
 
 
+def check_chance(*, calibrated: bool, issued: int, checks_issued: int) -> float:
+    """The chance that the rater's next pair is a check item (when one is left for them).
+
+    Calibrated: 1 in RATINGS_GOLD_EVERY. A new rater: within their first P pairs
+    (RATINGS_CALIBRATION_PAIRS) at least K (RATINGS_CALIBRATION_CHECKS) are checks, each at a
+    random place (the chance is what is still needed over what is still to come, reaching 1
+    only when every remaining slot must be one); past P and still not calibrated (checks
+    skipped or failed), K in P.
+    """
+    every = settings.RATINGS_GOLD_EVERY
+    usual = 1.0 / every if every > 0 else 0.0
+    checks, pairs = settings.RATINGS_CALIBRATION_CHECKS, settings.RATINGS_CALIBRATION_PAIRS
+    if calibrated or checks <= 0:
+        return usual
+    if issued < pairs:
+        return max(usual, min(1.0, max(0, checks - checks_issued) / (pairs - issued)))
+    return max(usual, min(1.0, checks / max(pairs, 1)))
+
+
+def _balanced_check(*, pool, rater: User) -> GenerationRequest | None:
+    """A check item left for the rater, drawn at random among those whose known answer favours
+    the pipeline the rater's earlier check items favoured least. So a rater who always picks
+    one pipeline's image agrees with about half their checks and cannot pass calibration."""
+    candidates = list(pool.filter(gold_filter()).values_list("pk", flat=True))
+    if not candidates:
+        return None
+    earlier = set(
+        PairAssignment.objects.filter(rater=rater, is_gold=True).values_list("request_id", flat=True).distinct()
+    )
+    favours = check_favours(request_ids=set(candidates) | earlier)
+    served = Counter(favours[request_id] for request_id in earlier if favours.get(request_id) is not None)
+
+    def shortfall(request_id) -> int:
+        pipeline_id = favours.get(request_id)
+        return served[pipeline_id] if pipeline_id is not None else min(served.values(), default=0)
+
+    least = min(shortfall(request_id) for request_id in candidates)
+    pick = random.choice([request_id for request_id in candidates if shortfall(request_id) == least])
+    return pool.get(pk=pick)
+
+
 def arena_next(*, rater: User, now: dt.datetime | None = None) -> PairAssignment | None:
     """Issue the rater's next arena pair (None when there is nothing left for them).
 
-    One in RATINGS_GOLD_EVERY is a gold pair or a control image when one is left;
-    otherwise the pair with the fewest votes, so votes spread over the pool.
+    A check item (gold pair or control image) with the chance `check_chance` gives, drawn by
+    `_balanced_check`; otherwise the pair with the fewest votes, so votes spread over
+    the pool. Either way the order is drawn per rater and the assignment looks the same.
     """
+    now = now or timezone.now()
     pool = arena_pool(rater=rater, now=now)
     chosen = None
-    every = settings.RATINGS_GOLD_EVERY
-    if every > 0 and random.randrange(every) == 0:
-        controls = ControlImage.objects.filter(active=True).values("image__request_id")
-        # Filter by subquery, not by a join: a join on images would change the pool's image count.
-        chosen = pool.filter(Q(gold_pair__active=True) | Q(pk__in=controls)).order_by("?").first()
+    issued, checks_issued = rater_issued_counts(rater=rater)
+    chance = check_chance(
+        calibrated=rater_trust_of(rater_id=rater.pk).calibrated, issued=issued, checks_issued=checks_issued
+    )
+    if chance > 0 and random.random() < chance:
+        chosen = _balanced_check(pool=pool, rater=rater)
     if chosen is None:
+        # Check items come only through the balanced draw, never by this path.
         chosen = (
-            pool.annotate(live_votes=Count("votes", filter=Q(votes__retracted_at__isnull=True), distinct=True))
+            pool.exclude(gold_filter())
+            .annotate(live_votes=Count("votes", filter=Q(votes__retracted_at__isnull=True), distinct=True))
             .order_by("live_votes", "?")
             .first()
         )
+    if chosen is None:
+        chosen = _balanced_check(pool=pool, rater=rater)  # no real pair left: a check item, if any
     if chosen is None:
         return None
     pair = pair_images(generation_request=chosen)
@@ -242,7 +310,12 @@ def arena_next(*, rater: User, now: dt.datetime | None = None) -> PairAssignment
     if random.random() < 0.5:
         left, right = right, left
     return PairAssignment.objects.create(
-        rater=rater, request=chosen, left_image=left, right_image=right, is_gold=_is_gold_request(chosen)
+        rater=rater,
+        request=chosen,
+        left_image=left,
+        right_image=right,
+        is_gold=_is_gold_request(chosen),
+        issued_at=now,
     )
 
 
@@ -272,10 +345,39 @@ def _trust_row(rater: User) -> RaterTrust:
         return RaterTrust.objects.get(user=rater)
 
 
+def _too_many_votes(message: str) -> RatingError:
+    return RatingError(message, "TooManyVotes", status=429)
+
+
+def check_arena_throttle(*, rater: User, now: dt.datetime) -> None:
+    """Refuse a vote that comes too soon after the rater's last one, or past the per-minute cap.
+
+    Call it holding the rater's trust-row lock (as arena_vote does): read without the lock,
+    two simultaneous votes would both see room for one.
+    """
+    state = arena_throttle_state(rater=rater, now=now)
+    interval = settings.RATINGS_ARENA_MIN_VOTE_INTERVAL_SECONDS
+    last_at = state["last_at"]
+    if last_at is not None and interval > 0:
+        since = (now - last_at).total_seconds()
+        if since < interval:
+            raise _too_many_votes(
+                f"Votes must be at least {interval:g}s apart; wait {interval - since:.1f}s and vote again."
+            )
+    per_minute = settings.RATINGS_ARENA_MAX_VOTES_PER_MINUTE
+    if per_minute > 0 and state["last_minute"] >= per_minute:
+        raise _too_many_votes(f"At most {per_minute} arena votes a minute; wait a little and vote again.")
+
+
 def arena_vote(
     *, rater: User, assignment_id: uuid.UUID | str, judgement: Judgement, now: dt.datetime | None = None
 ) -> Vote:
-    """Vote on a pair the arena showed this rater; pays the arena reward within the daily cap."""
+    """Vote on a pair the arena showed this rater.
+
+    Throttled per rater (429 TooManyVotes: nothing stored, nothing paid). Pays the arena reward
+    within the daily cap once the rater is calibrated and not excluded; a check item is paid
+    like any pair (a different reward would tell it apart).
+    """
     assignment = _assignment(rater=rater, assignment_id=assignment_id)
     if assignment.request.user_id == rater.pk:
         raise RatingError("You cannot judge your own pair in the arena.", "NotOwner", status=403)
@@ -293,15 +395,17 @@ def arena_vote(
         raise _too_fast(seconds)
     trust_row = _trust_row(rater)
     with transaction.atomic():
-        # Lock the rater's trust row: one rater's arena votes commit one at a time, so
-        # two concurrent votes cannot both fit under the daily cap.
+        # Lock the rater's trust row: one rater's arena votes commit one at a time, so two
+        # concurrent votes can neither both fit under the daily cap nor both pass the throttle.
         trust = RaterTrust.objects.select_for_update().get(pk=trust_row.pk)
+        check_arena_throttle(rater=rater, now=now)
         claimed = PairAssignment.objects.filter(pk=assignment.pk, answered_at__isnull=True).update(answered_at=now)
         if claimed != 1:
             raise _already()  # another request answered it first
         try:
             with transaction.atomic():
                 vote = Vote.objects.create(
+                    created_at=now,
                     request=assignment.request,
                     rater=rater,
                     source=Vote.Source.ARENA,
@@ -316,20 +420,19 @@ def arena_vote(
         except IntegrityError as exc:
             raise _already() from exc
         earned = arena_today(rater=rater, now=now)["kudos"]
-        reward = (
-            0
-            if trust.excluded
-            else max(0, min(settings.RATINGS_ARENA_REWARD, settings.RATINGS_ARENA_DAILY_CAP - earned))
-        )
+        earns = trust.calibrated and not trust.excluded
+        reward = max(0, min(settings.RATINGS_ARENA_REWARD, settings.RATINGS_ARENA_DAILY_CAP - earned)) if earns else 0
         if reward:
             kudos_rebate(user=rater, amount=reward, event_key=f"rating:{vote.id}", memo="Arena vote")
             Vote.objects.filter(pk=vote.pk).update(kudos_paid=reward)
             vote.kudos_paid = reward
-    if assignment.is_gold:
-        # Gold answers move trust the most: let a failing rater stop earning at once.
+    if assignment.is_gold or not trust.calibrated:
+        # Gold answers move trust the most: a failing rater stops earning at once. A new
+        # rater is recomputed after every vote, not only after checks, so the recompute
+        # itself says nothing about which pairs were checks.
         from .trust import rater_trust_recompute
 
-        rater_trust_recompute(user=rater)
+        rater_trust_recompute(user=rater, now=now)
     return vote
 
 
@@ -372,4 +475,5 @@ def arena_undo(*, rater: User, assignment_id: uuid.UUID | str, now: dt.datetime 
             left_image=vote.left_image,
             right_image=vote.right_image,
             is_gold=assignment.is_gold,
+            issued_at=now,
         )

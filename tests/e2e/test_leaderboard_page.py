@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def test_the_leaderboard_shows_each_pipeline_with_its_interval(page, make_user):
     cache.delete(CACHE_KEY)
-    owner, rater = make_user("owner")[0], make_user("rater")[0]
+    owner, rater = make_user("owner")[0], factories.calibrated(make_user("rater")[0])
     model = factories.make_model()
     strong, weak = factories.make_pipeline(model, "strong", "2"), factories.make_pipeline(model, "weak")
     for i in range(12):
@@ -38,7 +38,7 @@ def test_the_leaderboard_shows_each_pipeline_with_its_interval(page, make_user):
 
 def test_at_390_px_the_page_does_not_scroll_sideways_and_lists_pipelines_without_votes(browser, live_server, make_user):
     cache.delete(CACHE_KEY)
-    owner, rater = make_user("owner")[0], make_user("rater")[0]
+    owner, rater = make_user("owner")[0], factories.calibrated(make_user("rater")[0])
     model = factories.make_model()
     strong, weak = factories.make_pipeline(model, "strong", "2"), factories.make_pipeline(model, "weak")
     factories.make_pipeline(model, "newcomer")
@@ -56,4 +56,17 @@ def test_at_390_px_the_page_does_not_scroll_sideways_and_lists_pipelines_without
         assert page.locator("svg.lb-chart circle.point").count() == 2  # nothing drawn for it
     finally:
         context.close()
+
+
+def test_the_defence_text_reads_at_390_px_without_scrolling_sideways(page, make_user):
+    cache.delete(CACHE_KEY)
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        page.goto("/ratings/leaderboard")
+        page.locator("#how-votes-count summary").click()
+        limits = page.locator("#how-votes-count", has_text="What it cannot stop.")
+        assert limits.is_visible()
+        assert limits.bounding_box()["width"] <= 390
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
         cache.delete(CACHE_KEY)

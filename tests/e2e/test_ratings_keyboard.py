@@ -68,6 +68,11 @@ def wait_for_new_pair(page, old: str) -> str:
 def test_a_rater_votes_undoes_and_skips_in_the_arena_from_the_keyboard(page, make_user, make_pair, settings):
     settings.RATINGS_MIN_SECONDS_TO_VOTE = 0.3
     settings.RATINGS_GOLD_EVERY = 0
+    # Bob is a new rater voting faster than the throttle allows: calibration and the
+    # throttle have their own tests (tests/ratings/test_calibration.py, test_throttle.py).
+    settings.RATINGS_CALIBRATION_CHECKS = 0
+    settings.RATINGS_ARENA_MIN_VOTE_INTERVAL_SECONDS = 0
+    settings.RATINGS_ARENA_MAX_VOTES_PER_MINUTE = 0
     alice, _ = make_user("alice", kudos=1000)
     for _ in range(4):
         make_pair(alice)

@@ -52,5 +52,5 @@ def make_vote(db):
 
 @pytest.fixture
 def raters(make_user):
-    """A few ordinary raters."""
-    return [make_user(f"rater{i}")[0] for i in range(3)]
+    """A few ordinary raters who passed calibration (a new rater's votes weigh 0: tests/ratings)."""
+    return [factories.calibrated(make_user(f"rater{i}")[0]) for i in range(3)]

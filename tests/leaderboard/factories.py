@@ -101,3 +101,19 @@ def make_vote(request, rater, left, right, choice: str, *, created_at: datetime 
         Vote.objects.filter(pk=vote.pk).update(created_at=created_at)
         vote.refresh_from_db()
     return vote
+
+
+def calibrated(user, **fields):
+    """Give `user` the trust row of a rater who passed calibration (their votes weigh in)."""
+    from django.conf import settings
+
+    from ratings.models import RaterTrust
+
+    figures = {
+        "gold_votes": settings.RATINGS_CALIBRATION_CHECKS,
+        "gold_agreement": 1.0,
+        "arena_votes": settings.RATINGS_CALIBRATION_PAIRS,
+        **fields,
+    }
+    RaterTrust.objects.update_or_create(user=user, defaults=figures)
+    return user

@@ -26,7 +26,7 @@ def judged(make_model, make_pipeline, make_pair, make_vote, make_user, raters):
 
     model = make_model()
     base, refiner = make_pipeline(model, "base", "1"), make_pipeline(model, "refiner", "2")
-    RaterTrust.objects.create(user=raters[0], score=0.87)
+    RaterTrust.objects.filter(user=raters[0]).update(score=0.87)  # raters come calibrated
     counted = []
     request, a, b = make_pair(model, base, refiner, files=True, prompt="a red fox")
     counted.append(
@@ -117,7 +117,7 @@ def test_jsonl_holds_the_same_rows_one_object_per_line(judged, tmp_path):
     tie = next(row for row in rows if row["choice"] == "tie")
     assert (tie["label_0"], tie["label_1"]) == (0.5, 0.5)
     assert tie["params"] == {"sampler_name": "k_euler", "cfg_scale": 7.0}
-    assert tie["rater_trust"] is None  # no trust row yet
+    assert tie["rater_trust"] == 1.0  # a calibrated rater, default score
     owner = next(row for row in rows if row["source"] == "owner")
     assert owner["choice"] == "both_bad"
     assert datetime.fromisoformat(tie["voted_at"]) == NEW

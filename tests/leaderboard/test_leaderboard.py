@@ -67,10 +67,11 @@ def test_pipelines_are_ranked_by_strength_with_counts(base_votes):
 def test_excluded_raters_and_retracted_votes_change_nothing(base_votes, make_pair, make_vote, make_user, raters):
     from ratings.models import RaterTrust
 
+    from .factories import calibrated
+
     model, base, refiner, turbo = base_votes
     before = leaderboard_compute(rounds=50)
-    spammer = make_user("spammer")[0]
-    RaterTrust.objects.create(user=spammer, excluded=True, score=0.1)
+    spammer = calibrated(make_user("spammer")[0], excluded=True, score=0.1)
     # The excluded rater and a retracted streak both say turbo beats everyone, many times.
     cast(make_pair, make_vote, model, turbo, base, spammer, 15)
     cast(make_pair, make_vote, model, turbo, refiner, spammer, 15)
@@ -79,7 +80,7 @@ def test_excluded_raters_and_retracted_votes_change_nothing(base_votes, make_pai
     assert after["models"] == before["models"]
 
     # The guard is what kept them out: lifting the exclusion moves turbo up.
-    RaterTrust.objects.filter(user=spammer).update(excluded=False)
+    RaterTrust.objects.filter(user=spammer).update(excluded=False, score=1.0)
     lifted = leaderboard_compute(rounds=50)
     assert lifted["models"][0]["votes"] == 60
     assert lifted["models"][0]["pipelines"][0]["name"] == "turbo"

@@ -22,6 +22,10 @@ def patient_raters(settings):
     # These tests vote at machine speed; the speed check has its own tests.
     settings.RATINGS_MIN_SECONDS_TO_VOTE = 0
     settings.RATINGS_GOLD_EVERY = 0
+    # Calibration and the throttle have their own tests (test_calibration.py, test_throttle.py).
+    settings.RATINGS_CALIBRATION_CHECKS = 0
+    settings.RATINGS_ARENA_MIN_VOTE_INTERVAL_SECONDS = 0
+    settings.RATINGS_ARENA_MAX_VOTES_PER_MINUTE = 0
 
 
 def next_pair(api_client, key):

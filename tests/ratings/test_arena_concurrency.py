@@ -22,6 +22,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def quick(settings):
     settings.RATINGS_MIN_SECONDS_TO_VOTE = 0
     settings.RATINGS_GOLD_EVERY = 0
+    # Calibration and the throttle have their own tests (test_calibration.py, test_throttle.py).
+    settings.RATINGS_CALIBRATION_CHECKS = 0
+    settings.RATINGS_ARENA_MIN_VOTE_INTERVAL_SECONDS = 0
+    settings.RATINGS_ARENA_MAX_VOTES_PER_MINUTE = 0
 
 
 def test_two_simultaneous_votes_on_one_arena_pair_pay_once(alice, charlie, make_pair):

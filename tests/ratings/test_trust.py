@@ -31,6 +31,10 @@ pytestmark = pytest.mark.django_db
 def quick(settings):
     settings.RATINGS_MIN_SECONDS_TO_VOTE = 0
     settings.RATINGS_GOLD_EVERY = 0
+    # Calibration and the throttle have their own tests (test_calibration.py, test_throttle.py).
+    settings.RATINGS_CALIBRATION_CHECKS = 0
+    settings.RATINGS_ARENA_MIN_VOTE_INTERVAL_SECONDS = 0
+    settings.RATINGS_ARENA_MAX_VOTES_PER_MINUTE = 0
     settings.RATINGS_TRUST_MIN_GOLD = 3
     settings.RATINGS_TRUST_MIN_CONSENSUS = 2
     settings.RATINGS_CONSENSUS_MIN_OTHERS = 2
