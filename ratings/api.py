@@ -216,12 +216,17 @@ class ArenaSkipApi(ArenaApi):
 
 
 class ArenaUndoApi(ArenaApi):
-    @extend_schema(request=None, responses={200: ARENA_RESPONSE}, summary="Undo your arena vote on this pair")
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer("ArenaUndone", {"undone": serializers.UUIDField(), "today": serializers.DictField()})
+        },
+        summary="Undo your arena vote on this pair (the pair is withdrawn: its pipelines were shown)",
+    )
     def post(self, request: Request, assignment_id: uuid.UUID) -> Response:
         user = require_user(request, allow_anonymous=False)
         try:
-            again = arena_undo(rater=user, assignment_id=assignment_id)
+            vote = arena_undo(rater=user, assignment_id=assignment_id)
         except RatingError as exc:
             raise _horde_error(exc) from exc
-        again = PairAssignment.objects.select_related("request__model", "left_image", "right_image").get(pk=again.pk)
-        return Response({"assignment": assignment_json(again), "today": arena_today(rater=user)})
+        return Response({"undone": str(vote.id), "today": arena_today(rater=user)})

@@ -446,11 +446,14 @@ def arena_skip(*, rater: User, assignment_id: uuid.UUID | str, now: dt.datetime 
     return assignment
 
 
-def arena_undo(*, rater: User, assignment_id: uuid.UUID | str, now: dt.datetime | None = None) -> PairAssignment:
-    """Take back an arena vote within the undo window and get the same pair again.
+def arena_undo(*, rater: User, assignment_id: uuid.UUID | str, now: dt.datetime | None = None) -> Vote:
+    """Take back an arena vote within the undo window; the pair is withdrawn, not shown again.
 
     The vote is kept, marked retracted; its kudos go back through a new ledger
     transaction (`kudos_rebate_reverse`, event `rating-undo:<vote id>`), never by editing one.
+    The vote revealed which pipeline made which image, so the rater cannot judge that pair
+    blind any more: it leaves their queue for good (its assignment stays answered) and
+    other raters judge it. Returns the retracted vote.
     """
     assignment = _assignment(rater=rater, assignment_id=assignment_id)
     vote = Vote.objects.filter(assignment=assignment, rater=rater).first()
@@ -469,11 +472,5 @@ def arena_undo(*, rater: User, assignment_id: uuid.UUID | str, now: dt.datetime 
             kudos_rebate_reverse(
                 user=rater, amount=vote.kudos_paid, event_key=f"rating-undo:{vote.id}", memo="Arena vote undone"
             )
-        return PairAssignment.objects.create(
-            rater=rater,
-            request=assignment.request,
-            left_image=vote.left_image,
-            right_image=vote.right_image,
-            is_gold=assignment.is_gold,
-            issued_at=now,
-        )
+    vote.retracted_at = now
+    return vote

@@ -255,24 +255,27 @@ def test_a_skipped_pair_is_not_served_again_and_cannot_be_voted_on(api_client, c
         assert PairAssignment.objects.get(pk=again["id"]).request_id != skipped
 
 
-def test_undo_retracts_the_vote_takes_the_kudos_back_and_shows_the_pair_again(api_client, charlie, pool):
+def test_undo_retracts_the_vote_takes_the_kudos_back_and_withdraws_the_revealed_pair(api_client, charlie, pool):
     data = next_pair(api_client, charlie[1])["assignment"]
     voted = vote(api_client, charlie[1], data["id"], {"choice": "left"}).json()
+    assert voted["reveal"]  # the vote showed which pipeline made which image
     assert user_balance(user=charlie[0]) == 2
     response = post(api_client, charlie[1], f"/api/v2/ratings/arena/{data['id']}/undo")
     assert response.status_code == 200, response.json()
-    again = response.json()["assignment"]
-    assert again["id"] != data["id"]
-    assert (again["left"], again["right"]) == (data["left"], data["right"])
+    assert response.json()["undone"] == voted["vote_id"]
     assert response.json()["today"]["votes"] == 0
     retracted = Vote.objects.get(pk=voted["vote_id"])
     assert retracted.retracted_at is not None
     assert user_balance(user=charlie[0]) == 0
     assert Transaction.objects.filter(event_key=f"rating-undo:{retracted.id}", kind="rebate_reversal").count() == 1
-    # Judged again: a new vote, paid again; the undone one is kept.
-    assert vote(api_client, charlie[1], again["id"], {"choice": "right"}).json()["reward"] == 2
-    assert Vote.objects.filter(rater=charlie[0]).count() == 2
-    assert Vote.objects.filter(rater=charlie[0], retracted_at__isnull=True).get().choice == "right"
+    # No blind re-vote after the reveal: the pair never comes back to this rater.
+    assert vote(api_client, charlie[1], data["id"], {"choice": "right"}).status_code == 400
+    served = set()
+    while (pair := next_pair(api_client, charlie[1])["assignment"]) is not None:
+        served.add(PairAssignment.objects.get(pk=pair["id"]).request_id)
+        post(api_client, charlie[1], f"/api/v2/ratings/arena/{pair['id']}/skip")
+    assert retracted.request_id not in served
+    assert Vote.objects.filter(rater=charlie[0]).get() == retracted  # kept, marked retracted
 
 
 def test_undo_after_the_window_is_refused(api_client, charlie, pool):

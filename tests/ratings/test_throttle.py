@@ -82,9 +82,9 @@ def test_undoing_a_vote_does_not_buy_back_throttle_room(charlie, many_pairs, set
     rater = charlie[0]
     first = arena_next(rater=rater, now=at(0))
     vote(rater, 1, first)
-    again = arena_undo(rater=rater, assignment_id=first.id, now=at(2))
+    arena_undo(rater=rater, assignment_id=first.id, now=at(2))
     with pytest.raises(RatingError) as refused:
-        vote(rater, 5, again)
+        vote(rater, 5)
     assert refused.value.rc == "TooManyVotes"
 
 

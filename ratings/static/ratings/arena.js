@@ -144,9 +144,9 @@
       document.getElementById("last-reward").textContent = "undone";
       document.getElementById("arena-reveal").hidden = true;
       showToday(data.today);
-      queue.unshift(data.assignment);   // the undone pair comes back on screen
-      show();
-      status("Vote undone: judge this pair again.");
+      // The vote showed which pipeline made which image: the pair cannot be judged blind
+      // again, so it is withdrawn (other raters judge it) and the next pair stays on screen.
+      status("Vote withdrawn and its kudos taken back. Its pipelines were shown, so this pair leaves your queue.");
     }, function (error) { busy = false; status(error.message); });
   }
   root.querySelectorAll("button[data-choice]").forEach(function (button) {
