@@ -41,6 +41,7 @@ os.environ.setdefault("HORDE_VAR_DIR", "/tmp/horde-bench-var")
 # Plain HTTP on loopback, Horde serving the images itself (production settings otherwise).
 os.environ.setdefault("HORDE_HTTPS", "0")
 os.environ.setdefault("SERVE_MEDIA", "1")
+os.environ.setdefault("HORDE_RATE_LIMITS_OFF", "1")  # the load is the point
 
 import requests  # noqa: E402
 from PIL import Image  # noqa: E402

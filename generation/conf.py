@@ -67,3 +67,8 @@ def max_prompt_chars() -> int:
 
 def max_n() -> int:
     return int(_get("HORDE_MAX_N"))
+
+
+def max_waiting_requests() -> int:
+    """Requests one registered user may have waiting or running at once."""
+    return int(_get("HORDE_MAX_WAITING_REQUESTS"))

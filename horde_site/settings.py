@@ -121,6 +121,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "horde_site.api_input.ApiTextMiddleware",
+    "horde_site.limits.RateLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -226,6 +227,35 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 CELERY_TASK_DEFAULT_QUEUE = "housekeeping"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Rate limits ----------------------------------------------------------------------
+# Per client (apikey, or IP for anonymous calls), per route: "METHOD count/seconds"
+# (horde_site/limits.py). HORDE_RATE_LIMITS_OFF=1 switches them off (load benchmarks).
+HORDE_RATE_LIMITS = {
+    "generate-async": f"POST {envint('HORDE_RATE_ASYNC_PER_MINUTE', 60)}/60",
+    "generate-pop": f"POST {envint('HORDE_RATE_POP_PER_MINUTE', 600)}/60",
+    "generate-submit": f"POST {envint('HORDE_RATE_SUBMIT_PER_MINUTE', 600)}/60",
+    "api-kudos-transfer": f"POST {envint('HORDE_RATE_TRANSFERS_PER_MINUTE', 10)}/60",
+    "api-rate-own-pair": f"POST {envint('HORDE_RATE_RATINGS_PER_MINUTE', 60)}/60",
+    "api-arena-next": f"GET {envint('HORDE_RATE_ARENA_PER_MINUTE', 120)}/60",
+    "api-arena-vote": f"POST {envint('HORDE_RATE_ARENA_PER_MINUTE', 120)}/60",
+}
+RATE_LIMITS_OFF = envbool("HORDE_RATE_LIMITS_OFF")
+if RATE_LIMITS_OFF:
+    HORDE_RATE_LIMITS = {}
+# Requests one user may have waiting or running at once (429 TooManyPrompts past it).
+HORDE_MAX_WAITING_REQUESTS = envint("HORDE_MAX_WAITING_REQUESTS", 20)
+# Sign-up and log-in limits: django-allauth's own (per IP, per account key), in the cache.
+ACCOUNT_RATE_LIMITS: dict[str, str] | bool = (
+    False
+    if RATE_LIMITS_OFF
+    else {
+        "signup": os.environ.get("HORDE_RATE_SIGNUP", "10/h/ip"),
+        "login": os.environ.get("HORDE_RATE_LOGIN", "30/m/ip"),
+        "login_failed": os.environ.get("HORDE_RATE_LOGIN_FAILED", "10/m/ip,5/5m/key"),
+        "reset_password": "20/m/ip,5/m/key",
+    }
+)
 
 # --- Operations -----------------------------------------------------------------------
 # /metrics answers only with this bearer token (unset: /metrics is off).

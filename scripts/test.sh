@@ -18,6 +18,8 @@ export DEBUG=0
 # Production settings but plain HTTP on loopback (no HTTPS redirect, no secure-only cookies).
 export HORDE_HTTPS=${HORDE_HTTPS:-0}
 export SERVE_MEDIA=${SERVE_MEDIA:-1}  # live-server tests download the images from Horde itself
+# Rate limits count per client in Redis across tests; their own tests switch them on.
+export HORDE_RATE_LIMITS_OFF=${HORDE_RATE_LIMITS_OFF:-1}
 export HORDE_VAR_DIR=${HORDE_VAR_DIR:-$(mktemp -d -t horde-test-var-XXXX)}
 
 if [ ! -x /usr/bin/chromium ]; then

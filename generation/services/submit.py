@@ -431,6 +431,18 @@ def request_submit(*, user: User, body: dict, client_agent: str = "") -> SubmitR
             user=user,
             charges=[Movement(f"job-charge:{job.pk}", each, charge_memo(request=request, job=job)) for job in jobs],
         )
+        if not user.is_anonymous_horde_user:
+            # Counted after the charge locked the requester's balance row: two submits at
+            # once are counted one after the other, so neither slips past the cap.
+            active = GenerationRequest.objects.filter(
+                user=user, status__in=(GenerationRequest.Status.WAITING, GenerationRequest.Status.PROCESSING)
+            ).exclude(pk=request.pk)
+            if active.count() >= conf.max_waiting_requests():
+                raise RequestRefused(
+                    429,
+                    "TooManyPrompts",
+                    f"You have {conf.max_waiting_requests()} requests waiting or running: wait for one to finish.",
+                )
         priority = job_priority(user=user, balance=charged.balance_after, created_epoch=now.timestamp())
         for job in jobs:
             job.priority = priority

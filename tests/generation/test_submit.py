@@ -115,8 +115,10 @@ def test_the_beta_with_n_2_has_no_warning(demo_models, alice):
     assert result.warnings == []
 
 
-def test_the_beta_draws_pipelines_and_order_at_random(demo_models, alice):
+def test_the_beta_draws_pipelines_and_order_at_random(demo_models, alice, settings):
     from generation.models import Pipeline
+
+    settings.HORDE_MAX_WAITING_REQUESTS = 1000  # many pairs wait at once
 
     model = demo_models[SDXL]
     Pipeline.objects.create(model=model, name="sdxl-lightning", version="1")
