@@ -110,7 +110,9 @@ def test_the_page_names_the_pairs_the_data_tells_apart(
 ):
     model = make_model()
     good, bad = make_pipeline(model, "good"), make_pipeline(model, "bad")
-    raters = [make_user(f"judge{i}")[0] for i in range(30)]
+    from . import factories
+
+    raters = [factories.calibrated(make_user(f"judge{i}")[0]) for i in range(30)]  # their votes weigh in
     for rater in raters:
         for _ in range(2):
             request, left, right = make_pair(model, good, bad)

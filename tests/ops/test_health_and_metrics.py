@@ -34,16 +34,14 @@ def test_health_is_unavailable_when_the_cache_is_down(client, db, monkeypatch):
     assert response.json() == {"status": "unavailable", "database": "ok", "cache": "down", "broker": "ok"}
 
 
-def test_health_is_unavailable_when_the_broker_is_down(client, db, settings):
+def test_health_is_unavailable_when_the_broker_is_down(client, db, monkeypatch):
+    from kombu import Connection
+
     from horde_site.celery import app
 
-    # A broker URL nobody listens on: the real transport fails to connect.
-    before = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    try:
-        response = client.get("/healthz")
-    finally:
-        app.conf.broker_url = before
+    # A real broker connection to a port nobody listens on: the transport really fails.
+    monkeypatch.setattr(app, "connection_for_read", lambda *args, **kwargs: Connection("redis://127.0.0.1:1/0"))
+    response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["broker"] == "down"
 

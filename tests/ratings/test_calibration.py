@@ -96,7 +96,8 @@ def test_a_check_item_looks_exactly_like_a_real_pair_in_the_api(api_client, char
         )
         assert response.status_code == 200
         answers.append(response.json())
-    assert [sorted(answer) for answer in answers] == [["reward", "today", "vote_id"]] * 2
+    assert [sorted(answer) for answer in answers] == [["reveal", "reward", "today", "vote_id"]] * 2
+    assert json.dumps(shape(answers[0]), sort_keys=True) == json.dumps(shape(answers[1]), sort_keys=True)
     assert [answer["reward"] for answer in answers] == [0, 0]
 
 

@@ -19,6 +19,8 @@ def quick(settings):
     settings.RATINGS_GOLD_EVERY = 0
     # These raters vote at machine speed; a gold answer recomputes trust, which must not exclude them.
     settings.RATINGS_TRUST_MAX_VOTES_PER_MINUTE = 1e9
+    settings.RATINGS_ARENA_MIN_VOTE_INTERVAL_SECONDS = 0  # the arena's throttle has its own tests
+    settings.RATINGS_ARENA_MAX_VOTES_PER_MINUTE = 0
 
 
 def vote_next(rater):
