@@ -38,8 +38,7 @@ def user_kudos_details(*, user: User) -> dict[str, int]:
 
     Signs follow the AI Horde: kudos given away (`gifted`) and spent on
     generations (in `accumulated`) are negative. Transfers are split by
-    direction here because kudos.selectors.user_kudos_details sums each kind
-    to one net figure, and the AI Horde reports sent and received apart.
+    direction, as the AI Horde reports sent and received apart.
     """
     from django.db.models import Q, Sum
 

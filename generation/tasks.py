@@ -31,13 +31,13 @@ from generation.services import (
     jobs_requeue_expired,
 )
 from generation.services.dispatch import JOB_RUN_TASK
+from generation.services.submit import NEGATIVE_SEPARATOR
 
 logger = logging.getLogger(__name__)
 
 # Set by `manage.py gpu_worker` (environment, so Celery's pool processes see them too).
 ENV_WORKER_ID = "HORDE_GPU_WORKER_ID"
 ENV_BACKEND = "HORDE_GPU_BACKEND"
-NEGATIVE_SEPARATOR = "###"
 
 
 @dataclass

@@ -29,14 +29,3 @@ def user_balance(*, user: User) -> int:
 def user_entries(*, user: User) -> QuerySet[Entry]:
     """A user's entries, newest first, with their transactions (for the history page)."""
     return Entry.objects.filter(account__user_id=user.pk).select_related("transaction").order_by("-id")
-
-
-def user_kudos_details(*, user: User) -> dict[str, int]:
-    """Totals per kind of movement, for the AI Horde's `kudos_details`."""
-    rows = (
-        Entry.objects.filter(account__user_id=user.pk)
-        .values("transaction__kind")
-        .annotate(total=Sum("amount"))
-        .values_list("transaction__kind", "total")
-    )
-    return {kind: int(total) for kind, total in rows}

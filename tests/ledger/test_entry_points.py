@@ -10,7 +10,7 @@ from django.db.models import Sum
 
 from accounts.models import ANONYMOUS_USER_ID
 from kudos.models import Account, Entry, SystemAccount, Transaction
-from kudos.selectors import account_balance, user_balance, user_entries, user_kudos_details
+from kudos.selectors import account_balance, user_balance, user_entries
 from kudos.services import (
     DuplicateEvent,
     KudosError,
@@ -329,5 +329,4 @@ def test_the_selectors_read_history_and_totals_per_kind(ledger_user):
     history = list(user_entries(user=alice))
     assert [entry.amount for entry in history] == [-30, 2, -10, 100]  # newest first
     assert [entry.balance_after for entry in history] == [62, 92, 90, 100]
-    assert user_kudos_details(user=alice) == {"adjustment": 100, "generation": -10, "rating_rebate": 2, "transfer": -30}
     assert user_balance(user=ledger_user("nobody")) == 0
