@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -53,25 +53,12 @@ class DuplicateEvent(KudosError):
 
 
 def account_for_user(user: User) -> Account:
-    account = Account.objects.filter(user_id=user.pk).first()
-    if account is not None:
-        return account
-    try:
-        with transaction.atomic():
-            return Account.objects.create(user_id=user.pk, hot=user.pk == ANONYMOUS_USER_ID)
-    except IntegrityError:  # created by a concurrent request: use theirs
-        return Account.objects.get(user_id=user.pk)
+    # get_or_create settles a race itself: a concurrent create's IntegrityError becomes a get.
+    return Account.objects.get_or_create(user_id=user.pk, defaults={"hot": user.pk == ANONYMOUS_USER_ID})[0]
 
 
 def system_account(code: SystemAccount) -> Account:
-    account = Account.objects.filter(code=code.value).first()
-    if account is not None:
-        return account
-    try:
-        with transaction.atomic():
-            return Account.objects.create(code=code.value, hot=True)
-    except IntegrityError:
-        return Account.objects.get(code=code.value)
+    return Account.objects.get_or_create(code=code.value, defaults={"hot": True})[0]
 
 
 def _check_amount(amount: object) -> int:
