@@ -9,9 +9,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.apikey_auth import require_user
-from accounts.schema import ErrorSerializer
 from accounts.selectors import user_by_horde_name
 from horde_site.api_errors import bad_request
+from horde_site.api_schema import error_responses
 
 from .services import KudosError, kudos_transfer
 
@@ -31,8 +31,13 @@ class KudosTransferApi(APIView):
         request=InputSerializer,
         responses={
             200: inline_serializer("KudosTransferred", {"transferred": serializers.IntegerField()}),
-            400: ErrorSerializer,
-            401: ErrorSerializer,
+            **error_responses(
+                400,
+                401,
+                415,
+                e400="Invalid body, unknown recipient (InvalidTargetUsername), or refused by the ledger "
+                "(KudosTransferToSelf, KudosTransferNotEnough, KudosTransferFromAnon...)",
+            ),
         },
         tags=["kudos"],
     )
