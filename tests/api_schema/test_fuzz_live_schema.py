@@ -5,10 +5,13 @@ database, so a run is the same run every time), sent with a real apikey: Alice's
 worker operations Bob's (trusted, so his pops are given jobs). Every answer must be no server
 error, a documented status, the documented content type and a body that matches its schema.
 Failures are collected, not raised, so hypothesis does not spend the budget shrinking them.
+A second, negative pass sends input that breaks the schema: it must be refused with a
+documented 4xx and the error body, never taken and never a server error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from typing import Any
@@ -90,7 +93,9 @@ def _id(operation) -> str:
     return operation.definition.raw["operationId"]
 
 
-def _fuzz(operation, *, base_url: str, apikey: str, examples: int, checks, failures: list[str]) -> Counter[int]:
+def _fuzz(
+    operation, *, base_url: str, apikey: str, examples: int, checks, failures: list[str], mode=None
+) -> Counter[int]:
     """Send `examples` generated requests to one operation; the statuses it answered."""
     operation_id = _id(operation)
     statuses: Counter[int] = Counter()
@@ -103,7 +108,7 @@ def _fuzz(operation, *, base_url: str, apikey: str, examples: int, checks, failu
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy())
+    @given(case=operation.as_strategy(mode) if mode else operation.as_strategy())
     def exercise(case):
         _retarget(case, operation_id, sum(statuses.values()))
         response = case.call(base_url=base_url, headers={"apikey": apikey}, timeout=30)
@@ -179,3 +184,32 @@ def test_the_checks_refuse_a_server_error_an_undocumented_status_and_a_body_off_
     assert refused(answer)
     answer.status_code = 500
     assert refused(answer)
+
+
+def test_a_seeded_fuzz_of_invalid_input_gets_documented_refusals_and_never_a_server_error(
+    horde_server, people, live_schema, quiet_request_log
+):
+    from hypothesis.errors import Unsatisfiable
+    from schemathesis import GenerationMode
+
+    checks = _checks()
+    statuses: dict[str, Counter[int]] = {}
+    failures: list[str] = []
+    for result in live_schema.get_all_operations():
+        operation = result.ok()
+        operation_id = _id(operation)
+        # Unsatisfiable: nothing the operation takes can break its schema (no input, or free text only).
+        with contextlib.suppress(Unsatisfiable):
+            statuses[operation_id] = _fuzz(
+                operation,
+                base_url=horde_server,
+                apikey=people["bob" if operation_id in WORKER_OPERATIONS else "alice"][1],
+                examples=15,
+                checks=checks,
+                failures=failures,
+                mode=GenerationMode.NEGATIVE,
+            )
+    assert failures == [], "\n\n".join(failures[:10])
+    for operation_id in ("generate_async", "generate_pop", "generate_submit", "kudos_transfer", "arena_vote"):
+        refused = statuses[operation_id]
+        assert refused[400] > 0 and sum(n for status, n in refused.items() if status < 400) == 0, refused
