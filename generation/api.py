@@ -15,7 +15,6 @@ from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.http import HttpResponse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -25,7 +24,7 @@ from rest_framework.views import APIView
 
 from accounts.apikey_auth import require_user
 from generation import conf, selectors
-from generation.models import GenerationRequest, Job, Worker
+from generation.models import GenerationRequest, Job
 from generation.services import (
     GenerationError,
     WorkerActionRefused,
@@ -42,9 +41,7 @@ from horde_site.api_errors import HordeError, bad_request, not_found
 from horde_site.api_schema import error_responses
 
 from .schema import (
-    ActiveModelSerializer,
     GenerationPopSerializer,
-    HeartbeatSerializer,
     PipelineRecipeSerializer,
     RequestAsyncSerializer,
     RequestCancelledSerializer,
@@ -52,7 +49,6 @@ from .schema import (
     RequestStatusCheckSerializer,
     RequestStatusStableSerializer,
     SubmitRewardSerializer,
-    WorkerDetailsSerializer,
 )
 from .serializers import GenerationInputSerializer, PopInputSerializer, SubmitInputSerializer
 
@@ -478,46 +474,3 @@ def _seed(value: Any) -> int | None:
         return int(str(value)) % (2**63)
     except ValueError:
         raise bad_request("seed must be a whole number.", errors={"seed": "not a number"}) from None
-
-
-class HeartbeatApi(APIView):
-    authentication_classes: list = []
-
-    @extend_schema(operation_id="status_heartbeat", tags=["status"], responses={200: HeartbeatSerializer})
-    def get(self, request: Request) -> Response:
-        return Response({"message": "OK", "version": "2.0.0", "time": timezone.now().isoformat()})
-
-
-class ModelsStatusApi(APIView):
-    authentication_classes: list = []
-
-    @extend_schema(operation_id="status_models", tags=["status"], responses={200: ActiveModelSerializer(many=True)})
-    def get(self, request: Request) -> Response:
-        return Response(selectors.model_stats())
-
-
-class WorkersApi(APIView):
-    authentication_classes: list = []
-
-    @extend_schema(operation_id="workers_list", tags=["workers"], responses={200: WorkerDetailsSerializer(many=True)})
-    def get(self, request: Request) -> Response:
-        return Response([selectors.worker_details(worker=worker) for worker in selectors.workers_list()])
-
-
-class WorkerApi(APIView):
-    authentication_classes: list = []
-
-    @extend_schema(
-        operation_id="worker_details",
-        tags=["workers"],
-        responses={200: WorkerDetailsSerializer, **error_responses(404, e404="No such worker (WorkerNotFound)")},
-    )
-    def get(self, request: Request, worker_id: str) -> Response:
-        try:
-            pk = uuid.UUID(str(worker_id))
-        except ValueError:
-            pk = None
-        worker = Worker.objects.select_related("owner").filter(pk=pk).first() if pk else None
-        if worker is None:
-            raise not_found("Worker not found.", rc="WorkerNotFound")
-        return Response(selectors.worker_details(worker=worker))
