@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,7 +13,14 @@ from accounts.selectors import user_by_horde_name
 from horde_site.api_errors import bad_request
 from horde_site.api_schema import error_responses
 
-from .services import KudosError, kudos_transfer
+from .services import MAX_AMOUNT, KudosError, kudos_transfer
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_AMOUNT})
+class KudosAmountField(serializers.JSONField):
+    """Any JSON value in; the ledger refuses what is not a positive whole number up to
+    MAX_AMOUNT (strings, 1.5, true, huge values) with the AI Horde's rc names, so the
+    schema documents what it takes."""
 
 
 class KudosTransferApi(APIView):
@@ -21,9 +28,7 @@ class KudosTransferApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=200, help_text="The recipient, as `name#id` or a plain username.")
-        # Any JSON value: the ledger itself refuses what is not a positive whole number
-        # (strings, 1.5, true, huge values), with the AI Horde's rc names.
-        amount = serializers.JSONField(help_text="Whole number of kudos to send.")
+        amount = KudosAmountField(help_text="Whole number of kudos to send.")
         transfer_id = serializers.UUIDField(required=False, allow_null=True)
 
     @extend_schema(
