@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +26,7 @@ class KudosAmountField(serializers.JSONField):
 class KudosTransferApi(APIView):
     """Send kudos to another user. `transfer_id` (a uuid) makes a retried request pay once."""
 
+    @extend_schema_serializer(component_name="KudosTransferInput")
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=200, help_text="The recipient, as `name#id` or a plain username.")
         amount = KudosAmountField(help_text="Whole number of kudos to send.")
