@@ -9,10 +9,11 @@ from rest_framework.views import APIView
 
 from horde_site.api_errors import not_found
 from horde_site.api_input import is_ascii_number
+from horde_site.api_schema import error_responses
 
 from .apikey_auth import require_user
 from .models import User
-from .schema import ErrorSerializer, UserDetailsSerializer
+from .schema import UserDetailsSerializer
 from .selectors import user_details
 
 
@@ -20,7 +21,7 @@ class FindUserApi(APIView):
     """The user behind the `apikey` header (the anonymous key answers as the anonymous user)."""
 
     @extend_schema(
-        operation_id="find_user", responses={200: UserDetailsSerializer, 401: ErrorSerializer}, tags=["users"]
+        operation_id="find_user", responses={200: UserDetailsSerializer, **error_responses(401)}, tags=["users"]
     )
     def get(self, request: Request) -> Response:
         user = require_user(request, allow_anonymous=True)
@@ -31,7 +32,9 @@ class UserDetailApi(APIView):
     """Any user's public details, by id."""
 
     @extend_schema(
-        operation_id="user_details", responses={200: UserDetailsSerializer, 404: ErrorSerializer}, tags=["users"]
+        operation_id="user_details",
+        responses={200: UserDetailsSerializer, **error_responses(401, 404, e404="No such user (UserNotFound)")},
+        tags=["users"],
     )
     def get(self, request: Request, user_id: str) -> Response:
         user = User.objects.filter(pk=int(user_id)).first() if is_ascii_number(user_id) and len(user_id) < 19 else None

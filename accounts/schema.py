@@ -7,6 +7,10 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import serializers
 
+from horde_site.api_schema import ErrorSerializer
+
+__all__ = ["ApiKeyScheme", "ErrorSerializer", "UserDetailsSerializer"]
+
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "accounts.apikey_auth.ApiKeyAuthentication"
@@ -19,11 +23,6 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "name": "apikey",
             "description": "Your 22-character API key (0000000000 for the anonymous user).",
         }
-
-
-class ErrorSerializer(serializers.Serializer):
-    message = serializers.CharField()
-    rc = serializers.CharField(help_text="The AI Horde's return code name, e.g. InvalidAPIKey.")
 
 
 class UserKudosDetailsSerializer(serializers.Serializer):

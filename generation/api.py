@@ -15,15 +15,16 @@ from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.http import HttpResponse
-from django.utils import timezone
-from rest_framework import serializers, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.apikey_auth import require_user
 from generation import conf, selectors
-from generation.models import GenerationRequest, Job, Worker
+from generation.models import GenerationRequest, Job
 from generation.services import (
     GenerationError,
     WorkerActionRefused,
@@ -37,6 +38,19 @@ from generation.services import (
 )
 from generation.services.workers import worker_register_http
 from horde_site.api_errors import HordeError, bad_request, not_found
+from horde_site.api_schema import error_responses
+
+from .schema import (
+    GenerationPopSerializer,
+    PipelineRecipeSerializer,
+    RequestAsyncSerializer,
+    RequestCancelledSerializer,
+    RequestDryRunSerializer,
+    RequestStatusCheckSerializer,
+    RequestStatusStableSerializer,
+    SubmitRewardSerializer,
+)
+from .serializers import GenerationInputSerializer, PopInputSerializer, SubmitInputSerializer
 
 # An async body is a prompt and a few numbers: anything bigger is refused unread.
 MAX_ASYNC_BODY_BYTES = 64 * 1024
@@ -61,8 +75,26 @@ def request_or_404(request_id: Any) -> GenerationRequest:
 
 class GenerateAsyncApi(APIView):
     """POST /api/v2/generate/async: the AI Horde body; validation lives in the service
-    (request_validate), shared with the generate page."""
+    (request_validate, which runs GenerationInputSerializer), shared with the generate page."""
 
+    @extend_schema(
+        operation_id="generate_async",
+        tags=["generate"],
+        summary="Ask for images (AI Horde async body, txt2img)",
+        request=GenerationInputSerializer,
+        responses={
+            202: RequestAsyncSerializer,
+            200: OpenApiResponse(RequestDryRunSerializer, description="dry_run: the price; nothing is created"),
+            **error_responses(
+                400,
+                401,
+                403,
+                415,
+                e400="Invalid body (validation failures name the field in `errors`) or one over 64 KiB",
+                e403="The model is for registered users only (AnonForbidden, BetaAnonForbidden)",
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         length = request.META.get("CONTENT_LENGTH") or "0"
         if not length.isdigit() or int(length) > MAX_ASYNC_BODY_BYTES:
@@ -88,6 +120,12 @@ class GenerateCheckApi(APIView):
 
     authentication_classes: list = []
 
+    @extend_schema(
+        operation_id="generate_check",
+        tags=["generate"],
+        summary="A request's progress (no images)",
+        responses={200: RequestStatusCheckSerializer, **error_responses(404, e404="No such request (RequestNotFound)")},
+    )
     def get(self, request: Request, request_id: str) -> Response:
         progress = selectors.request_progress_by_id(request_id=request_id)
         if progress is None:
@@ -98,10 +136,34 @@ class GenerateCheckApi(APIView):
 class GenerateStatusApi(APIView):
     """GET: progress and generations; DELETE: cancel what has not started."""
 
+    @extend_schema(
+        operation_id="generate_status",
+        tags=["generate"],
+        summary="A request's progress and images",
+        responses={
+            200: RequestStatusStableSerializer,
+            **error_responses(401, 404, e404="No such request (RequestNotFound)"),
+        },
+    )
     def get(self, request: Request, request_id: str) -> Response:
         found = request_or_404(request_id)
         return Response(selectors.request_status(request=found, base_url=base_url(request)))
 
+    @extend_schema(
+        operation_id="generate_cancel",
+        tags=["generate"],
+        summary="Cancel the images that have not started (refunded); answers the status",
+        responses={
+            200: RequestCancelledSerializer,
+            **error_responses(
+                401,
+                403,
+                404,
+                e403="The apikey's user is not the requester (WrongCredentials)",
+                e404="No such request (RequestNotFound)",
+            ),
+        },
+    )
     def delete(self, request: Request, request_id: str) -> Response:
         found = request_or_404(request_id)
         # As on the AI Horde, the request id is the capability: without an apikey, the
@@ -120,15 +182,25 @@ class GenerateStatusApi(APIView):
 class GeneratePopApi(APIView):
     """POST /api/v2/generate/pop: an HTTP worker asks for work."""
 
-    class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=100, min_length=1)
-        models = serializers.ListField(child=serializers.CharField(max_length=100), max_length=100, default=list)
-        max_pixels = serializers.IntegerField(min_value=64 * 64, max_value=4096 * 4096, default=512 * 512)
-        nsfw = serializers.BooleanField(default=False, allow_null=True)
-        amount = serializers.IntegerField(min_value=1, max_value=20, default=1, allow_null=True)
-        bridge_agent = serializers.CharField(max_length=1000, required=False, allow_blank=True, allow_null=True)
-        threads = serializers.IntegerField(min_value=1, max_value=100, required=False, allow_null=True)
+    InputSerializer = PopInputSerializer
 
+    @extend_schema(
+        operation_id="generate_pop",
+        tags=["workers"],
+        summary="A worker asks for jobs",
+        request=PopInputSerializer,
+        responses={
+            200: GenerationPopSerializer,
+            **error_responses(
+                400,
+                401,
+                403,
+                413,
+                415,
+                e403="Anonymous workers are refused (AnonForbidden); the worker name is another user's",
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         user = require_user(request, allow_anonymous=False)
         serializer = self.InputSerializer(data=request.data)
@@ -225,6 +297,21 @@ class GeneratePipelineApi(APIView):
     drew which image of a comparison before the vote.
     """
 
+    @extend_schema(
+        operation_id="generate_pipeline",
+        tags=["workers"],
+        summary="The recipe of a job your worker holds",
+        responses={
+            200: PipelineRecipeSerializer,
+            **error_responses(
+                401,
+                403,
+                404,
+                e403="Anonymous, or the job is not claimed by your worker (WrongCredentials)",
+                e404="No such job (InvalidJobID)",
+            ),
+        },
+    )
     def get(self, request: Request, job_id: str) -> Response:
         user = require_user(request, allow_anonymous=False)
         try:
@@ -258,6 +345,25 @@ class GenerateR2UploadApi(APIView):
 
     authentication_classes: list = []
 
+    @extend_schema(
+        operation_id="generate_r2_upload",
+        tags=["workers"],
+        summary="Upload a job's image to the signed URL the pop gave (then submit generation=R2)",
+        parameters=[OpenApiParameter("token", str, OpenApiParameter.QUERY, required=True)],
+        request={"image/webp": OpenApiTypes.BINARY},
+        responses={
+            200: OpenApiResponse(description="Stored; an empty body"),
+            **error_responses(
+                400,
+                403,
+                404,
+                413,
+                e400="The job is no longer waiting for this upload (AbortedGen), or the image is too large",
+                e403="The URL is invalid, expired or for another job (InvalidUploadToken)",
+                e404="A path that is no text (NotFound)",
+            ),
+        },
+    )
     def put(self, request: Request, job_id: str) -> HttpResponse:
         try:
             claim = signing.loads(
@@ -283,13 +389,28 @@ class GenerateR2UploadApi(APIView):
 class GenerateSubmitApi(APIView):
     """POST /api/v2/generate/submit: an HTTP worker hands in a finished job."""
 
-    class InputSerializer(serializers.Serializer):
-        id = serializers.UUIDField()
-        generation = serializers.CharField(allow_blank=True, default="", trim_whitespace=False)
-        state = serializers.ChoiceField(choices=["ok", "censored", "faulted", "csam"], default="ok")
-        seed = serializers.CharField(max_length=40, required=False, allow_blank=True, allow_null=True)
-        censored = serializers.BooleanField(default=False)
+    InputSerializer = SubmitInputSerializer
 
+    @extend_schema(
+        operation_id="generate_submit",
+        tags=["workers"],
+        summary="A worker hands in a finished job",
+        request=SubmitInputSerializer,
+        responses={
+            200: SubmitRewardSerializer,
+            **error_responses(
+                400,
+                401,
+                403,
+                404,
+                413,
+                415,
+                e400="Invalid body or image, or the job is done (DuplicateGen) or no longer claimed (AbortedGen)",
+                e403="Anonymous, or the job was claimed by another user's worker (WrongCredentials)",
+                e404="No such job (InvalidJobID)",
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         user = require_user(request, allow_anonymous=False)
         serializer = self.InputSerializer(data=request.data)
@@ -353,38 +474,3 @@ def _seed(value: Any) -> int | None:
         return int(str(value)) % (2**63)
     except ValueError:
         raise bad_request("seed must be a whole number.", errors={"seed": "not a number"}) from None
-
-
-class HeartbeatApi(APIView):
-    authentication_classes: list = []
-
-    def get(self, request: Request) -> Response:
-        return Response({"message": "OK", "version": "2.0.0", "time": timezone.now().isoformat()})
-
-
-class ModelsStatusApi(APIView):
-    authentication_classes: list = []
-
-    def get(self, request: Request) -> Response:
-        return Response(selectors.model_stats())
-
-
-class WorkersApi(APIView):
-    authentication_classes: list = []
-
-    def get(self, request: Request) -> Response:
-        return Response([selectors.worker_details(worker=worker) for worker in selectors.workers_list()])
-
-
-class WorkerApi(APIView):
-    authentication_classes: list = []
-
-    def get(self, request: Request, worker_id: str) -> Response:
-        try:
-            pk = uuid.UUID(str(worker_id))
-        except ValueError:
-            pk = None
-        worker = Worker.objects.select_related("owner").filter(pk=pk).first() if pk else None
-        if worker is None:
-            raise not_found("Worker not found.", rc="WorkerNotFound")
-        return Response(selectors.worker_details(worker=worker))

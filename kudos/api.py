@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.apikey_auth import require_user
-from accounts.schema import ErrorSerializer
 from accounts.selectors import user_by_horde_name
 from horde_site.api_errors import bad_request
+from horde_site.api_schema import error_responses
 
-from .services import KudosError, kudos_transfer
+from .services import MAX_AMOUNT, KudosError, kudos_transfer
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_AMOUNT})
+class KudosAmountField(serializers.JSONField):
+    """Any JSON value in; the ledger refuses what is not a positive whole number up to
+    MAX_AMOUNT (strings, 1.5, true, huge values) with the AI Horde's rc names, so the
+    schema documents what it takes."""
 
 
 class KudosTransferApi(APIView):
     """Send kudos to another user. `transfer_id` (a uuid) makes a retried request pay once."""
 
+    @extend_schema_serializer(component_name="KudosTransferInput")
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=200, help_text="The recipient, as `name#id` or a plain username.")
-        # Any JSON value: the ledger itself refuses what is not a positive whole number
-        # (strings, 1.5, true, huge values), with the AI Horde's rc names.
-        amount = serializers.JSONField(help_text="Whole number of kudos to send.")
+        amount = KudosAmountField(help_text="Whole number of kudos to send.")
         transfer_id = serializers.UUIDField(required=False, allow_null=True)
 
     @extend_schema(
@@ -31,8 +37,13 @@ class KudosTransferApi(APIView):
         request=InputSerializer,
         responses={
             200: inline_serializer("KudosTransferred", {"transferred": serializers.IntegerField()}),
-            400: ErrorSerializer,
-            401: ErrorSerializer,
+            **error_responses(
+                400,
+                401,
+                415,
+                e400="Invalid body, unknown recipient (InvalidTargetUsername), or refused by the ledger "
+                "(KudosTransferToSelf, KudosTransferNotEnough, KudosTransferFromAnon...)",
+            ),
         },
         tags=["kudos"],
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
@@ -30,8 +30,16 @@ from rest_framework.views import APIView
 from accounts.apikey_auth import ApiKeyAuthentication, require_user
 from generation.models import GenerationRequest, Image
 from horde_site.api_errors import HordeError, not_found
+from horde_site.api_schema import StrictIntegerField, error_responses
 
 from .models import PairAssignment
+from .schema import (
+    ArenaPairSerializer,
+    ArenaSkippedSerializer,
+    ArenaUndoneSerializer,
+    ArenaVotedSerializer,
+    RatingRewardSerializer,
+)
 from .selectors import arena_today, pair_reveal
 from .services import (
     Judgement,
@@ -46,30 +54,14 @@ from .services import (
 from .services.voting import own_pair_for
 
 
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON number that is a whole number: refuses "5", 5.5 and true."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 def _horde_error(exc: RatingError) -> HordeError:
     return HordeError(exc.status, exc.rc, exc.message)
 
 
 CHOICE_FIELD_KW: dict[str, Any] = {"choices": ["left", "right", "tie", "both_bad"]}
 
-_REVEALED_SIDE = inline_serializer(
-    "RevealedImage",
-    {
-        "image_id": serializers.CharField(),
-        "pipeline": serializers.CharField(allow_null=True),
-        "version": serializers.CharField(allow_null=True),
-    },
-)
-REVEAL = inline_serializer("PairReveal", {"left": _REVEALED_SIDE, "right": _REVEALED_SIDE})
+ARENA_403 = "Anonymous (AnonForbidden), or a browser session without its CSRF token (Forbidden)"
+ARENA_404 = "No such pair was shown to you (PairNotFound)"
 
 
 class HordeRatingSerializer(serializers.Serializer):
@@ -86,8 +78,23 @@ class RateOwnPairApi(APIView):
         choice = serializers.ChoiceField(required=False, allow_null=True, **CHOICE_FIELD_KW)
 
     @extend_schema(
+        operation_id="rate_own_pair",
+        tags=["ratings"],
         request=InputSerializer,
-        responses={200: inline_serializer("RatingReward", {"reward": serializers.IntegerField(), "reveal": REVEAL})},
+        responses={
+            200: RatingRewardSerializer,
+            **error_responses(
+                400,
+                401,
+                403,
+                404,
+                415,
+                e400="Invalid body, or the pair cannot be judged (AestheticsNotCompleted, AestheticsAlreadyExist, "
+                "ProcGenNotFound, RatingTooFast...)",
+                e403="Anonymous (AnonForbidden), or not the requester (NotOwner)",
+                e404="No such request (RequestNotFound)",
+            ),
+        },
         summary="Judge your own finished pair (AI Horde aesthetics body, plus `choice`: left|right|tie|both_bad)",
     )
     def post(self, request: Request, request_id: str) -> Response:
@@ -142,14 +149,14 @@ class ArenaApi(APIView):
     authentication_classes = [ApiKeyAuthentication, SessionAuthentication]
 
 
-ARENA_RESPONSE = inline_serializer(
-    "ArenaPair",
-    {"assignment": serializers.DictField(allow_null=True), "today": serializers.DictField()},
-)
-
-
 class ArenaNextApi(ArenaApi):
-    @extend_schema(request=None, responses={200: ARENA_RESPONSE}, summary="Issue your next arena pair")
+    @extend_schema(
+        operation_id="arena_next",
+        tags=["ratings"],
+        request=None,
+        responses={200: ArenaPairSerializer, **error_responses(401, 403, e403=ARENA_403)},
+        summary="Issue your next arena pair",
+    )
     def get(self, request: Request) -> Response:
         user = require_user(request, allow_anonymous=False)
         assignment = arena_next(rater=user)
@@ -172,17 +179,23 @@ class ArenaVoteApi(ArenaApi):
         right_artifacts = StrictIntegerField(min_value=0, max_value=5, required=False, allow_null=True)
 
     @extend_schema(
+        operation_id="arena_vote",
+        tags=["ratings"],
         request=InputSerializer,
         responses={
-            200: inline_serializer(
-                "ArenaVoted",
-                {
-                    "reward": serializers.IntegerField(),
-                    "vote_id": serializers.CharField(),
-                    "today": serializers.DictField(),
-                    "reveal": REVEAL,
-                },
-            )
+            200: ArenaVotedSerializer,
+            **error_responses(
+                400,
+                401,
+                403,
+                404,
+                415,
+                429,
+                e400="Invalid body, or the pair was skipped or answered, or the vote came too fast",
+                e403=ARENA_403 + "; your own pair (NotOwner)",
+                e404=ARENA_404,
+                e429="Votes too close together or too many a minute (TooManyVotes); nothing is stored",
+            ),
         },
         summary="Vote on an arena pair (sides as shown in that assignment)",
     )
@@ -205,7 +218,18 @@ class ArenaVoteApi(ArenaApi):
 
 
 class ArenaSkipApi(ArenaApi):
-    @extend_schema(request=None, responses={200: None}, summary="Skip an arena pair")
+    @extend_schema(
+        operation_id="arena_skip",
+        tags=["ratings"],
+        request=None,
+        responses={
+            200: ArenaSkippedSerializer,
+            **error_responses(
+                400, 401, 403, 404, e400="Already answered (PairAlreadyAnswered)", e403=ARENA_403, e404=ARENA_404
+            ),
+        },
+        summary="Skip an arena pair",
+    )
     def post(self, request: Request, assignment_id: uuid.UUID) -> Response:
         user = require_user(request, allow_anonymous=False)
         try:
@@ -217,9 +241,20 @@ class ArenaSkipApi(ArenaApi):
 
 class ArenaUndoApi(ArenaApi):
     @extend_schema(
+        operation_id="arena_undo",
+        tags=["ratings"],
         request=None,
         responses={
-            200: inline_serializer("ArenaUndone", {"undone": serializers.UUIDField(), "today": serializers.DictField()})
+            200: ArenaUndoneSerializer,
+            **error_responses(
+                400,
+                401,
+                403,
+                404,
+                e400="No vote to undo, already undone, or past the undo window",
+                e403=ARENA_403,
+                e404=ARENA_404,
+            ),
         },
         summary="Undo your arena vote on this pair (the pair is withdrawn: its pipelines were shown)",
     )

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .leaderboard import leaderboard_cached
+from .schema import LeaderboardSerializer
 
 
 class LeaderboardApi(APIView):
@@ -59,6 +60,6 @@ class LeaderboardApi(APIView):
 
     authentication_classes: list = []  # public: no apikey needed, and a stale one is not an error here
 
-    @extend_schema(operation_id="ratings_leaderboard", responses={200: dict})
+    @extend_schema(operation_id="ratings_leaderboard", tags=["ratings"], responses={200: LeaderboardSerializer})
     def get(self, request: Request) -> Response:
         return Response(leaderboard_cached())

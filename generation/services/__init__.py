@@ -7,6 +7,8 @@ Only generation.tasks imports Celery tasks; these services send messages by task
 
 from __future__ import annotations
 
+from generation.serializers import SAMPLERS
+
 from .cancel import Cancellation, request_cancel
 from .claim import job_claim, job_lease_renew, jobs_claim, jobs_skipped, worker_serves_comparisons
 from .complete import Completion, job_complete
@@ -17,7 +19,6 @@ from .housekeeping import jobs_requeue_expired
 from .request_state import job_refund_if_charged, jobs_refund, request_status_refresh
 from .storage import r2_staging_name
 from .submit import (
-    SAMPLERS,
     SubmitResult,
     ValidSubmission,
     job_priority,

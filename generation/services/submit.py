@@ -12,11 +12,9 @@ cancel.py.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import secrets
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +25,8 @@ from accounts.models import User
 from generation import conf
 from generation.models import GenerationRequest, ImageModel, Job, Pipeline
 from generation.pricing import job_kudos, request_kudos
-from horde_site.api_input import is_ascii_number, json_text_problem
+from generation.serializers import MAX_SEED, GenerationInputSerializer, error_rc, first_error
+from horde_site.api_input import json_text_problem
 from kudos.services import Movement, kudos_charge_many
 
 from .dispatch import jobs_dispatch
@@ -36,28 +35,7 @@ from .request_state import charge_memo
 
 logger = logging.getLogger(__name__)
 
-# The AI Horde's sampler names (KNOWN_SAMPLERS).
-SAMPLERS = frozenset(
-    {
-        "k_lms",
-        "k_heun",
-        "k_euler",
-        "k_euler_a",
-        "k_dpm_2",
-        "k_dpm_2_a",
-        "k_dpm_fast",
-        "k_dpm_adaptive",
-        "k_dpmpp_2s_a",
-        "k_dpmpp_2m",
-        "dpmsolver",
-        "k_dpmpp_sde",
-        "lcm",
-        "DDIM",
-    }
-)
 DEFAULT_SAMPLER = "k_euler"
-MAX_SEED = 2**32 - 1
-MAX_WORKERS_LISTED = 5
 # Prompt and negative prompt are one string on the AI Horde, split by "###".
 NEGATIVE_SEPARATOR = "###"
 
@@ -108,59 +86,7 @@ class ValidSubmission:
     warnings: list[dict[str, str]]
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _bool(container: dict[str, Any], key: str, default: Any, prefix: str = "") -> Any:
-    value = container.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise bad("BadRequest", f"{prefix}{key} must be true or false.", f"{prefix}{key}")
-    return value
-
-
-def _int(params: dict[str, Any], key: str, default: int) -> int:
-    value = params.get(key)
-    if value is None:
-        return default
-    if not _is_int(value):
-        raise bad("BadRequest", f"params.{key} must be a whole number.", f"params.{key}")
-    return value
-
-
-def seed_from(value: Any) -> int | None:
-    """The AI Horde takes a seed as a string or number; a non-numeric string is hashed."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise bad("BadRequest", "params.seed must be a string or a whole number.", "params.seed")
-    if isinstance(value, str):
-        if len(value) > 256:
-            raise bad("BadRequest", "params.seed is too long.", "params.seed")
-        text = value.strip()
-        if is_ascii_number(text):
-            value = int(text)
-        elif any(char.isdigit() for char in text) and not text.isascii():
-            # "²" or "٣٤" look like numbers but are none: say so rather than hash them.
-            raise bad("BadRequest", "params.seed may only use the digits 0-9.", "params.seed")
-        else:
-            # A word seed: the same word always gives the same seed.
-            return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
-    if not 0 <= value <= MAX_SEED:
-        raise bad("BadRequest", f"params.seed must be between 0 and {MAX_SEED}.", "params.seed")
-    return value
-
-
-def _model_from(body: dict[str, Any], warnings: list[dict[str, str]]) -> ImageModel:
-    names = body.get("models")
-    if names is None or names == []:
-        names = []
-    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-        raise bad("BadRequest", "models must be a list of model names.", "models")
-    if len(names) > 20:
-        raise bad("BadRequest", "models may list at most 20 names.", "models")
+def _model_from(names: list[str], warnings: list[dict[str, str]]) -> ImageModel:
     if not names:
         # No model named: the AI Horde picks any; here the first open model that is not the beta.
         model = ImageModel.objects.filter(enabled=True, compare_pipelines=False).order_by("name").first()
@@ -181,9 +107,16 @@ def _model_from(body: dict[str, Any], warnings: list[dict[str, str]]) -> ImageMo
     return models[names[0]]
 
 
+def _given(data: dict[str, Any], key: str, default: Any) -> Any:
+    value = data.get(key)
+    return default if value is None else value
+
+
 def request_validate(*, user: User, body: Any) -> ValidSubmission:
     """Check an AI Horde async body against the model's rules; no writes.
 
+    Types, shapes and ranges are `GenerationInputSerializer`'s (the API's documented
+    body); what depends on the model (sizes, steps, who may use it) is checked here.
     Raises RequestRefused (400 with an rc name, 403 for the beta's anonymous rule).
     """
     if not isinstance(body, dict):
@@ -192,103 +125,47 @@ def request_validate(*, user: User, body: Any) -> ValidSubmission:
     problem = json_text_problem(body)
     if problem:
         raise bad("BadRequest", problem)
+    serializer = GenerationInputSerializer(data=body)
+    if not serializer.is_valid():
+        field, message, code = first_error(serializer.errors)
+        raise bad(error_rc(code), message, field)
+    data = serializer.validated_data
+    params = data.get("params") or {}
     warnings: list[dict[str, str]] = []
 
-    prompt = body.get("prompt")
-    if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
-        raise bad("MissingPrompt", "A prompt is required.", "prompt")
-    if not isinstance(prompt, str):
-        raise bad("BadRequest", "prompt must be a string.", "prompt")
-    if len(prompt) > conf.max_prompt_chars():
-        raise bad("TooLong", f"The prompt may be at most {conf.max_prompt_chars()} characters.", "prompt")
-    if "\x00" in prompt:
-        raise bad("BadRequest", "The prompt may not contain NUL characters.", "prompt")
-
-    params = body.get("params")
-    if params is None:
-        params = {}
-    if not isinstance(params, dict):
-        raise bad("BadRequest", "params must be an object.", "params")
-
-    flags = {key: _bool(body, key, default) for key, default in TOP_LEVEL_BOOLS.items() if key != "proxied_account"}
+    flags = {key: _given(data, key, default) for key, default in TOP_LEVEL_BOOLS.items() if key != "proxied_account"}
     dry_run = flags.pop("dry_run")
     for key in ("replacement_filter", "allow_downgrade", "disable_batching"):
         flags.pop(key)
+    workers = [str(worker) for worker in data.get("workers") or []]
 
-    workers = body.get("workers") or []
-    if not isinstance(workers, list) or len(workers) > MAX_WORKERS_LISTED:
-        raise bad("BadRequest", f"workers must be a list of at most {MAX_WORKERS_LISTED} worker ids.", "workers")
-    try:
-        workers = [str(uuid.UUID(str(worker))) for worker in workers]
-    except (ValueError, TypeError, AttributeError):
-        raise bad("BadRequest", "workers must list worker ids (UUIDs).", "workers") from None
-
-    if body.get("source_image") or body.get("source_mask") or body.get("extra_source_images"):
-        raise bad("BadRequest", "Source images (img2img, inpainting) are not supported here.", "source_image")
-    if body.get("source_processing") not in (None, "txt2img"):
-        raise bad("BadRequest", "Only txt2img is supported here.", "source_processing")
-
-    model = _model_from(body, warnings)
+    model = _model_from(data.get("models") or [], warnings)
     if user.is_anonymous_horde_user and not model.anonymous_allowed:
         rc = "BetaAnonForbidden" if model.compare_pipelines else "AnonForbidden"
         raise RequestRefused(
             403, rc, f"{model.name} is for registered users only; log in or use your API key.", "models"
         )
 
-    width = _int(params, "width", model.default_width)
-    height = _int(params, "height", model.default_height)
+    width = _given(params, "width", model.default_width)
+    height = _given(params, "height", model.default_height)
     for name, value, low, high in (
         ("width", width, model.min_width, model.max_width),
         ("height", height, model.min_height, model.max_height),
     ):
-        if value % 64:
-            raise bad("InvalidSize", f"params.{name} must be a multiple of 64.", f"params.{name}")
         if not low <= value <= high:
             raise bad(
                 "InvalidSize", f"params.{name} must be between {low} and {high} for {model.name}.", f"params.{name}"
             )
 
-    steps = _int(params, "steps", _int(params, "ddim_steps", model.default_steps))
+    steps = _given(params, "steps", _given(params, "ddim_steps", model.default_steps))
     if steps > model.max_steps:
         raise bad("TooManySteps", f"params.steps may be at most {model.max_steps} for {model.name}.", "params.steps")
-    if steps < 1:
-        raise bad("BadRequest", "params.steps must be at least 1.", "params.steps")
-
-    n = _int(params, "n", _int(params, "n_iter", 1))
-    if not 1 <= n <= conf.max_n():
-        raise bad("BadRequest", f"params.n must be between 1 and {conf.max_n()}.", "params.n")
-
-    seed = seed_from(params.get("seed"))
-
-    sampler = params.get("sampler_name")
-    if sampler is None:
-        sampler = DEFAULT_SAMPLER
-    if not isinstance(sampler, str) or sampler not in SAMPLERS:
-        raise bad("UnsupportedSampler", f"Unknown sampler {str(sampler)[:50]!r}.", "params.sampler_name")
-
-    cfg_scale = params.get("cfg_scale", 7.5)
-    if cfg_scale is None:
-        cfg_scale = 7.5
-    if isinstance(cfg_scale, bool) or not isinstance(cfg_scale, (int, float)) or not 0 <= cfg_scale <= 100:
-        raise bad("BadRequest", "params.cfg_scale must be a number between 0 and 100.", "params.cfg_scale")
-    clip_skip = _int(params, "clip_skip", 1)
-    if not 1 <= clip_skip <= 12:
-        raise bad("BadRequest", "params.clip_skip must be between 1 and 12.", "params.clip_skip")
-    for key in ("loras", "tis", "extra_texts"):
-        if params.get(key):
-            raise bad("BadRequest", f"params.{key} is not supported here.", f"params.{key}")
-    if params.get("control_type"):
-        raise bad("BadRequest", "ControlNet is not supported here.", "params.control_type")
-    post_processing = params.get("post_processing") or []
-    if not isinstance(post_processing, list):
-        raise bad("BadRequest", "params.post_processing must be a list.", "params.post_processing")
-    if post_processing:
-        raise bad("BadRequest", "Post-processing is not supported here.", "params.post_processing")
+    n = _given(params, "n", _given(params, "n_iter", 1))
     normal_params: dict[str, Any] = {
-        "sampler_name": sampler,
-        "cfg_scale": float(cfg_scale),
-        "clip_skip": clip_skip,
-        **{key: _bool(params, key, default, "params.") for key, default in PARAM_BOOLS.items()},
+        "sampler_name": _given(params, "sampler_name", DEFAULT_SAMPLER),
+        "cfg_scale": float(_given(params, "cfg_scale", 7.5)),
+        "clip_skip": _given(params, "clip_skip", 1),
+        **{key: _given(params, key, default) for key, default in PARAM_BOOLS.items()},
     }
 
     images = n
@@ -306,12 +183,12 @@ def request_validate(*, user: User, body: Any) -> ValidSubmission:
 
     return ValidSubmission(
         model=model,
-        prompt=prompt,
+        prompt=data["prompt"],
         params=normal_params,
         width=width,
         height=height,
         steps=steps,
-        seed=seed,
+        seed=params.get("seed"),
         n=n,
         images=images,
         flags=flags,

@@ -1,0 +1,184 @@
+"""OpenAPI descriptions (drf-spectacular) of what the generation API answers, in AI Horde shapes.
+
+The shapes are the selectors' (`request_progress_by_id`, `request_generations`,
+`model_stats`, `worker_details`) and the views': these serializers only document
+them, and tests/api_schema checks real answers against the schema they make.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class RequestWarningSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="OnlyFirstModel or FixedImageCount.")
+    message = serializers.CharField()
+
+
+class RequestAsyncSerializer(serializers.Serializer):
+    """202: the request is queued."""
+
+    id = serializers.UUIDField(help_text="The request id: poll /generate/check/{id}, fetch /generate/status/{id}.")
+    kudos = serializers.FloatField(help_text="What the request was charged.")
+    warnings = RequestWarningSerializer(many=True, required=False, help_text="Only when there are any.")
+
+
+class RequestDryRunSerializer(serializers.Serializer):
+    """200: a dry run's price; nothing was created or charged."""
+
+    kudos = serializers.FloatField()
+
+
+class RequestStatusCheckSerializer(serializers.Serializer):
+    finished = serializers.IntegerField()
+    processing = serializers.IntegerField()
+    restarted = serializers.IntegerField(help_text="Claims of this request's jobs that timed out or failed.")
+    waiting = serializers.IntegerField()
+    done = serializers.BooleanField()
+    faulted = serializers.BooleanField()
+    wait_time = serializers.IntegerField(help_text="Estimated seconds until done.")
+    queue_position = serializers.IntegerField()
+    kudos = serializers.FloatField(help_text="Kudos of the images finished so far.")
+    is_possible = serializers.BooleanField(help_text="Whether an online worker could serve it.")
+
+
+class GenerationStableSerializer(serializers.Serializer):
+    img = serializers.CharField(help_text="The image's URL, or the base64 webp when the request asked r2=false.")
+    seed = serializers.CharField()
+    id = serializers.CharField(help_text="The image id (random; what the rate endpoint takes).")
+    censored = serializers.BooleanField()
+    worker_id = serializers.CharField()
+    worker_name = serializers.CharField()
+    model = serializers.CharField()
+    state = serializers.ChoiceField(choices=["ok", "censored"])
+    gen_metadata = serializers.ListField(child=serializers.DictField(), max_length=0)
+
+
+class RequestStatusStableSerializer(RequestStatusCheckSerializer):
+    generations = GenerationStableSerializer(
+        many=True, help_text="In the order shown; a comparison pair shows both images or none while it runs."
+    )
+    shared = serializers.BooleanField()
+
+
+class RequestCancelledSerializer(RequestStatusStableSerializer):
+    message = serializers.CharField(help_text="Extension: what the cancel did (images cancelled, kudos refunded).")
+
+
+class PopPayloadSerializer(serializers.Serializer):
+    """Every key is there when a job was given; the payload is `{}` when none was."""
+
+    prompt = serializers.CharField(required=False)
+    ddim_steps = serializers.IntegerField(required=False)
+    n_iter = serializers.IntegerField(required=False, help_text="Images of this pop (one payload, one seed).")
+    seed = serializers.CharField(required=False)
+    width = serializers.IntegerField(required=False)
+    height = serializers.IntegerField(required=False)
+    sampler_name = serializers.CharField(required=False)
+    cfg_scale = serializers.FloatField(required=False)
+    karras = serializers.BooleanField(required=False)
+    tiling = serializers.BooleanField(required=False)
+    hires_fix = serializers.BooleanField(required=False)
+    clip_skip = serializers.IntegerField(required=False)
+    post_processing = serializers.ListField(child=serializers.CharField(), required=False, max_length=0)
+
+
+class PopSkippedSerializer(serializers.Serializer):
+    """Waiting jobs this worker may not take, by the first rule each fails; only reasons with jobs."""
+
+    models = serializers.IntegerField(required=False)
+    max_pixels = serializers.IntegerField(required=False)
+    nsfw = serializers.IntegerField(required=False)
+    untrusted = serializers.IntegerField(required=False)
+    worker_id = serializers.IntegerField(required=False)
+
+
+class GenerationPopSerializer(serializers.Serializer):
+    """The pop's answer (GenerationPayloadStable); `id` is null when no job was given."""
+
+    id = serializers.UUIDField(allow_null=True)
+    ids = serializers.ListField(child=serializers.UUIDField())
+    payload = PopPayloadSerializer()
+    skipped = PopSkippedSerializer()
+    model = serializers.CharField(allow_null=True)
+    source_processing = serializers.ChoiceField(choices=["txt2img"], required=False, help_text="With a job.")
+    r2_upload = serializers.URLField(allow_null=True, help_text="Where to PUT the webp (r2 requests).")
+    r2_uploads = serializers.ListField(
+        child=serializers.URLField(), allow_null=True, required=False, help_text="With a job: one URL per job."
+    )
+    ttl = serializers.IntegerField(allow_null=True, help_text="Seconds the claim lasts.")
+
+
+class SubmitRewardSerializer(serializers.Serializer):
+    reward = serializers.FloatField(help_text="Kudos paid to the worker's owner (0 for serving your own request).")
+
+
+class PipelineRecipeSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    version = serializers.CharField()
+    recipe = serializers.DictField(help_text="The backend's recipe as in the admin (checkpoints, scheduler...).")
+
+
+class HeartbeatSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    version = serializers.CharField()
+    time = serializers.DateTimeField()
+
+
+class ActiveModelSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    count = serializers.IntegerField(help_text="Workers online serving it.")
+    queued = serializers.FloatField(help_text="Megapixel-steps waiting.")
+    jobs = serializers.IntegerField(help_text="Jobs waiting.")
+    performance = serializers.FloatField(help_text="Megapixel-steps per second of its workers.")
+    eta = serializers.IntegerField(help_text="Seconds to clear the queue.")
+    type = serializers.ChoiceField(choices=["image"])
+
+
+class WorkerKudosDetailsSerializer(serializers.Serializer):
+    generated = serializers.FloatField()
+    uptime = serializers.IntegerField()
+
+
+class TeamDetailsLiteSerializer(serializers.Serializer):
+    name = serializers.CharField(allow_null=True)
+    id = serializers.CharField(allow_null=True)
+
+
+_WORKER_FLAGS = ("img2img", "painting", "post-processing", "lora", "controlnet", "sdxl_controlnet")
+
+# Built from a dict, not a class body: "post-processing" is the AI Horde's key.
+WorkerDetailsSerializer = type(
+    "WorkerDetailsSerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "As /api/v2/workers/{id} (WorkerDetails), with Horde's extensions kind, backend and device.",
+        "type": serializers.ChoiceField(choices=["image"]),
+        "name": serializers.CharField(),
+        "id": serializers.UUIDField(),
+        "online": serializers.BooleanField(),
+        "requests_fulfilled": serializers.IntegerField(),
+        "kudos_rewards": serializers.FloatField(),
+        "kudos_details": WorkerKudosDetailsSerializer(),
+        "performance": serializers.CharField(help_text='"N megapixelsteps per second"'),
+        "threads": serializers.IntegerField(),
+        "uptime": serializers.IntegerField(),
+        "maintenance_mode": serializers.BooleanField(),
+        "paused": serializers.BooleanField(),
+        "info": serializers.CharField(),
+        "nsfw": serializers.BooleanField(),
+        "owner": serializers.CharField(help_text="name#id"),
+        "trusted": serializers.BooleanField(),
+        "flagged": serializers.BooleanField(),
+        "uncompleted_jobs": serializers.IntegerField(),
+        "models": serializers.ListField(child=serializers.CharField()),
+        "team": TeamDetailsLiteSerializer(),
+        "bridge_agent": serializers.CharField(),
+        "max_pixels": serializers.IntegerField(),
+        "megapixelsteps_generated": serializers.IntegerField(),
+        **{flag: serializers.BooleanField() for flag in _WORKER_FLAGS},
+        "kind": serializers.CharField(help_text="Extension: celery or http."),
+        "backend": serializers.CharField(help_text="Extension: the inference backend (blank for HTTP workers)."),
+        "device": serializers.JSONField(allow_null=True, help_text="Extension: what the worker says it runs on."),
+    },
+)

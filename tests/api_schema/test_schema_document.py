@@ -1,0 +1,146 @@
+"""The OpenAPI document at /api/schema describes every operation: bodies in and out, error statuses."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import checks
+
+pytestmark = pytest.mark.django_db
+
+# Every operation, with the statuses it answers (each one's view and services were read for these;
+# the fuzz in test_fuzz_live_schema.py checks that no other status comes back).
+OPERATIONS = {
+    ("get", "/api/v2/find_user"): ("find_user", {200, 401}),
+    ("get", "/api/v2/users/{user_id}"): ("user_details", {200, 401, 404}),
+    ("post", "/api/v2/kudos/transfer"): ("kudos_transfer", {200, 400, 401, 415}),
+    ("post", "/api/v2/generate/async"): ("generate_async", {200, 202, 400, 401, 403, 415}),
+    ("get", "/api/v2/generate/check/{request_id}"): ("generate_check", {200, 404}),
+    ("get", "/api/v2/generate/status/{request_id}"): ("generate_status", {200, 401, 404}),
+    ("delete", "/api/v2/generate/status/{request_id}"): ("generate_cancel", {200, 401, 403, 404}),
+    ("post", "/api/v2/generate/pop"): ("generate_pop", {200, 400, 401, 403, 413, 415}),
+    ("post", "/api/v2/generate/submit"): ("generate_submit", {200, 400, 401, 403, 404, 413, 415}),
+    ("get", "/api/v2/generate/pipeline/{job_id}"): ("generate_pipeline", {200, 401, 403, 404}),
+    ("put", "/api/v2/generate/r2/{job_id}"): ("generate_r2_upload", {200, 400, 403, 404, 413}),
+    ("get", "/api/v2/status/heartbeat"): ("status_heartbeat", {200}),
+    ("get", "/api/v2/status/models"): ("status_models", {200}),
+    ("get", "/api/v2/workers"): ("workers_list", {200}),
+    ("get", "/api/v2/workers/{worker_id}"): ("worker_details", {200, 404}),
+    ("post", "/api/v2/generate/rate/{request_id}"): ("rate_own_pair", {200, 400, 401, 403, 404, 415}),
+    ("get", "/api/v2/ratings/arena/next"): ("arena_next", {200, 401, 403}),
+    ("post", "/api/v2/ratings/arena/{assignment_id}"): ("arena_vote", {200, 400, 401, 403, 404, 415, 429}),
+    ("post", "/api/v2/ratings/arena/{assignment_id}/skip"): ("arena_skip", {200, 400, 401, 403, 404}),
+    ("post", "/api/v2/ratings/arena/{assignment_id}/undo"): ("arena_undo", {200, 400, 401, 403, 404}),
+    ("get", "/api/v2/ratings/leaderboard"): ("ratings_leaderboard", {200}),
+}
+TAKES_A_JSON_BODY = {
+    "kudos_transfer",
+    "generate_async",
+    "generate_pop",
+    "generate_submit",
+    "rate_own_pair",
+    "arena_vote",
+}
+# Answers with no body: the R2 upload's 200 is empty, as the object store's is.
+EMPTY_ANSWERS = {"generate_r2_upload"}
+
+
+@pytest.fixture
+def document(client):
+    response = client.get("/api/schema?format=json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def _operations(document):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in {"get", "post", "put", "patch", "delete"}:
+                yield (method, path), operation
+
+
+def _resolve(document, schema):
+    """The schema a reference, or a nullable wrapper (allOf/oneOf with null), stands for."""
+    while True:
+        if "$ref" in schema:
+            schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+        elif "allOf" in schema or "oneOf" in schema:
+            options = [_resolve(document, option) for option in schema.get("allOf") or schema["oneOf"]]
+            schema = next(option for option in options if option.get("enum") != [None])
+        else:
+            return schema
+
+
+def test_the_schema_lists_every_operation_once_with_its_own_id(document):
+    found = {key: operation["operationId"] for key, operation in _operations(document)}
+    assert found == {key: operation_id for key, (operation_id, _) in OPERATIONS.items()}
+    assert len(set(found.values())) == len(found)
+
+
+def test_every_operation_documents_exactly_the_statuses_it_answers(document):
+    for key, operation in _operations(document):
+        operation_id, statuses = OPERATIONS[key]
+        assert {int(code) for code in operation["responses"]} == statuses, operation_id
+
+
+def test_every_operation_that_takes_a_body_documents_it(document):
+    for _key, operation in _operations(document):
+        operation_id = operation["operationId"]
+        if operation_id in TAKES_A_JSON_BODY:
+            body = operation["requestBody"]["content"]["application/json"]["schema"]
+            assert _resolve(document, body)["properties"], operation_id
+        elif operation_id == "generate_r2_upload":
+            assert operation["requestBody"]["content"]["image/webp"]["schema"]["format"] == "binary"
+        else:
+            assert "requestBody" not in operation, operation_id
+
+
+def test_every_success_documents_its_body_and_every_error_the_error_body(document):
+    for _key, operation in _operations(document):
+        operation_id = operation["operationId"]
+        for code, response in operation["responses"].items():
+            if int(code) >= 400:
+                schema = _resolve(document, response["content"]["application/json"]["schema"])
+                assert set(schema["required"]) == {"message", "rc"}, (operation_id, code)
+                assert set(schema["properties"]) == {"message", "rc", "errors"}
+            elif operation_id in EMPTY_ANSWERS:
+                assert "content" not in response
+            else:
+                schema = _resolve(document, response["content"]["application/json"]["schema"])
+                assert schema.get("properties") or schema.get("items"), (operation_id, code)
+
+
+def test_async_is_documented_as_202_and_a_dry_run_as_200(document):
+    responses = document["paths"]["/api/v2/generate/async"]["post"]["responses"]
+    queued = _resolve(document, responses["202"]["content"]["application/json"]["schema"])
+    priced = _resolve(document, responses["200"]["content"]["application/json"]["schema"])
+    assert set(queued["required"]) == {"id", "kudos"} and "warnings" in queued["properties"]
+    assert set(priced["properties"]) == {"kudos"}
+
+
+def test_cancel_is_documented_as_200_with_the_status_and_its_message(document):
+    responses = document["paths"]["/api/v2/generate/status/{request_id}"]["delete"]["responses"]
+    assert "204" not in responses
+    cancelled = _resolve(document, responses["200"]["content"]["application/json"]["schema"])
+    assert {"message", "generations", "finished", "kudos"} <= set(cancelled["required"])
+
+
+def test_the_async_body_is_the_ai_hordes_shape(document):
+    body = _resolve(
+        document,
+        document["paths"]["/api/v2/generate/async"]["post"]["requestBody"]["content"]["application/json"]["schema"],
+    )
+    assert body["required"] == ["prompt"]
+    params = _resolve(document, body["properties"]["params"])
+    assert {"width", "height", "steps", "n", "seed", "sampler_name", "cfg_scale", "karras"} <= set(params["properties"])
+    assert "k_euler" in _resolve(document, params["properties"]["sampler_name"])["enum"]
+
+
+def test_the_apikey_operations_say_so_and_the_public_ones_do_not(document):
+    for _key, operation in _operations(document):
+        secured = any("apikey" in option for option in operation.get("security", []))
+        assert secured == ("401" in operation["responses"]), operation["operationId"]
+
+
+def test_the_deploy_checks_raise_no_schema_warnings():
+    found = checks.run_checks(include_deployment_checks=True)
+    assert [message.msg for message in found if message.id and message.id.startswith("drf_spectacular")] == []
