@@ -90,8 +90,10 @@ class GenerateAsyncApi(APIView):
                 401,
                 403,
                 415,
+                429,
                 e400="Invalid body (validation failures name the field in `errors`) or one over 64 KiB",
                 e403="The model is for registered users only (AnonForbidden, BetaAnonForbidden)",
+                e429="Too many calls (TooManyRequests, with Retry-After) or requests waiting (TooManyPrompts)",
             ),
         },
     )
@@ -197,7 +199,9 @@ class GeneratePopApi(APIView):
                 403,
                 413,
                 415,
+                429,
                 e403="Anonymous workers are refused (AnonForbidden); the worker name is another user's",
+                e429="Too many calls from this client (TooManyRequests, with Retry-After)",
             ),
         },
     )
@@ -405,9 +409,11 @@ class GenerateSubmitApi(APIView):
                 404,
                 413,
                 415,
+                429,
                 e400="Invalid body or image, or the job is done (DuplicateGen) or no longer claimed (AbortedGen)",
                 e403="Anonymous, or the job was claimed by another user's worker (WrongCredentials)",
                 e404="No such job (InvalidJobID)",
+                e429="Too many calls from this client (TooManyRequests, with Retry-After)",
             ),
         },
     )

@@ -41,8 +41,10 @@ class KudosTransferApi(APIView):
                 400,
                 401,
                 415,
+                429,
                 e400="Invalid body, unknown recipient (InvalidTargetUsername), or refused by the ledger "
                 "(KudosTransferToSelf, KudosTransferNotEnough, KudosTransferFromAnon...)",
+                e429="Too many calls from this client (TooManyRequests, with Retry-After)",
             ),
         },
         tags=["kudos"],

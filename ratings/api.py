@@ -89,10 +89,12 @@ class RateOwnPairApi(APIView):
                 403,
                 404,
                 415,
+                429,
                 e400="Invalid body, or the pair cannot be judged (AestheticsNotCompleted, AestheticsAlreadyExist, "
                 "ProcGenNotFound, RatingTooFast...)",
                 e403="Anonymous (AnonForbidden), or not the requester (NotOwner)",
                 e404="No such request (RequestNotFound)",
+                e429="Too many calls from this client (TooManyRequests, with Retry-After)",
             ),
         },
         summary="Judge your own finished pair (AI Horde aesthetics body, plus `choice`: left|right|tie|both_bad)",
@@ -154,7 +156,16 @@ class ArenaNextApi(ArenaApi):
         operation_id="arena_next",
         tags=["ratings"],
         request=None,
-        responses={200: ArenaPairSerializer, **error_responses(401, 403, e403=ARENA_403)},
+        responses={
+            200: ArenaPairSerializer,
+            **error_responses(
+                401,
+                403,
+                429,
+                e403=ARENA_403,
+                e429="Too many calls from this client (TooManyRequests, with Retry-After)",
+            ),
+        },
         summary="Issue your next arena pair",
     )
     def get(self, request: Request) -> Response:

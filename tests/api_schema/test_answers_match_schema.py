@@ -108,21 +108,30 @@ def test_a_judged_pair_an_arena_vote_its_undo_and_a_skip_answer_as_documented(ap
         image = base64.b64encode(webp(1024, 1024, colour)).decode()
         api("post", "/api/v2/generate/submit", key=bob, status=200, json={"id": popped["id"], "generation": image})
     rid = {"request_id": queued["id"]}
+    # A second pair of Alice's, for the arena's skip after the undo.
+    api("post", "/api/v2/generate/async", key=alice, status=202, json=body)
+    for colour in ((20, 20, 250), (250, 250, 20)):
+        popped = _pop(api, bob, [SDXL], 1024 * 1024)
+        image = base64.b64encode(webp(1024, 1024, colour)).decode()
+        api("post", "/api/v2/generate/submit", key=bob, status=200, json={"id": popped["id"], "generation": image})
     pair = api("get", "/api/v2/generate/status/{request_id}", key=alice, status=200, path=rid)["generations"]
 
     # Charlie judges Alice's shared pair in the arena (before she does: it must be in his pool).
     shown = api("get", "/api/v2/ratings/arena/next", key=charlie, status=200)["assignment"]
-    assert {shown["left"]["id"], shown["right"]["id"]} == {image["id"] for image in pair}
+    while {shown["left"]["id"], shown["right"]["id"]} != {image["id"] for image in pair}:
+        shown = api("get", "/api/v2/ratings/arena/next", key=charlie, status=200)["assignment"]
     aid = {"assignment_id": shown["id"]}
     voted = api(
         "post", "/api/v2/ratings/arena/{assignment_id}", key=charlie, status=200, path=aid, json={"choice": "left"}
     )
     assert voted["reveal"]["left"]["image_id"] == shown["left"]["id"]
-    again = api("post", "/api/v2/ratings/arena/{assignment_id}/undo", key=charlie, status=200, path=aid)
-    assert again["assignment"]["left"] == shown["left"]  # the same pair, issued anew
-    aid = {"assignment_id": again["assignment"]["id"]}
+    undone = api("post", "/api/v2/ratings/arena/{assignment_id}/undo", key=charlie, status=200, path=aid)
+    assert undone["undone"] == voted["vote_id"]  # and the revealed pair is withdrawn
+    other = api("get", "/api/v2/ratings/arena/next", key=charlie, status=200)["assignment"]
+    assert other is not None and other["id"] != shown["id"]
+    aid = {"assignment_id": other["id"]}
     skipped = api("post", "/api/v2/ratings/arena/{assignment_id}/skip", key=charlie, status=200, path=aid)
-    assert skipped == {"skipped": again["assignment"]["id"]}
+    assert skipped == {"skipped": other["id"]}
 
     rated = api(
         "post", "/api/v2/generate/rate/{request_id}", key=alice, status=200, path=rid, json={"best": pair[0]["id"]}
