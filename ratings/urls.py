@@ -10,6 +10,7 @@ app_name = "ratings"
 
 urlpatterns = [
     path("judge/<uuid:request_id>", views.judge, name="judge"),
+    path("judge/<uuid:request_id>/panel", views.judge_panel, name="judge_panel"),
     path("arena", views.arena, name="arena"),
     path("leaderboard", views_leaderboard.leaderboard_page, name="leaderboard"),
 ]
