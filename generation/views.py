@@ -68,6 +68,9 @@ def generate(request: HttpRequest) -> HttpResponse:
         "form": form,
         "models": models,
         "limits": {model.name: model_limits(model) for model in models},
+        # Someone who has not asked for anything yet sees how kudos work, open.
+        "first_run": request.user.is_authenticated
+        and not GenerationRequest.objects.filter(user_id=request.user.pk).exists(),
     }
     return render(request, "generation/generate.html", context)
 

@@ -9,6 +9,16 @@
   var field = function (name) { return form.elements.namedItem(name); };
   var priceNode = document.getElementById("price");
   var detailNode = document.getElementById("price-detail");
+  var balanceNode = document.getElementById("generate-balance");
+  var afterNode = document.getElementById("balance-after");
+  // The balance once this request is charged (it may go below zero: the explainer says what that means).
+  function showAfter(kudos) {
+    if (!balanceNode || !afterNode) return;
+    if (kudos === null) { afterNode.textContent = "–"; return; }
+    var after = parseInt(balanceNode.getAttribute("data-balance"), 10) - kudos;
+    afterNode.textContent = String(after);
+    afterNode.className = after < 0 ? "negative" : "";
+  }
   var pending = null;
   var seq = 0;
 
@@ -56,9 +66,11 @@
         if (ok) {
           priceNode.textContent = String(body.kudos);
           detailNode.textContent = "(" + body.images + " × " + body.per_image + ")";
+          showAfter(body.kudos);
         } else {
           priceNode.textContent = "–";
           detailNode.textContent = body.message || "";
+          showAfter(null);
         }
       })
       .catch(function () { if (mine === seq) { priceNode.textContent = "–"; } });

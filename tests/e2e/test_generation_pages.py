@@ -107,8 +107,10 @@ def test_a_user_generates_a_pair_and_watches_it_arrive_without_reloading(page, e
         "Array.from(document.querySelectorAll('.request-image img')).every(img => img.complete && img.naturalWidth > 0)"
     )
     assert page.locator(".request-image img").first.evaluate("img => img.naturalWidth") == 1536
-    judge = page.get_by_role("link", name="Judge this pair")
-    assert judge.get_attribute("href") == f"/ratings/judge/{generation.id}"
+    # The verdict is offered right under the pair (the judge page stays one link away).
+    page.wait_for_selector("#verdict #judge-form")
+    assert page.locator("#verdict button[value=left]").is_visible()
+    assert page.locator("#judge-page-link").get_attribute("href") == f"/ratings/judge/{generation.id}"
     assert page.locator("#cancel-request").count() == 0
     # Judging is blind: no pipeline name on the page.
     html = page.content()
