@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export DEBUG=${DEBUG:-1}
+# Django's debug pages only when asked for (DEBUG=1): by default the demo runs like a site
+# (branded error pages), on secret keys of its own kept under var/.
+export DEBUG=${DEBUG:-0}
 PORT=${PORT:-8000}
 HOST=${HOST:-127.0.0.1}
 VAR_DIR=${HORDE_VAR_DIR:-var}
@@ -20,13 +22,30 @@ fi
 
 source scripts/_venv.sh requirements.txt
 
+mkdir -p "$VAR_DIR"
+# A secret made once for this var/ and kept there (so sessions and pseudonyms survive restarts).
+var_secret() {
+  local file="$VAR_DIR/$1"
+  [[ -s $file ]] || (umask 077 && python -c 'import secrets; print(secrets.token_urlsafe(50))' >"$file")
+  cat "$file"
+}
+case "${DEBUG,,}" in
+  1 | true | yes | on) ;;
+  *)
+    SECRET_KEY=${SECRET_KEY:-$(var_secret secret_key)}
+    RATINGS_PSEUDONYM_KEY=${RATINGS_PSEUDONYM_KEY:-$(var_secret pseudonym_key)}
+    # Plain HTTP on this machine, Horde serving its own media, readable logs, this HOST allowed.
+    export SECRET_KEY RATINGS_PSEUDONYM_KEY HORDE_HTTPS=${HORDE_HTTPS:-0} SERVE_MEDIA=${SERVE_MEDIA:-1}
+    export LOG_FORMAT=${LOG_FORMAT:-text} ALLOWED_HOSTS=${ALLOWED_HOSTS:-localhost,127.0.0.1,[::1],$HOST}
+    ;;
+esac
+
 python manage.py migrate --noinput
 python manage.py collectstatic --noinput -v 0
 python manage.py seed_demo
 
 # The demo key stays the same across restarts of the same var/: kept there, re-issued only
 # when it is missing or no longer opens the demo account (a fresh database).
-mkdir -p "$VAR_DIR"
 KEY_FILE="$VAR_DIR/demo_apikey"
 DEMO_KEY=""
 if [[ -s $KEY_FILE ]]; then
