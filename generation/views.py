@@ -1,4 +1,5 @@
-"""Pages of the generation app: generate, a request's live page, my images, workers, models.
+"""Pages of the generation app: generate, a request's live page, workers, models
+(My images and the gallery are ratings.views_images: they ask which pairs wait for a verdict).
 
 Views stay small: writes go through `generation.services` (request_submit,
 request_cancel), prices through `generation.pricing`, queue figures through
@@ -19,7 +20,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,9 +28,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import conf, pricing, selectors, services
 from .forms import GenerateForm, enabled_models, model_limits
-from .models import GenerationRequest, Image, ImageModel, Worker
+from .models import GenerationRequest, ImageModel, Worker
 
-GALLERY_PAGE_SIZE = 24
 FINAL_STATUSES = {
     GenerationRequest.Status.DONE,
     GenerationRequest.Status.FAULTED,
@@ -201,18 +200,6 @@ def request_cancel(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
     else:
         messages.success(request, cancellation.message)
     return redirect("generation:request", request_id=generation.id)
-
-
-@login_required
-def my_images(request: HttpRequest) -> HttpResponse:
-    """The user's images, newest first, a page of 24 at a time."""
-    images = (
-        Image.objects.filter(request__user_id=request.user.pk)
-        .select_related("request", "request__model")
-        .order_by("-created_at", "-id")
-    )
-    page = Paginator(images, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "generation/my_images.html", {"page": page})
 
 
 def _worker_row(worker: Worker) -> dict[str, Any]:

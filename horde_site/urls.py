@@ -8,6 +8,8 @@ from django.views.generic import RedirectView, TemplateView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from ratings import views_images
+
 from . import api_errors, ops
 
 api_v2 = [
@@ -27,6 +29,9 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("profile/", include("accounts.urls")),
     path("kudos/", include("kudos.urls")),
+    # Images by request: pairs together, and "waiting for your verdict" is the ratings app's to know.
+    path("images", views_images.my_images, name="my_images"),
+    path("gallery", views_images.gallery, name="gallery"),
     path("", include("generation.urls")),
     path("ratings/", include("ratings.urls")),
     path("api/v2/", include(api_v2)),

@@ -82,6 +82,7 @@ def test_no_page_scrolls_sideways_at_390_px(phone, site):
         "/workers",
         "/kudos/",
         "/images",
+        "/gallery",
         "/profile/",
         "/no-such-page",
     ):
@@ -141,3 +142,19 @@ def test_every_verdict_button_is_on_screen_and_tappable_at_390_px(phone, site):
     phone.locator("button[value=tie]").tap()
     phone.wait_for_selector("#reward")
     assert Vote.objects.get(request=pair).choice == "tie"
+
+
+def test_my_images_on_a_phone_leads_from_a_waiting_pair_to_its_verdict(phone, site):
+    _alice, pair = site
+    log_in(phone, "alice", "/images")
+    card = phone.locator(f"article[data-request-id='{pair.id}']")
+    assert card.locator("img").count() == 2
+    assert card.locator("a.download").first.get_attribute("download").startswith("horde-")
+    card.locator("a.verdict-wanted").tap()
+    phone.wait_for_url(f"**/requests/{pair.id}#verdict")
+    phone.wait_for_selector("#verdict #judge-form")
+    phone.locator("#verdict button[value=both_bad]").tap()
+    phone.wait_for_selector("#verdict #reward")
+    assert Vote.objects.get(request=pair).choice == "both_bad"
+    phone.goto("/images?judged=judged")
+    assert phone.locator(f"article[data-request-id='{pair.id}'] .positive").inner_text() == "judged"
