@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import conf, pricing, selectors, services
-from .forms import GenerateForm, enabled_models, model_limits
+from .forms import GenerateForm, enabled_models, initial_from, model_limits
 from .models import GenerationRequest, ImageModel, Worker
 
 FINAL_STATUSES = {
@@ -62,6 +62,9 @@ def generate(request: HttpRequest) -> HttpResponse:
                 return redirect("generation:request", request_id=result.request.id)
     else:
         initial = {"model": request.GET["model"]} if request.GET.get("model") else {}
+        again = _own_request_or_none(request, request.GET.get("again", ""))
+        if again is not None:
+            initial = initial_from(again)  # "same seed again": the earlier request's settings, seed included
         form = GenerateForm(initial=initial, models=models)
     context = {
         "form": form,
@@ -72,6 +75,17 @@ def generate(request: HttpRequest) -> HttpResponse:
         and not GenerationRequest.objects.filter(user_id=request.user.pk).exists(),
     }
     return render(request, "generation/generate.html", context)
+
+
+def _own_request_or_none(request: HttpRequest, request_id: str) -> GenerationRequest | None:
+    """The user's own request of that id, or None (a bad id or someone else's just fills nothing in)."""
+    if not request.user.is_authenticated or not request_id:
+        return None
+    try:
+        uuid.UUID(request_id)
+    except ValueError:
+        return None
+    return GenerationRequest.objects.select_related("model").filter(pk=request_id, user_id=request.user.pk).first()
 
 
 def _warning_text(warning: Any) -> str:

@@ -81,6 +81,24 @@
     pending = setTimeout(updatePrice, 120);
   }
 
+  // The prompt's length as the API counts it ("prompt ### negative"), against its limit.
+  var counter = document.getElementById("char-count");
+  var maxChars = parseInt(field("prompt").getAttribute("data-max-chars"), 10);
+  function countChars() {
+    if (!counter || !maxChars) return;
+    var negative = field("negative_prompt") ? field("negative_prompt").value.trim() : "";
+    var used = field("prompt").value.length + (negative ? negative.length + 5 : 0);
+    counter.textContent = used + " / " + maxChars + " characters" +
+      (used > maxChars ? ": the prompt may be at most " + maxChars + " characters." : "");
+    counter.className = "char-count " + (used > maxChars ? "negative" : "muted");
+    var submit = form.querySelector("button[type=submit]");
+    if (submit) submit.disabled = used > maxChars;
+  }
+  ["prompt", "negative_prompt"].forEach(function (name) {
+    if (field(name)) field(name).addEventListener("input", countChars);
+  });
+  countChars();
+
   field("model").addEventListener("change", function () { applyModel(true); updatePrice(); });
   ["width", "height", "n"].forEach(function (name) {
     if (field(name)) field(name).addEventListener("change", updatePrice);
