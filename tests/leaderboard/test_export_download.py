@@ -4,6 +4,7 @@ nothing outside the export root."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -79,3 +80,10 @@ def test_the_request_list_shows_the_prompt(staff_client, make_user):
     submit(make_user("alice2", kudos=1000)[0], model, prompt="a quiet harbour at night", width=64, height=64, steps=1)
     html = staff_client.get("/admin/generation/generationrequest/").content.decode()
     assert "a quiet harbour at night" in html
+
+
+def test_the_admin_index_has_one_accounts_section(staff_client):
+    html = staff_client.get("/admin/").content.decode()
+    sections = re.findall(r'title="Models in the ([^"]+) application"', html)
+    assert sections.count("Accounts") == 1  # allauth's e-mail addresses
+    assert "Users and API keys" in sections  # ours: users, keys, kudos adjustments
