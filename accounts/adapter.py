@@ -1,11 +1,16 @@
-"""django-allauth hooks: a new user gets an API key at sign-up, shown once."""
+"""django-allauth hooks: a new user gets an API key at sign-up, shown once, and the
+sign-up grant (HORDE_SIGNUP_KUDOS, through the ledger, once per user)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 from django.http import HttpRequest
+
+from kudos.services import DuplicateEvent, kudos_adjust
 
 from .services import apikey_rotate
 
@@ -29,4 +34,21 @@ class AccountAdapter(DefaultAccountAdapter):
             # Django's login() keeps session data when it cycles the session key,
             # so the key survives the automatic log-in that follows sign-up.
             apikey_remember_once(request, apikey_rotate(user=user))
+            signup_grant(user=user)
         return user
+
+
+def signup_grant(*, user: Any) -> None:
+    """The welcome kudos, if the site gives any: keyed by user, so a repeated save pays once."""
+    amount = settings.HORDE_SIGNUP_KUDOS
+    if amount <= 0:
+        return
+    # Already paid (a retried hook): the unique event key decided, and nothing more is posted.
+    with contextlib.suppress(DuplicateEvent):
+        kudos_adjust(
+            user=user,
+            amount=amount,
+            reason="Welcome grant for a new account",
+            staff_user=None,
+            event_key=f"signup-grant:{user.pk}",
+        )

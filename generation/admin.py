@@ -162,12 +162,28 @@ class JobInline(StaffCanView, ReadOnlyInline):
 
 @admin.register(GenerationRequest)
 class GenerationRequestAdmin(StaffCanView, admin.ModelAdmin):
-    list_display = ["id", "user", "model", "status", "n", "width", "height", "steps", "kudos", "created_at"]
+    list_display = [
+        "id",
+        "user",
+        "short_prompt",
+        "model",
+        "status",
+        "n",
+        "width",
+        "height",
+        "steps",
+        "kudos",
+        "created_at",
+    ]
     list_filter = ["status", "model", "shared"]
     search_fields = ["id", "user__username", "prompt"]
     list_select_related = ["user", "model"]
     date_hierarchy = "created_at"
     inlines = [JobInline]
+
+    @admin.display(description="Prompt", ordering="prompt")
+    def short_prompt(self, obj: GenerationRequest) -> str:
+        return obj.prompt if len(obj.prompt) <= 80 else obj.prompt[:79] + "…"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -193,8 +209,8 @@ class JobAdmin(StaffCanView, admin.ModelAdmin):
 @admin.register(Image)
 class ImageAdmin(StaffCanView, admin.ModelAdmin):
     list_display = ["id", "preview", "request", "width", "height", "seed", "worker", "censored", "created_at"]
-    list_filter = ["censored"]
-    search_fields = ["id", "request__id"]
+    list_filter = ["censored", "request__model", "worker"]
+    search_fields = ["id", "request__id", "request__prompt", "request__user__username"]
     list_select_related = ["request", "worker"]
     readonly_fields = ["preview_large"]
 

@@ -1,4 +1,4 @@
-"""Page URLs of the generation app (the nav's /generate, /images, /models, /workers)."""
+"""Page URLs of the generation app (the nav's /generate, /models, /workers; /images is the ratings app's)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ urlpatterns = [
     path("requests/<uuid:request_id>", views.request_detail, name="request"),
     path("requests/<uuid:request_id>/status", views.request_status_fragment, name="request_status"),
     path("requests/<uuid:request_id>/cancel", views.request_cancel, name="request_cancel"),
-    path("images", views.my_images, name="images"),
     path("workers", views.workers, name="workers"),
     path("models", views.models_page, name="models"),
 ]

@@ -1,4 +1,5 @@
-"""Pages of the generation app: generate, a request's live page, my images, workers, models.
+"""Pages of the generation app: generate, a request's live page, workers, models
+(My images and the gallery are ratings.views_images: they ask which pairs wait for a verdict).
 
 Views stay small: writes go through `generation.services` (request_submit,
 request_cancel), prices through `generation.pricing`, queue figures through
@@ -19,7 +20,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,10 +27,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import conf, pricing, selectors, services
-from .forms import GenerateForm, enabled_models, model_limits
-from .models import GenerationRequest, Image, ImageModel, Worker
+from .forms import GenerateForm, enabled_models, initial_from, model_limits
+from .models import GenerationRequest, ImageModel, Worker
 
-GALLERY_PAGE_SIZE = 24
 FINAL_STATUSES = {
     GenerationRequest.Status.DONE,
     GenerationRequest.Status.FAULTED,
@@ -63,13 +62,30 @@ def generate(request: HttpRequest) -> HttpResponse:
                 return redirect("generation:request", request_id=result.request.id)
     else:
         initial = {"model": request.GET["model"]} if request.GET.get("model") else {}
+        again = _own_request_or_none(request, request.GET.get("again", ""))
+        if again is not None:
+            initial = initial_from(again)  # "same seed again": the earlier request's settings, seed included
         form = GenerateForm(initial=initial, models=models)
     context = {
         "form": form,
         "models": models,
         "limits": {model.name: model_limits(model) for model in models},
+        # Someone who has not asked for anything yet sees how kudos work, open.
+        "first_run": request.user.is_authenticated
+        and not GenerationRequest.objects.filter(user_id=request.user.pk).exists(),
     }
     return render(request, "generation/generate.html", context)
+
+
+def _own_request_or_none(request: HttpRequest, request_id: str) -> GenerationRequest | None:
+    """The user's own request of that id, or None (a bad id or someone else's just fills nothing in)."""
+    if not request.user.is_authenticated or not request_id:
+        return None
+    try:
+        uuid.UUID(request_id)
+    except ValueError:
+        return None
+    return GenerationRequest.objects.select_related("model").filter(pk=request_id, user_id=request.user.pk).first()
 
 
 def _warning_text(warning: Any) -> str:
@@ -198,18 +214,6 @@ def request_cancel(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
     else:
         messages.success(request, cancellation.message)
     return redirect("generation:request", request_id=generation.id)
-
-
-@login_required
-def my_images(request: HttpRequest) -> HttpResponse:
-    """The user's images, newest first, a page of 24 at a time."""
-    images = (
-        Image.objects.filter(request__user_id=request.user.pk)
-        .select_related("request", "request__model")
-        .order_by("-created_at", "-id")
-    )
-    page = Paginator(images, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "generation/my_images.html", {"page": page})
 
 
 def _worker_row(worker: Worker) -> dict[str, Any]:

@@ -143,6 +143,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kudos.context_processors.header_balance",
             ],
         },
     },
@@ -428,6 +429,8 @@ HORDE_WORKER_STALE_SECONDS = envint("HORDE_WORKER_STALE_SECONDS", 300)
 HORDE_MAX_IMAGE_BYTES = envint("HORDE_MAX_IMAGE_BYTES", 8 * 1024 * 1024)
 HORDE_MAX_PROMPT_CHARS = envint("HORDE_MAX_PROMPT_CHARS", 4000)
 HORDE_MAX_N = envint("HORDE_MAX_N", 10)
+# Kudos a new account gets at sign-up on the site (paid once, through the ledger); 0: none.
+HORDE_SIGNUP_KUDOS = envint("HORDE_SIGNUP_KUDOS", 0)
 # Queue priority of a requester in debt (just below zero kudos): below everyone not in
 # debt, above anonymous requests (generation.services.submit.job_priority).
 HORDE_DEBT_PRIORITY = envint("HORDE_DEBT_PRIORITY", -50_000)

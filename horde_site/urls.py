@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path, re_path
-from django.views.generic import TemplateView
+from django.views.generic import RedirectView, TemplateView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from ratings import views_images
 
 from . import api_errors, ops
 
@@ -18,12 +21,17 @@ api_v2 = [
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    # Browsers ask for /favicon.ico whatever the page links: one answer, not a 404 per page.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("healthz", ops.health, name="health"),
     path("metrics", ops.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("profile/", include("accounts.urls")),
     path("kudos/", include("kudos.urls")),
+    # Images by request: pairs together, and "waiting for your verdict" is the ratings app's to know.
+    path("images", views_images.my_images, name="my_images"),
+    path("gallery", views_images.gallery, name="gallery"),
     path("", include("generation.urls")),
     path("ratings/", include("ratings.urls")),
     path("api/v2/", include(api_v2)),

@@ -15,6 +15,8 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from .export import FORMATS, dataset_export_start
 from .models import DatasetExport
@@ -36,7 +38,18 @@ class DatasetExportForm(forms.ModelForm):
 @admin.register(DatasetExport)
 class DatasetExportAdmin(admin.ModelAdmin):
     form = DatasetExportForm
-    list_display = ["id", "format", "since", "status", "rows", "images", "created_at", "finished_at", "requested_by"]
+    list_display = [
+        "id",
+        "format",
+        "since",
+        "status",
+        "rows",
+        "images",
+        "created_at",
+        "finished_at",
+        "requested_by",
+        "download",
+    ]
     list_filter = ["status", "format"]
     readonly_fields = [
         "status",
@@ -50,6 +63,13 @@ class DatasetExportAdmin(admin.ModelAdmin):
         "error",
     ]
     actions = ["start_again"]
+
+    @admin.display(description="Files")
+    def download(self, obj: DatasetExport) -> str:
+        if obj.status != DatasetExport.Status.DONE:
+            return "–"
+        url = reverse("ratings:export_download", args=[obj.pk])
+        return format_html('<a href="{}">Download zip</a>', url)
 
     def get_fields(self, request: HttpRequest, obj: DatasetExport | None = None) -> list[str]:
         if obj is None:

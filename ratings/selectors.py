@@ -38,6 +38,20 @@ def pair_images(*, generation_request: GenerationRequest) -> tuple[Image, Image]
     return images[0], images[1]
 
 
+def own_pairs_waiting(*, rater: User) -> QuerySet[GenerationRequest]:
+    """The rater's own finished pairs that wait for their verdict, oldest first (a pair
+    judged long after it was made is still a vote; one left to wait is none)."""
+    return (
+        GenerationRequest.objects.filter(
+            user=rater, model__compare_pipelines=True, status=GenerationRequest.Status.DONE
+        )
+        .annotate(done_images=Count("images", filter=Q(images__job__status=Job.Status.DONE)))
+        .filter(done_images=2)
+        .exclude(pk__in=Vote.objects.filter(rater=rater, retracted_at__isnull=True).values("request_id"))
+        .order_by("finished_at", "id")
+    )
+
+
 def request_cost(*, generation_request: GenerationRequest) -> int:
     """What the request really cost its requester, net, from the ledger: what its jobs
     were charged, minus refunds of those charges, minus worker rewards paid to the

@@ -1,4 +1,4 @@
-"""Pages: judging one's own pair, and the raters' arena.
+"""Pages: judging one's own pair (on its own page, or inline on the request page), and the raters' arena.
 
 Both are blind until the vote: the images are random names, shown as "left" and
 "right" in the stored (random) order, with nothing naming a pipeline or a worker.
@@ -8,21 +8,26 @@ After the vote the pair's pipelines are revealed (`pair_reveal`).
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET
 
 from generation.models import GenerationRequest
 from kudos.selectors import user_balance
 
 from .forms import AESTHETIC_LEVELS, ARTIFACT_LEVELS, JudgeForm
-from .selectors import arena_today, live_vote, pair_reveal
+from .selectors import arena_today, live_vote, own_pairs_waiting, pair_reveal
 from .services import Judgement, RatingError, own_pair_vote
-from .services.voting import own_pair_for
+from .services.voting import own_pair_for, own_pair_shown_at
 
 SHORTCUTS = [
     ("1 or ←", "left is better"),
@@ -36,47 +41,93 @@ SHORTCUTS = [
     ("Esc", "cancel a half-typed score; in a score menu, leave it"),
     ("a digit in a score menu", "sets that score (aesthetic: 0 = 10), never a verdict"),
 ]
+# The inline verdict on the request page posts here with this marker and comes back there.
+FROM_REQUEST_PAGE = "request"
 
 
-@login_required
-def judge(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
+def _own_request(request: HttpRequest, request_id: uuid.UUID) -> GenerationRequest:
     generation_request = get_object_or_404(GenerationRequest.objects.select_related("model"), pk=request_id)
     if generation_request.user_id != request.user.pk:
         raise PermissionDenied("Only the requester may judge this pair.")
+    return generation_request
+
+
+def _judging_context(request: HttpRequest, generation_request: GenerationRequest, form: JudgeForm) -> dict[str, Any]:
+    """What the judge page and the request page's inline verdict both show."""
     vote = live_vote(generation_request=generation_request, rater=request.user)
-    pair, problem = None, None
+    pair, problem, wait_ms = None, None, 0
     try:
         pair = own_pair_for(rater=request.user, generation_request=generation_request)
     except RatingError as exc:
         problem = exc.message
+    if pair and vote is None:
+        # What is left of the look-first rule, as the service counts it: the countdown shows it.
+        seen = (timezone.now() - own_pair_shown_at(generation_request=generation_request, pair=pair)).total_seconds()
+        wait_ms = max(0, int((settings.RATINGS_MIN_SECONDS_TO_VOTE - seen) * 1000))
+    next_pair = None
+    if vote:
+        next_pair = own_pairs_waiting(rater=request.user).exclude(pk=generation_request.pk).first()
+    return {
+        "generation_request": generation_request,
+        "pair": pair,
+        "problem": problem,
+        "vote": vote,
+        "reveal": pair_reveal(vote=vote) if vote else None,
+        "next_pair": next_pair,
+        "form": form,
+        "wait_ms": wait_ms,
+        "balance": user_balance(user=request.user),
+        "shortcuts": SHORTCUTS,
+        "aesthetic_levels": AESTHETIC_LEVELS,
+        "artifact_levels": ARTIFACT_LEVELS,
+    }
+
+
+@login_required
+def judge(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
+    generation_request = _own_request(request, request_id)
     form = JudgeForm(request.POST or None)
-    if request.method == "POST" and pair and vote is None and form.is_valid():
-        try:
-            own_pair_vote(
-                rater=request.user, generation_request=generation_request, judgement=Judgement(**form.cleaned_data)
-            )
-        except RatingError as exc:
-            form.add_error(None, exc.message)
-        else:
-            # Post/redirect/get: the page then shows the reward and the new balance.
-            return redirect("ratings:judge", request_id=generation_request.id)
+    context = _judging_context(request, generation_request, form)
+    if request.method == "POST":
+        from_request_page = request.POST.get("from") == FROM_REQUEST_PAGE
+        back = reverse("generation:request", kwargs={"request_id": generation_request.id}) + "#verdict"
+        if context["pair"] and context["vote"] is None and form.is_valid():
+            try:
+                own_pair_vote(
+                    rater=request.user, generation_request=generation_request, judgement=Judgement(**form.cleaned_data)
+                )
+            except RatingError as exc:
+                form.add_error(None, exc.message)
+            else:
+                # Post/redirect/get: the page then shows the reward and the new balance.
+                return redirect(back if from_request_page else reverse("ratings:judge", args=[generation_request.id]))
+        if from_request_page:
+            # Back to the request page, which says why above its verdict controls; nothing was stored.
+            if context["vote"] is None:
+                errors = [str(error) for error in form.non_field_errors()] or [
+                    f"{name}: {error}" for name, field_errors in form.errors.items() for error in field_errors
+                ]
+                messages.error(request, errors[0] if errors else context["problem"] or "That verdict was not sent.")
+            return redirect(back)
     return render(
         request,
         "ratings/judge.html",
-        {
-            "generation_request": generation_request,
-            "pair": pair,
-            "problem": problem,
-            "vote": vote,
-            "reveal": pair_reveal(vote=vote) if vote else None,
-            "form": form,
-            "balance": user_balance(user=request.user),
-            "shortcuts": SHORTCUTS,
-            "aesthetic_levels": AESTHETIC_LEVELS,
-            "artifact_levels": ARTIFACT_LEVELS,
-        },
-        status=400 if request.method == "POST" and vote is None and form.errors else 200,
+        context,
+        status=400 if request.method == "POST" and context["vote"] is None and form.errors else 200,
     )
+
+
+@login_required
+@require_GET
+def judge_panel(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
+    """The verdict controls (or, once judged, the verdict, reward, reveal and next step) that the
+    request page shows under its pair: the same form, keys and service as the judge page."""
+    generation_request = _own_request(request, request_id)
+    context = _judging_context(request, generation_request, JudgeForm())
+    context["from_request_page"] = FROM_REQUEST_PAGE
+    response = render(request, "ratings/_judge_panel.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required
@@ -90,6 +141,7 @@ def arena(request: HttpRequest) -> HttpResponse:
             "balance": user_balance(user=request.user),
             "reward": settings.RATINGS_ARENA_REWARD,
             "undo_seconds": settings.RATINGS_UNDO_SECONDS,
+            "look_ms": int(settings.RATINGS_MIN_SECONDS_TO_VOTE * 1000),
             "shortcuts": [
                 *SHORTCUTS[:4],
                 ("S", "skip this pair"),

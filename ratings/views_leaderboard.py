@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -71,9 +72,29 @@ def separations(model_board: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+# The Elo-like scale Chatbot Arena shows: 400 points per factor 10 in the odds, 1000 at the
+# model's mean. Only a change of units of the same fit: it claims nothing the strengths do not.
+ELO_POINTS_PER_LOG_ODDS = 400 / math.log(10)
+ELO_CENTRE = 1000
+
+
+def elo(value: float | None) -> int | None:
+    return None if value is None else round(ELO_CENTRE + ELO_POINTS_PER_LOG_ODDS * value)
+
+
+def with_elo(model_board: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {**row, "elo": elo(row["strength"]), "elo_low": elo(row["ci_low"]), "elo_high": elo(row["ci_high"])}
+        for row in model_board["pipelines"]
+    ]
+
+
 def leaderboard_page(request: HttpRequest) -> HttpResponse:
     board = leaderboard_cached()
-    models = [{**model, "chart": chart_geometry(model), "separations": separations(model)} for model in board["models"]]
+    models = [
+        {**model, "pipelines": with_elo(model), "chart": chart_geometry(model), "separations": separations(model)}
+        for model in board["models"]
+    ]
     return render(
         request,
         "ratings/leaderboard.html",

@@ -175,6 +175,13 @@ def own_pair_for(*, rater: User, generation_request: GenerationRequest) -> tuple
     return pair
 
 
+def own_pair_shown_at(*, generation_request: GenerationRequest, pair: tuple[Image, Image]) -> dt.datetime:
+    """When the requester could first see their pair: the look-first rule counts from here
+    (and the pages' countdown shows what is left of it)."""
+    # The pair cannot be seen before it is finished: that is when it was first shown.
+    return generation_request.finished_at or max(pair[0].created_at, pair[1].created_at)
+
+
 def own_pair_vote(
     *, rater: User, generation_request: GenerationRequest, judgement: Judgement, now: dt.datetime | None = None
 ) -> Vote:
@@ -184,9 +191,7 @@ def own_pair_vote(
         raise _already()
     _check_judgement(judgement)
     now = now or timezone.now()
-    # The pair cannot be seen before it is finished: that is when it was first shown.
-    shown_at = generation_request.finished_at or max(left.created_at, right.created_at)
-    seconds = (now - shown_at).total_seconds()
+    seconds = (now - own_pair_shown_at(generation_request=generation_request, pair=(left, right))).total_seconds()
     if seconds < settings.RATINGS_MIN_SECONDS_TO_VOTE:
         raise _too_fast(seconds)
     reward = 0 if _excluded(rater) else own_reward(judgement=judgement)

@@ -9,6 +9,16 @@
   var field = function (name) { return form.elements.namedItem(name); };
   var priceNode = document.getElementById("price");
   var detailNode = document.getElementById("price-detail");
+  var balanceNode = document.getElementById("generate-balance");
+  var afterNode = document.getElementById("balance-after");
+  // The balance once this request is charged (it may go below zero: the explainer says what that means).
+  function showAfter(kudos) {
+    if (!balanceNode || !afterNode) return;
+    if (kudos === null) { afterNode.textContent = "–"; return; }
+    var after = parseInt(balanceNode.getAttribute("data-balance"), 10) - kudos;
+    afterNode.textContent = String(after);
+    afterNode.className = after < 0 ? "negative" : "";
+  }
   var pending = null;
   var seq = 0;
 
@@ -56,9 +66,11 @@
         if (ok) {
           priceNode.textContent = String(body.kudos);
           detailNode.textContent = "(" + body.images + " × " + body.per_image + ")";
+          showAfter(body.kudos);
         } else {
           priceNode.textContent = "–";
           detailNode.textContent = body.message || "";
+          showAfter(null);
         }
       })
       .catch(function () { if (mine === seq) { priceNode.textContent = "–"; } });
@@ -68,6 +80,24 @@
     clearTimeout(pending);
     pending = setTimeout(updatePrice, 120);
   }
+
+  // The prompt's length as the API counts it ("prompt ### negative"), against its limit.
+  var counter = document.getElementById("char-count");
+  var maxChars = parseInt(field("prompt").getAttribute("data-max-chars"), 10);
+  function countChars() {
+    if (!counter || !maxChars) return;
+    var negative = field("negative_prompt") ? field("negative_prompt").value.trim() : "";
+    var used = field("prompt").value.length + (negative ? negative.length + 5 : 0);
+    counter.textContent = used + " / " + maxChars + " characters" +
+      (used > maxChars ? ": the prompt may be at most " + maxChars + " characters." : "");
+    counter.className = "char-count " + (used > maxChars ? "negative" : "muted");
+    var submit = form.querySelector("button[type=submit]");
+    if (submit) submit.disabled = used > maxChars;
+  }
+  ["prompt", "negative_prompt"].forEach(function (name) {
+    if (field(name)) field(name).addEventListener("input", countChars);
+  });
+  countChars();
 
   field("model").addEventListener("change", function () { applyModel(true); updatePrice(); });
   ["width", "height", "n"].forEach(function (name) {

@@ -1,5 +1,6 @@
 // The request page polls its status fragment and swaps it in until the
-// request is final (done, faulted or cancelled): no reload needed.
+// request is final (done, faulted or cancelled): no reload needed. Once the
+// owner's pair is done, the verdict panel is loaded under it (#verdict).
 (function () {
   "use strict";
   var box = document.getElementById("request-status");
@@ -12,6 +13,30 @@
     return block && block.getAttribute("data-final") === "1";
   }
 
+  function loadVerdict() {
+    var slot = box.querySelector("#verdict[data-panel-url]");
+    if (!slot || slot.dataset.loaded || !window.HordeJudgeForm) return;
+    slot.dataset.loaded = "1";
+    fetch(slot.getAttribute("data-panel-url"), { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok || response.redirected) throw new Error("status " + response.status);
+        return response.text();
+      })
+      .then(function (html) {
+        slot.innerHTML = html;   // the link to the judge page stays when this fails
+        slot.classList.add("loaded");
+        var form = slot.querySelector("form.judge-form");
+        if (form) {
+          window.HordeJudgeForm.install(form, {
+            left: box.querySelector(".request-image.pick-left"),
+            right: box.querySelector(".request-image.pick-right"),
+          });
+        }
+        if (location.hash === "#verdict") slot.scrollIntoView({ block: "start" });
+      })
+      .catch(function () { delete slot.dataset.loaded; });
+  }
+
   function poll() {
     if (isFinal()) return;
     fetch(url, { headers: { Accept: "text/html" }, credentials: "same-origin", cache: "no-store" })
@@ -20,10 +45,11 @@
         if (!response.ok || response.redirected) throw new Error("status " + response.status);
         return response.text();
       })
-      .then(function (html) { box.innerHTML = html; })
+      .then(function (html) { box.innerHTML = html; loadVerdict(); })
       .catch(function () { /* a missed poll is retried on the next tick */ })
       .then(function () { if (!isFinal()) setTimeout(poll, INTERVAL_MS); });
   }
 
+  loadVerdict();
   setTimeout(poll, INTERVAL_MS);
 })();

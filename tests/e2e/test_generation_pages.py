@@ -107,8 +107,10 @@ def test_a_user_generates_a_pair_and_watches_it_arrive_without_reloading(page, e
         "Array.from(document.querySelectorAll('.request-image img')).every(img => img.complete && img.naturalWidth > 0)"
     )
     assert page.locator(".request-image img").first.evaluate("img => img.naturalWidth") == 1536
-    judge = page.get_by_role("link", name="Judge this pair")
-    assert judge.get_attribute("href") == f"/ratings/judge/{generation.id}"
+    # The verdict is offered right under the pair (the judge page stays one link away).
+    page.wait_for_selector("#verdict #judge-form")
+    assert page.locator("#verdict button[value=left]").is_visible()
+    assert page.locator("#judge-page-link").get_attribute("href") == f"/ratings/judge/{generation.id}"
     assert page.locator("#cancel-request").count() == 0
     # Judging is blind: no pipeline name on the page.
     html = page.content()
@@ -155,3 +157,40 @@ def test_an_anonymous_visitor_sees_prices_and_is_asked_to_log_in(page, erin):
     assert page.get_by_role("button", name="Generate").count() == 0
     page.get_by_role("link", name="Log in to generate").click()
     page.wait_for_url("**/accounts/login/?next=/generate")
+
+
+def test_the_character_counter_counts_the_negative_too_and_stops_a_prompt_past_the_limit(page, erin, settings):
+    settings.HORDE_MAX_PROMPT_CHARS = 40
+    log_in(page, "erin")
+    page.fill("#id_prompt", "x" * 30)
+    assert page.locator("#char-count").inner_text().startswith("30 / 40 characters")
+    assert page.locator("#generate-form button[type=submit]").is_enabled()
+    page.fill("#id_negative_prompt", "y" * 10)  # sent as "prompt ### negative": 30 + 5 + 10
+    counter = page.locator("#char-count").inner_text()
+    assert counter.startswith("45 / 40 characters") and "may be at most 40 characters" in counter
+    assert page.locator("#generate-form button[type=submit]").is_disabled()
+    page.fill("#id_negative_prompt", "")
+    assert page.locator("#generate-form button[type=submit]").is_enabled()
+
+
+def test_same_seed_again_from_a_finished_request_fills_the_form(page, erin, make_user):
+    log_in(page, "erin")
+    page.select_option("#id_model", "stable_diffusion")
+    page.fill("#id_prompt", "a red fox in snow")
+    page.fill("#id_negative_prompt", "blurry")
+    page.select_option("#id_sampler_name", "k_heun")
+    page.fill("#id_cfg_scale", "6")
+    page.fill("#id_seed", "31337")
+    page.locator("#generate-form button[type=submit]").click()
+    page.wait_for_url("**/requests/*")
+    generation = GenerationRequest.objects.get(user=erin)
+    worker_owner, _ = make_user("gpu-owner")
+    assert run_jobs_as_a_worker(generation, worker_owner) == 1
+    page.wait_for_selector("#same-seed")
+    page.locator("#same-seed").click()
+    page.wait_for_url("**/generate?again=*")
+    assert page.locator("#id_prompt").input_value() == "a red fox in snow"
+    assert page.locator("#id_negative_prompt").input_value() == "blurry"
+    assert page.locator("#id_sampler_name").input_value() == "k_heun"
+    assert page.locator("#id_seed").input_value() == "31337"
+    assert page.locator("#id_model").input_value() == "stable_diffusion"

@@ -113,12 +113,15 @@ def test_sizes_are_checked_against_the_model_as_it_is_now(client, alice, demo_mo
 def test_a_service_refusal_naming_no_form_field_becomes_a_non_field_error(demo_models):
     form = GenerateForm(form_data(demo_models["sd"]))
     assert form.is_valid()
-    form.add_submit_error("params.sampler_name", "Unknown sampler 'x'.")
+    form.add_submit_error("params.clip_skip", "clip_skip must be between 1 and 12.")
     form.add_submit_error("models", "Unknown model.")
     form.add_submit_error("params.width", "Too wide.")
-    assert form.non_field_errors() == ["Unknown sampler 'x'."]
+    # The sampler is a field of the page now: its refusal lands on it.
+    form.add_submit_error("params.sampler_name", "Unknown sampler 'x'.")
+    assert form.non_field_errors() == ["clip_skip must be between 1 and 12."]
     assert form.errors["model"] == ["Unknown model."]
     assert form.errors["width"] == ["Too wide."]
+    assert form.errors["sampler_name"] == ["Unknown sampler 'x'."]
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,20 @@
   var busy = false;
   var lastVote = null;     // {assignmentId, at}
   var SCORE_FIELDS = ["left_aesthetic", "right_aesthetic", "left_artifacts", "right_artifacts"];
+  var lookMs = parseInt(root.dataset.lookMs || "0", 10);
+  // The server counts the look-first time from when this pair could first appear (its issue, or
+  // the last answer); counting from when it is really on screen never undercuts that.
+  var look = HordeJudging.lookFirst({
+    root: root,
+    selector: "button[data-choice], #send-pick",
+    note: document.getElementById("look-first"),
+  });
+  var picker = HordeJudging.pick({
+    left: document.getElementById("left-figure"),
+    right: document.getElementById("right-figure"),
+    send: document.getElementById("send-pick"),
+    onSend: function (choice) { vote(choice); },
+  });
 
   function csrf() {
     var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -59,15 +73,19 @@
     var current = queue[0];
     var pair = document.getElementById("arena-pair");
     resetScores();
+    picker.reset();
+    document.getElementById("loading-pair").hidden = true;
+    // Nothing to judge: no frames, no verdict buttons, only the empty state (and the undo row).
+    pair.hidden = !current;
+    document.getElementById("arena-controls").hidden = !current;
+    document.getElementById("arena-hint").hidden = !current;
+    document.getElementById("arena-empty").hidden = !!current;
     if (!current) {
       root.dataset.assignmentId = "";
-      pair.hidden = true;
-      document.getElementById("arena-empty").hidden = false;
       document.getElementById("arena-prompt").textContent = "";
       return;
     }
-    document.getElementById("arena-empty").hidden = true;
-    pair.hidden = false;
+    look.start(lookMs);
     document.getElementById("left-image").src = current.left.url;
     document.getElementById("right-image").src = current.right.url;
     document.getElementById("arena-prompt").textContent = "“" + current.prompt + "” · " + current.model;
@@ -109,6 +127,7 @@
   function vote(choice) {
     var current = queue[0];
     if (!current || busy) return;
+    if (!look.ready()) { status("Look at both images a moment longer."); return; }
     busy = true;
     var body = scores();
     body.choice = choice;
