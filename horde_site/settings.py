@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "kudos",
     "generation",
     "ratings",
+    "aesthetics",
 ]
 
 MIDDLEWARE = [
@@ -403,7 +404,24 @@ HORDE_MAX_N = envint("HORDE_MAX_N", 10)
 HORDE_DEBT_PRIORITY = envint("HORDE_DEBT_PRIORITY", -50_000)
 
 # --- housekeeping schedule (Celery beat; every task on the housekeeping queue) ---
+# --- Single-image ratings of image sets (aesthetics app) ---
+# An image leaves the rating pool once it has this many ratings.
+AESTHETICS_TARGET_RATINGS = envint("AESTHETICS_TARGET_RATINGS", 5)
+# Kudos for one single-image rating (nothing while the rater's trust is excluded or flagged).
+AESTHETICS_RATING_REWARD = envint("AESTHETICS_RATING_REWARD", 2)
+# A rating further than this from the mean of the image's other counted ratings is a divergence.
+AESTHETICS_MAX_DIVERGENCE = float(os.environ.get("AESTHETICS_MAX_DIVERGENCE", "3"))
+# About one image in this many served is a control image ("rate this image N"), when a set has any.
+AESTHETICS_CONTROL_EVERY = envint("AESTHETICS_CONTROL_EVERY", 20)
+# Images larger than this many pixels are refused by the import.
+AESTHETICS_IMPORT_MAX_PIXELS = envint("AESTHETICS_IMPORT_MAX_PIXELS", 4096 * 4096)
+
 CELERY_BEAT_SCHEDULE = {
+    "aesthetics-shared-comparisons": {
+        "task": "aesthetics.shared_comparisons_join",
+        "schedule": float(envint("AESTHETICS_SHARED_JOIN_SECONDS", 300)),
+        "options": {"queue": "housekeeping"},
+    },
     "ratings-trust-recompute": {
         "task": "ratings.tasks.rater_trust_recompute_all_task",
         "schedule": envint("RATINGS_TRUST_RECOMPUTE_SECONDS", 900),
