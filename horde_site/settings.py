@@ -416,7 +416,19 @@ AESTHETICS_CONTROL_EVERY = envint("AESTHETICS_CONTROL_EVERY", 20)
 # Images larger than this many pixels are refused by the import.
 AESTHETICS_IMPORT_MAX_PIXELS = envint("AESTHETICS_IMPORT_MAX_PIXELS", 4096 * 4096)
 
+# --- Worker uptime rewards (generation.services.uptime) ---
+# Kudos per interval of uptime (online, taking work, not in maintenance), once per worker and interval.
+HORDE_UPTIME_KUDOS = envint("HORDE_UPTIME_KUDOS", 50)
+HORDE_UPTIME_INTERVAL_SECONDS = envint("HORDE_UPTIME_INTERVAL_SECONDS", 600)
+# This many failed claims in a row (and no finished job since) stop the rewards.
+HORDE_UPTIME_MAX_FAULT_STREAK = envint("HORDE_UPTIME_MAX_FAULT_STREAK", 3)
+
 CELERY_BEAT_SCHEDULE = {
+    "generation-workers-uptime-reward": {
+        "task": "generation.workers_uptime_reward",
+        "schedule": float(envint("HORDE_UPTIME_EVERY_SECONDS", 60)),
+        "options": {"queue": "housekeeping"},
+    },
     "aesthetics-shared-comparisons": {
         "task": "aesthetics.shared_comparisons_join",
         "schedule": float(envint("AESTHETICS_SHARED_JOIN_SECONDS", 300)),
