@@ -38,9 +38,9 @@ def test_queued_work_nobody_serves_comes_first_then_the_longest_wait():
 
 def test_its_own_speed_does_not_make_a_model_it_serves_look_covered():
     # It serves a alone: without it nobody serves a's queue, so a stays first.
-    stats = [row("a", queued=20, performance=4, count=1), row("b", queued=30, performance=10, count=1)]
+    stats = [row("a", queued=20, performance=4, count=1), row("b", queued=60, performance=10, count=1)]
     assert choose(stats, current=["a"], own_speed=4) == ["a"]
-    # Seen as a stranger would see it (not counting itself out), a would look covered.
+    # Counting its own speed in, a would look covered (5 s to clear) and b (6 s) would win.
     assert choose(stats, current=[], own_speed=4) == ["b"]
 
 
