@@ -415,6 +415,8 @@ AESTHETICS_MAX_DIVERGENCE = float(os.environ.get("AESTHETICS_MAX_DIVERGENCE", "3
 AESTHETICS_CONTROL_EVERY = envint("AESTHETICS_CONTROL_EVERY", 20)
 # Images larger than this many pixels are refused by the import.
 AESTHETICS_IMPORT_MAX_PIXELS = envint("AESTHETICS_IMPORT_MAX_PIXELS", 4096 * 4096)
+# An admin upload (a zip of images) may unpack to at most this many bytes.
+AESTHETICS_UPLOAD_MAX_BYTES = envint("AESTHETICS_UPLOAD_MAX_BYTES", 4 * 1024**3)
 
 # --- Worker uptime rewards (generation.services.uptime) ---
 # Kudos per interval of uptime (online, taking work, not in maintenance), once per worker and interval.

@@ -87,7 +87,7 @@ def _table_rows(path: Path) -> list[dict]:
 
 def _folder_sources(folder: Path) -> Iterator[Source]:
     prompts: dict[str, dict] = {}
-    tables = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".csv", ".parquet"))
+    tables = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in (".csv", ".parquet"))
     for table in tables:
         rows = _table_rows(table)
         if not rows:
@@ -134,6 +134,22 @@ def _parquet_sources(path: Path) -> Iterator[Source]:
                 control_rating=row.get(control_column) if control_column else None,
             )
             index += 1
+
+
+def zip_unpack(*, archive: Path, into: Path, max_bytes: int) -> Path:
+    """Unpack an uploaded zip of images (and prompt tables) into `into`, refusing a zip bomb.
+
+    zipfile drops absolute paths and ".." parts itself, so nothing lands outside `into`."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            if sum(info.file_size for info in bundle.infolist()) > max_bytes:
+                raise SetImportError(f"{archive.name} unpacks to more than {max_bytes} bytes.")
+            bundle.extractall(into)
+    except zipfile.BadZipFile as exc:
+        raise SetImportError(f"{archive.name} is not a readable zip file.") from exc
+    return into
 
 
 def rating_set_sources(path: Path | str) -> list[Source]:
