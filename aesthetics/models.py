@@ -83,6 +83,10 @@ class SetImage(models.Model):
             # rating/new: fewest ratings first, an index scan from the bottom.
             models.Index(fields=["rating_count", "id"], name="setimage_pool_order"),
             models.Index(fields=["rating_set", "source"], name="setimage_source"),
+            # The control draw reads only the (few) control images.
+            models.Index(
+                fields=["control_rating"], name="setimage_controls", condition=Q(control_rating__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,8 @@ import random
 import uuid
 
 from django.conf import settings
-from django.db.models import Case, F, FloatField, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, F, FloatField, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Abs, Cast
 from django.utils import timezone
 
@@ -50,9 +51,18 @@ def rating_next(
     pool = pool.filter(control_rating__isnull=True, rating_count__lt=settings.AESTHETICS_TARGET_RATINGS)
     start = uuid.UUID(int=rng.getrandbits(128))
     ordered = pool.order_by("rating_count", "id")
-    after = ordered.filter(id__gte=start).first()
-    before = ordered.filter(id__lt=start).first()
-    found = [image for image in (after, before) if image is not None]
+    # A row comparison is one seek in the (rating_count, id) index: the first image at or
+    # after (lowest tier, start). `id >= start` alone would scan the lowest tier up to start.
+    after = ordered.filter(
+        RawSQL(
+            '("aesthetics_setimage"."rating_count", "aesthetics_setimage"."id") >= (0, %s)',
+            (start,),
+            output_field=BooleanField(),
+        )
+    ).first()
+    # The lowest tier may hold images only before `start`: the first of all, also one seek.
+    first = ordered.first() if after is None or after.rating_count > 0 else None
+    found = [image for image in (after, first) if image is not None]
     return min(found, key=lambda image: image.rating_count) if found else None
 
 

@@ -159,6 +159,17 @@ def main() -> None:
         )
         posts.append(time.perf_counter() - start)
         assert answer.status_code in (200, 400), answer.content  # 400: served twice before rating
+    from django.test.utils import CaptureQueriesContext
+
+    name, image_id = names[0], client.get("/api/v1/rating/new", HTTP_APIKEY=keys[names[0]]).json()["id"]
+    with CaptureQueriesContext(connection) as new_queries:
+        client.get("/api/v1/rating/new", HTTP_APIKEY=keys[name])
+    with CaptureQueriesContext(connection) as post_queries:
+        client.post(
+            f"/api/v1/rating/{image_id}", {"rating": 5}, content_type="application/json", HTTP_APIKEY=keys[name]
+        )
+    figures["queries"] = {"rating_new": len(new_queries), "rating_post": len(post_queries)}
+    figures["load_average"] = os.getloadavg()
     figures["rating_new"] = summary(news)
     figures["rating_post"] = summary(posts)
 
@@ -189,6 +200,7 @@ def main() -> None:
     figures["trust_recompute_one"] = summary(trust)
     figures["trust_recompute_all_projected_s"] = round(statistics.mean(trust) * args.raters, 1)
 
+    print(f"queries per call: {figures['queries']}, load average {figures['load_average']}")
     for key in ("rating_new", "rating_post", "rating_next_selector", "trust_recompute_one"):
         print(f"{key:>22}: {figures[key]}")
     print(f"trust recompute of all {args.raters} raters (projected): {figures['trust_recompute_all_projected_s']} s")
