@@ -64,25 +64,31 @@ def image_rate(
     now = now or timezone.now()
     trust, _ = RaterTrust.objects.get_or_create(user=rater)
     is_check = image.control_rating is not None
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                row = ImageRating.objects.create(
-                    image=image, rater=rater, rating=rating, artifacts=artifacts, is_check=is_check, created_at=now
-                )
-        except IntegrityError as exc:
-            raise RatingRefused("You have already rated this image.", "RatingAlreadySubmitted") from exc
-        # F() in the same transaction as the insert: the counter is exact under concurrent raters.
-        SetImage.objects.filter(pk=image.pk).update(
-            rating_count=F("rating_count") + 1, rating_sum=F("rating_sum") + rating
-        )
-        reward = settings.AESTHETICS_RATING_REWARD if not (trust.excluded or trust.flagged) else 0
-        if reward:
-            kudos_rebate(
-                user=rater, amount=reward, event_key=f"image-rating:{image.pk}:{rater.pk}", memo="Image rating"
+    reward = settings.AESTHETICS_RATING_REWARD if not (trust.excluded or trust.flagged) else 0
+    try:
+        with transaction.atomic():
+            # The insert comes first: when the unique constraint refuses it (a second rating,
+            # also a concurrent one), the whole block rolls back before anything is counted or paid.
+            row = ImageRating.objects.create(
+                image=image,
+                rater=rater,
+                rating=rating,
+                artifacts=artifacts,
+                is_check=is_check,
+                kudos_paid=reward,
+                created_at=now,
             )
-            ImageRating.objects.filter(pk=row.pk).update(kudos_paid=reward)
-            row.kudos_paid = reward
+            # F() in the same transaction as the insert: the counter is exact under concurrent raters.
+            SetImage.objects.filter(pk=image.pk).update(
+                rating_count=F("rating_count") + 1, rating_sum=F("rating_sum") + rating
+            )
+            if reward:
+                kudos_rebate(
+                    user=rater, amount=reward, event_key=f"image-rating:{image.pk}:{rater.pk}", memo="Image rating"
+                )
+    except IntegrityError as exc:
+        # Only the insert can break a constraint here (values were checked above).
+        raise RatingRefused("You have already rated this image.", "RatingAlreadySubmitted") from exc
     if is_check:
         # A control answer moves trust the most: a failing rater stops earning at once.
         from ratings.services.trust import rater_trust_recompute

@@ -108,9 +108,11 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=300_000)
     parser.add_argument("--raters", type=int, default=20_000)
     parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--reuse", action="store_true", help="Measure again on the database a run filled.")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
-    recreate_database(url)
+    if not args.reuse:
+        recreate_database(url)
 
     import django
 
@@ -124,9 +126,18 @@ def main() -> None:
     from aesthetics.selectors import rating_next
     from ratings.services.trust import rater_trust_recompute
 
+    if "bench" not in str(connection.settings_dict["NAME"]):
+        raise SystemExit("Name a bench database (with 'bench' in its name).")
     call_command("migrate", verbosity=0)
     figures: dict = {"images": args.images, "raters": args.raters}
-    figures.update(fill(args.images, args.raters))
+    if args.reuse:
+        from aesthetics.models import ImageRating, SetImage
+
+        figures.update(
+            ratings=ImageRating.objects.count(), pool=SetImage.objects.filter(rating_count__lt=5).count(), fill_s=0.0
+        )
+    else:
+        figures.update(fill(args.images, args.raters))
     print(
         f"filled {args.images} images, {figures['ratings']} ratings, {figures['pool']} in the pool "
         f"in {figures['fill_s']} s"
