@@ -21,6 +21,7 @@ import csv
 import dataclasses
 import hashlib
 import io
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -152,12 +153,22 @@ def zip_unpack(*, archive: Path, into: Path, max_bytes: int) -> Path:
     return into
 
 
-def rating_set_sources(path: Path | str) -> list[Source]:
+def rating_set_sources(path: Path | str) -> tuple[Iterator[Source], int]:
+    """The sources at `path` and how many there are. A Parquet file is read lazily, a batch at
+    a time (its rows hold the image bytes); a folder lists its files (their bytes are read one
+    at a time)."""
     path = Path(path)
     if path.is_dir():
-        return list(_folder_sources(path))
+        sources = list(_folder_sources(path))
+        return iter(sources), len(sources)
     if path.is_file() and path.suffix.lower() == ".parquet":
-        return list(_parquet_sources(path))
+        import pyarrow.parquet as pq
+
+        try:
+            rows = pq.ParquetFile(path).metadata.num_rows
+        except Exception as exc:  # pyarrow raises its own error types for a broken file
+            raise SetImportError(f"{path.name} is not a readable Parquet file ({exc}).") from exc
+        return _parquet_sources(path), rows
     raise SetImportError(f"{path} is neither a folder of images nor a Parquet file.")
 
 
@@ -202,15 +213,17 @@ def rating_set_import(
     *, name: str, path: Path | str, description: str = "", progress: bool = False
 ) -> tuple[RatingSet, ImportReport]:
     """Import (or resume importing) the images at `path` into the set `name` (created if new)."""
-    sources = rating_set_sources(path)
+    sources, total = rating_set_sources(path)
+    # Reading the first source checks the file before a set is created for it.
+    first = next(sources, None)
     rating_set, _ = RatingSet.objects.get_or_create(name=name, defaults={"description": description})
     done = set(SetImage.objects.filter(rating_set=rating_set).values_list("source", flat=True))
     report = ImportReport()
-    iterator = sources
+    iterator: Iterator[Source] = itertools.chain([first], sources) if first is not None else iter(())
     if progress:
         from tqdm import tqdm
 
-        iterator = tqdm(sources, desc=f"import {name}", unit="image")
+        iterator = tqdm(iterator, total=total, desc=f"import {name}", unit="image")
     for source in iterator:
         if source.name in done:
             report.already_imported += 1

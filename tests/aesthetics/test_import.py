@@ -130,3 +130,15 @@ def test_a_path_that_is_neither_a_folder_nor_parquet_is_a_clear_command_error(me
     with pytest.raises(CommandError, match="neither a folder of images nor a Parquet file"):
         call_command("import_rating_set", "nothing", str(tmp_path / "missing.zip"), "--no-progress")
     assert not RatingSet.objects.filter(name="nothing").exists()
+
+
+def test_a_broken_parquet_file_or_one_without_an_image_column_is_a_clear_error_and_creates_no_set(media, tmp_path):
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(CommandError, match="not a readable Parquet file"):
+        call_command("import_rating_set", "broken", str(broken), "--no-progress")
+    no_images = tmp_path / "captions.parquet"
+    pq.write_table(pa.Table.from_pylist([{"caption": "only text"}]), no_images)
+    with pytest.raises(CommandError, match="no image column"):
+        call_command("import_rating_set", "captions", str(no_images), "--no-progress")
+    assert not RatingSet.objects.exists()
