@@ -8,7 +8,8 @@
 serves the N models with the most unmet demand (generation.demand) among those it
 can load (`--models`, or every enabled model), and chooses again every
 `--reselect-seconds`: it starts consuming the queues of the models it picks,
-stops consuming (and unloads, where the backend can) those it drops.
+stops consuming those it drops (the backend evicts their checkpoints, least recently
+used first, as the new ones load).
 
 It consumes the Celery queues of the models it serves (ImageModel.queue),
 registers itself as a Worker (kind celery) owned by --owner, loads the backend
@@ -197,9 +198,8 @@ class Command(BaseCommand):
                 worker_models_set(worker=worker, models=chosen)
                 for name in dropped:
                     app.control.cancel_consumer(queue_of[name], destination=[hostname], reply=True, timeout=5)
-                unload = getattr(backend, "unload", None)
-                if unload is not None and dropped:
-                    unload(dropped)
+                # Nothing to unload by hand: the diffusers backend keeps at most `max_resident`
+                # checkpoints and evicts the least recently used as the new models' load.
                 self.stdout.write(f"demand: now serving {', '.join(chosen)} (added {added}, dropped {dropped})")
             except Exception as exc:  # the database or broker may be restarting: try again next round
                 self.stderr.write(f"choosing models failed: {exc}")
