@@ -236,3 +236,17 @@ def test_user_check_and_validate_match_horde_sdk_for_self_and_staff_only(api_cli
     assert missing.status_code == 404 and missing.json()["rc"] == "UserNotFound"
     bad = api_client.get(f"/api/v1/user/check/{charlie[0].pk}", {"minutes": 0}, HTTP_APIKEY=alice[1])
     assert bad.status_code == 400 and bad.json()["rc"] == "BadRequest"
+
+
+def test_a_browser_client_on_another_origin_may_call_the_ratings_api(api_client, charlie, make_set):
+    image = set_images(make_set(count=1))[0]
+    preflight = api_client.options(
+        f"/api/v1/rating/{image.id}",
+        HTTP_ORIGIN="https://artbot.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="apikey, content-type",
+    )
+    assert preflight["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in preflight["Access-Control-Allow-Methods"]
+    answer = api_client.get(NEW, HTTP_APIKEY=charlie[1], HTTP_ORIGIN="https://artbot.example")
+    assert answer.status_code == 200 and answer["Access-Control-Allow-Origin"] == "*"
