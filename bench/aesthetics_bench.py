@@ -123,6 +123,7 @@ def main() -> None:
 
     from accounts.models import User
     from accounts.services import apikey_rotate
+    from aesthetics.selectors import _pool as pool_of
     from aesthetics.selectors import rating_next
     from ratings.services.trust import rater_trust_recompute
 
@@ -193,8 +194,7 @@ def main() -> None:
     figures["rating_next_selector"] = summary(selector)
     with connection.cursor() as cursor:
         sql, params = (
-            __import__("aesthetics.selectors", fromlist=["_pool"])
-            ._pool(rater=users[names[0]], dataset_id=None)
+            pool_of(rater=users[names[0]], dataset_id=None)
             .filter(control_rating__isnull=True, rating_count__lt=5)
             .order_by("rating_count", "id")
             .values("id")[:1]
