@@ -28,6 +28,18 @@ def _pool(*, rater: User, dataset_id: uuid.UUID | None) -> QuerySet[SetImage]:
     return images
 
 
+def from_start(images: QuerySet[SetImage], *, start: uuid.UUID) -> QuerySet[SetImage]:
+    """Images at or after (lowest tier, start) in (rating_count, id) order. A row comparison
+    is one seek in that index; `id >= start` alone would scan the lowest tier up to start."""
+    return images.filter(
+        RawSQL(
+            '("aesthetics_setimage"."rating_count", "aesthetics_setimage"."id") >= (0, %s)',
+            (start,),
+            output_field=BooleanField(),
+        )
+    )
+
+
 def rating_next(
     *, rater: User, dataset_id: uuid.UUID | None = None, rng: random.Random | None = None
 ) -> SetImage | None:
@@ -51,15 +63,7 @@ def rating_next(
     pool = pool.filter(control_rating__isnull=True, rating_count__lt=settings.AESTHETICS_TARGET_RATINGS)
     start = uuid.UUID(int=rng.getrandbits(128))
     ordered = pool.order_by("rating_count", "id")
-    # A row comparison is one seek in the (rating_count, id) index: the first image at or
-    # after (lowest tier, start). `id >= start` alone would scan the lowest tier up to start.
-    after = ordered.filter(
-        RawSQL(
-            '("aesthetics_setimage"."rating_count", "aesthetics_setimage"."id") >= (0, %s)',
-            (start,),
-            output_field=BooleanField(),
-        )
-    ).first()
+    after = from_start(ordered, start=start).first()
     # The lowest tier may hold images only before `start`: the first of all, also one seek.
     first = ordered.first() if after is None or after.rating_count > 0 else None
     found = [image for image in (after, first) if image is not None]

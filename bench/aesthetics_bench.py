@@ -27,6 +27,7 @@ import random
 import statistics
 import sys
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,7 +125,7 @@ def main() -> None:
     from accounts.models import User
     from accounts.services import apikey_rotate
     from aesthetics.selectors import _pool as pool_of
-    from aesthetics.selectors import rating_next
+    from aesthetics.selectors import from_start, rating_next
     from ratings.services.trust import rater_trust_recompute
 
     if "bench" not in str(connection.settings_dict["NAME"]):
@@ -194,9 +195,12 @@ def main() -> None:
     figures["rating_next_selector"] = summary(selector)
     with connection.cursor() as cursor:
         sql, params = (
-            pool_of(rater=users[names[0]], dataset_id=None)
-            .filter(control_rating__isnull=True, rating_count__lt=5)
-            .order_by("rating_count", "id")
+            from_start(
+                pool_of(rater=users[names[0]], dataset_id=None)
+                .filter(control_rating__isnull=True, rating_count__lt=5)
+                .order_by("rating_count", "id"),
+                start=uuid.uuid4(),
+            )
             .values("id")[:1]
             .query.sql_with_params()
         )
