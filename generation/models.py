@@ -130,6 +130,13 @@ class Worker(models.Model):
     # Total megapixel-steps and seconds of finished jobs: the speed for wait estimates.
     mps_done = models.FloatField(default=0)
     seconds_busy = models.FloatField(default=0)
+    # Uptime rewards (generation.services.uptime): the start of the current unbroken stretch
+    # online and taking work, the last paid interval (its index since the epoch), the total paid.
+    uptime_since = models.DateTimeField(null=True, blank=True)
+    uptime_paid_interval = models.BigIntegerField(default=0)
+    uptime_kudos = models.BigIntegerField(default=0)
+    # Claims in a row that failed (a fault, a bad image, a vanished claim); a finished job resets it.
+    fault_streak = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -180,3 +180,11 @@ def requeue_expired() -> int:
 @shared_task(name="generation.redispatch_queued", ignore_result=True)
 def redispatch_queued() -> int:
     return jobs_redispatch()
+
+
+@shared_task(name="generation.workers_uptime_reward", ignore_result=True)
+def workers_uptime_reward() -> int:
+    """Periodic (Celery beat): pay online workers for their uptime (generation.services.uptime)."""
+    from .services.uptime import workers_uptime_reward as reward
+
+    return reward()

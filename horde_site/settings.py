@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "kudos",
     "generation",
     "ratings",
+    "aesthetics",
 ]
 
 MIDDLEWARE = [
@@ -436,7 +437,38 @@ HORDE_SIGNUP_KUDOS = envint("HORDE_SIGNUP_KUDOS", 0)
 HORDE_DEBT_PRIORITY = envint("HORDE_DEBT_PRIORITY", -50_000)
 
 # --- housekeeping schedule (Celery beat; every task on the housekeeping queue) ---
+# --- Single-image ratings of image sets (aesthetics app) ---
+# An image leaves the rating pool once it has this many ratings.
+AESTHETICS_TARGET_RATINGS = envint("AESTHETICS_TARGET_RATINGS", 5)
+# Kudos for one single-image rating (nothing while the rater's trust is excluded or flagged).
+AESTHETICS_RATING_REWARD = envint("AESTHETICS_RATING_REWARD", 2)
+# A rating further than this from the mean of the image's other counted ratings is a divergence.
+AESTHETICS_MAX_DIVERGENCE = float(os.environ.get("AESTHETICS_MAX_DIVERGENCE", "3"))
+# About one image in this many served is a control image ("rate this image N"), when a set has any.
+AESTHETICS_CONTROL_EVERY = envint("AESTHETICS_CONTROL_EVERY", 20)
+# Images larger than this many pixels are refused by the import.
+AESTHETICS_IMPORT_MAX_PIXELS = envint("AESTHETICS_IMPORT_MAX_PIXELS", 4096 * 4096)
+# An admin upload (a zip of images) may unpack to at most this many bytes.
+AESTHETICS_UPLOAD_MAX_BYTES = envint("AESTHETICS_UPLOAD_MAX_BYTES", 4 * 1024**3)
+
+# --- Worker uptime rewards (generation.services.uptime) ---
+# Kudos per interval of uptime (online, taking work, not in maintenance), once per worker and interval.
+HORDE_UPTIME_KUDOS = envint("HORDE_UPTIME_KUDOS", 50)
+HORDE_UPTIME_INTERVAL_SECONDS = envint("HORDE_UPTIME_INTERVAL_SECONDS", 600)
+# This many failed claims in a row (and no finished job since) stop the rewards.
+HORDE_UPTIME_MAX_FAULT_STREAK = envint("HORDE_UPTIME_MAX_FAULT_STREAK", 3)
+
 CELERY_BEAT_SCHEDULE = {
+    "generation-workers-uptime-reward": {
+        "task": "generation.workers_uptime_reward",
+        "schedule": float(envint("HORDE_UPTIME_EVERY_SECONDS", 60)),
+        "options": {"queue": "housekeeping"},
+    },
+    "aesthetics-shared-comparisons": {
+        "task": "aesthetics.shared_comparisons_join",
+        "schedule": float(envint("AESTHETICS_SHARED_JOIN_SECONDS", 300)),
+        "options": {"queue": "housekeeping"},
+    },
     "ratings-trust-recompute": {
         "task": "ratings.tasks.rater_trust_recompute_all_task",
         "schedule": envint("RATINGS_TRUST_RECOMPUTE_SECONDS", 900),

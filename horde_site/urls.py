@@ -35,6 +35,8 @@ urlpatterns = [
     path("", include("generation.urls")),
     path("ratings/", include("ratings.urls")),
     path("api/v2/", include(api_v2)),
+    path("api/v1/", include("aesthetics.api_urls")),
+    path("rate/", include("aesthetics.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

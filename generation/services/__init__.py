@@ -25,7 +25,7 @@ from .submit import (
     request_submit,
     request_validate,
 )
-from .workers import worker_heartbeat, worker_register_celery, worker_register_http
+from .workers import worker_heartbeat, worker_models_set, worker_register_celery, worker_register_http
 
 __all__ = [
     "SAMPLERS",
@@ -54,6 +54,7 @@ __all__ = [
     "request_submit",
     "request_validate",
     "worker_heartbeat",
+    "worker_models_set",
     "worker_register_celery",
     "worker_register_http",
     "worker_serves_comparisons",

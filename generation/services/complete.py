@@ -131,6 +131,7 @@ def _job_finish(
             mps_done=F("mps_done") + megapixelsteps(width=request.width, height=request.height, steps=request.steps),
             seconds_busy=F("seconds_busy") + max(busy or 0.0, 0.001),
             last_seen=now,
+            fault_streak=0,
         )
         request_status_refresh(request=request)
         if reward:

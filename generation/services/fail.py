@@ -60,6 +60,9 @@ def job_fail_claim(*, job: Job, worker: Worker | None, reason: str, now: datetim
             return False  # finished, cancelled, requeued or re-claimed meanwhile
         transaction.on_commit(lambda: r2_staging_discard(current))
         GenerationRequest.objects.filter(pk=request.pk).update(faults=F("faults") + 1)
+        if current.worker_id:
+            # A streak of failed claims stops the worker's uptime rewards (generation.services.uptime).
+            Worker.objects.filter(pk=current.worker_id).update(fault_streak=F("fault_streak") + 1)
         if Job.objects.filter(request=request, status=Job.Status.CANCELLED).exists():
             # The requester cancelled while this job ran: it does not go back to the queue.
             Job.objects.filter(pk=job.pk).update(status=Job.Status.CANCELLED, finished_at=timezone.now())

@@ -100,6 +100,15 @@ def worker_register_celery(
         return worker
 
 
+def worker_models_set(*, worker: Worker, models: list[str]) -> Worker:
+    """A demand-following worker switched models: claims and capacity figures follow at once."""
+    models = sorted(set(models))
+    Worker.objects.filter(pk=worker.pk).update(model_names=models, last_seen=timezone.now())
+    # The running GPU tasks read this object's list (generation.tasks.job_run): one assignment.
+    worker.model_names = models
+    return worker
+
+
 def worker_heartbeat(*, worker: Worker, info: dict[str, Any] | None = None) -> None:
     changes: dict[str, Any] = {"last_seen": timezone.now()}
     if info is not None:

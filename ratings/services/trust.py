@@ -9,6 +9,8 @@ Figures (kept in RaterTrust, recomputed here and by a periodic task):
   into a "consensus" and get honest raters excluded);
 - speed: votes per minute, from the median time their arena votes took;
 - account age in days;
+- what registered `trust_sources` add (single-image control answers and
+  divergence from an image's consensus, from the aesthetics app);
 - side-taking (`side_taking`): whether they pick one pipeline more often than
   the other raters on the same pairs allow. A flagged rater is excluded.
 
@@ -27,7 +29,7 @@ import dataclasses
 import datetime as dt
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.db.models import Q
@@ -39,6 +41,23 @@ from generation.models import Image, Job
 
 from ..models import ControlImage, GoldPair, RaterTrust, Vote
 from ..selectors import calibrated_raters_filter
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckTally:
+    """What another kind of rating (an app above this one) adds to a rater's figures:
+    answered checks and how many were right, consensus comparisons and how many agreed."""
+
+    checks: int = 0
+    checks_right: int = 0
+    consensus: int = 0
+    consensus_right: int = 0
+
+
+# Apps above ratings (imports point down) register a function user -> CheckTally here in
+# their AppConfig.ready(): e.g. aesthetics adds single-image control answers and divergence,
+# so one rater has one trust whatever they rate.
+trust_sources: list[Callable[[User], CheckTally]] = []
 
 
 def vote_winner(vote: Vote) -> str:
@@ -175,6 +194,12 @@ def _trust_figures(user: User, now: dt.datetime) -> dict:
             continue  # no strict majority: nothing to agree with
         consensus_total += 1
         consensus_right += mine == top
+    for source in trust_sources:
+        tally = source(user)
+        gold_total += tally.checks
+        gold_right += tally.checks_right
+        consensus_total += tally.consensus
+        consensus_right += tally.consensus_right
     bias = side_taking(observations, alpha=settings.RATINGS_FLAG_ALPHA, min_sided=settings.RATINGS_FLAG_MIN_SIDED)
 
     seconds = [v.seconds_to_vote for v in votes if v.source == Vote.Source.ARENA and v.seconds_to_vote][:200]

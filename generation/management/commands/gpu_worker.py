@@ -2,6 +2,14 @@
 
     python manage.py gpu_worker --models stable_diffusion --owner alice
     python manage.py gpu_worker --all-models --backend procedural --concurrency 2 --owner demo
+    python manage.py gpu_worker --dynamic-models 2 [--models A B C] --owner alice
+
+`--models` pins a fixed list (as a sponsored worker does). `--dynamic-models N`
+serves the N models with the most unmet demand (generation.demand) among those it
+can load (`--models`, or every enabled model), and chooses again every
+`--reselect-seconds`: it starts consuming the queues of the models it picks,
+stops consuming those it drops (the backend evicts their checkpoints, least recently
+used first, as the new ones load).
 
 It consumes the Celery queues of the models it serves (ImageModel.queue),
 registers itself as a Worker (kind celery) owned by --owner, loads the backend
@@ -22,17 +30,25 @@ from django.db import connections
 from accounts.models import User
 from generation import tasks
 from generation.backends import BACKENDS, get_backend
-from generation.models import ImageModel, Pipeline
-from generation.services import WorkerActionRefused, worker_heartbeat, worker_register_celery
+from generation.demand import models_by_demand
+from generation.models import ImageModel, Pipeline, Worker
+from generation.selectors import model_stats
+from generation.services import WorkerActionRefused, worker_heartbeat, worker_models_set, worker_register_celery
 
 
 class Command(BaseCommand):
     help = "Start a Celery GPU worker serving the given image models."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        which = parser.add_mutually_exclusive_group(required=True)
-        which.add_argument("--models", nargs="+", metavar="NAME", help="Image model names to serve.")
+        which = parser.add_mutually_exclusive_group()
+        which.add_argument(
+            "--models", nargs="+", metavar="NAME", help="Image model names to serve (or to choose from)."
+        )
         which.add_argument("--all-models", action="store_true", help="Serve every enabled model.")
+        parser.add_argument(
+            "--dynamic-models", type=int, default=0, metavar="N", help="Serve the N models with the most unmet demand."
+        )
+        parser.add_argument("--reselect-seconds", type=float, default=300.0, help="How often --dynamic-models chooses.")
         parser.add_argument("--backend", default="procedural", choices=sorted(BACKENDS))
         parser.add_argument("--concurrency", type=int, default=1, help="Jobs run at once (threads).")
         parser.add_argument("--owner", default=os.environ.get("HORDE_GPU_OWNER", ""), help="Username of the owner.")
@@ -44,11 +60,18 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["concurrency"] < 1:
             raise CommandError("--concurrency must be at least 1.")
+        dynamic = options["dynamic_models"]
+        if dynamic < 0 or (dynamic and options["all_models"]):
+            raise CommandError("--dynamic-models takes a positive N and chooses among --models (or every model).")
+        if not dynamic and not (options["models"] or options["all_models"]):
+            raise CommandError("Say which models to serve: --models, --all-models or --dynamic-models N.")
+        if options["reselect_seconds"] <= 0:
+            raise CommandError("--reselect-seconds must be positive.")
         owner = User.objects.filter(username=options["owner"]).first() if options["owner"] else None
         if owner is None or owner.is_anonymous_horde_user:
             raise CommandError("--owner must name a registered user (the worker's rewards go to them).")
         models = ImageModel.objects.filter(enabled=True)
-        if not options["all_models"]:
+        if options["models"]:
             models = models.filter(name__in=options["models"])
             missing = set(options["models"]) - {model.name for model in models}
             if missing:
@@ -56,6 +79,14 @@ class Command(BaseCommand):
         models = list(models.order_by("name"))
         if not models:
             raise CommandError("No enabled image models to serve (run `manage.py seed_demo`?).")
+        candidates = models
+        if dynamic:
+            chosen = set(
+                models_by_demand(
+                    stats=model_stats(), candidates=[m.name for m in models], current=[], own_speed=0.0, count=dynamic
+                )
+            )
+            models = [model for model in models if model.name in chosen]
 
         try:
             backend = get_backend(options["backend"])  # loaded once, shared by the pool's threads
@@ -94,6 +125,15 @@ class Command(BaseCommand):
         )
         beat.start()
         queues = [model.queue for model in models]
+        hostname = f"{name}@{socket.gethostname()}"
+        if dynamic:
+            follower = threading.Thread(
+                target=self._follow_demand,
+                args=(worker, backend, candidates, dynamic, options["reselect_seconds"], hostname, stop),
+                daemon=True,
+                name="demand",
+            )
+            follower.start()
         self.stdout.write(f"GPU worker {name} ({worker.pk}) serving {', '.join(queues)} with {options['backend']}")
         connections.close_all()
 
@@ -118,6 +158,53 @@ class Command(BaseCommand):
             app.worker_main(argv=argv)
         finally:
             stop.set()
+
+    def _follow_demand(
+        self,
+        worker: Any,
+        backend: Any,
+        candidates: list[ImageModel],
+        count: int,
+        every: float,
+        hostname: str,
+        stop: threading.Event,
+    ) -> None:
+        """Every `every` seconds: choose the models again; consume the new ones' queues, drop the rest."""
+        from django.db import connection
+
+        from horde_site.celery import app
+
+        queue_of = {model.name: model.queue for model in candidates}
+        while not stop.wait(every):
+            try:
+                fresh = Worker.objects.get(pk=worker.pk)
+                own_speed = fresh.mps_done / fresh.seconds_busy if fresh.seconds_busy else 0.0
+                current = list(worker.model_names)
+                chosen = models_by_demand(
+                    stats=model_stats(), candidates=list(queue_of), current=current, own_speed=own_speed, count=count
+                )
+                added = sorted(set(chosen) - set(current))
+                dropped = sorted(set(current) - set(chosen))
+                if not added and not dropped:
+                    continue
+                prepare = getattr(backend, "prepare", None)
+                if prepare is not None and added:
+                    pipelines = Pipeline.objects.filter(model__name__in=added, active=True).order_by("model", "name")
+                    prepare([{"name": p.name, "version": p.version, "recipe": p.recipe} for p in pipelines])
+                for name in added:
+                    app.control.add_consumer(queue_of[name], destination=[hostname], reply=True, timeout=5)
+                # Claims follow the new list first, so a message of a dropped model still in
+                # hand finds nothing to claim and its job waits for a worker that serves it.
+                worker_models_set(worker=worker, models=chosen)
+                for name in dropped:
+                    app.control.cancel_consumer(queue_of[name], destination=[hostname], reply=True, timeout=5)
+                # Nothing to unload by hand: the diffusers backend keeps at most `max_resident`
+                # checkpoints and evicts the least recently used as the new models' load.
+                self.stdout.write(f"demand: now serving {', '.join(chosen)} (added {added}, dropped {dropped})")
+            except Exception as exc:  # the database or broker may be restarting: try again next round
+                self.stderr.write(f"choosing models failed: {exc}")
+            finally:
+                connection.close()
 
     def _heartbeat(self, worker: Any, backend: Any, every: float, stop: threading.Event) -> None:
         from django.db import connection

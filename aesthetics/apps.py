@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class AestheticsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "aesthetics"
+    verbose_name = "Image sets and single-image ratings"
+
+    def ready(self) -> None:
+        # Single-image control answers and divergence feed the arena's rater trust. The
+        # ratings app cannot import this app (imports point down), so this app registers
+        # its figures with ratings.services.trust instead.
+        from ratings.services.trust import trust_sources
+
+        from .trust import single_image_checks
+
+        if single_image_checks not in trust_sources:
+            trust_sources.append(single_image_checks)

@@ -1,0 +1,148 @@
+"""The arena's next pair at the seed's scale: 100,000 shared SDXL beta pairs with 1 M votes.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/horde_aesthetics_bench \\
+        .venv/bin/python bench/arena_bench.py [--pairs 100000] [--votes-per-pair 10] [--calls 100]
+
+Runs on a database `bench/aesthetics_bench.py` filled (it needs its raters: rater0..); adds
+the pairs in SQL (done, shared, two images from two pipelines each) and --votes-per-pair
+arena votes on each from distinct raters, then times `ratings.services.arena_next` for
+random raters. Prints p50/p99 in ms and writes bench/out/arena.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "horde_site.settings")
+os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production")
+os.environ.setdefault("RATINGS_PSEUDONYM_KEY", "bench-pseudonym-key-not-for-production")
+os.environ.setdefault("HORDE_VAR_DIR", "/tmp/horde-bench-var")
+os.environ.setdefault("DEBUG", "0")
+
+from aesthetics_bench import summary  # noqa: E402
+
+
+def fill(pairs: int, per_pair: int) -> float:
+    from django.db import connection
+
+    from accounts.models import User
+    from generation.models import ImageModel, Pipeline
+
+    started = time.perf_counter()
+    model = ImageModel.objects.create(
+        name="SDXL_beta::bench",
+        queue="bench-sdxl",
+        compare_pipelines=True,
+        always_shared=True,
+        images_per_request=2,
+        anonymous_allowed=False,
+        min_width=1024,
+        min_height=1024,
+        max_width=1024,
+        max_height=1024,
+    )
+    first = Pipeline.objects.create(model=model, name="base")
+    second = Pipeline.objects.create(model=model, name="refiner")
+    owner = User.objects.create(username="bench-requester", password="!")  # noqa: S106 - unusable
+    raters = User.objects.filter(username__startswith="rater").count()
+    base = User.objects.filter(username="rater0").values_list("pk", flat=True).get()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            CREATE TEMP TABLE bench_pair AS
+            SELECT n, gen_random_uuid() AS request_id, gen_random_uuid() AS job0, gen_random_uuid() AS job1,
+                   gen_random_uuid() AS image0, gen_random_uuid() AS image1
+            FROM generate_series(1, %s) AS n
+            """,
+            [pairs],
+        )
+        cursor.execute(
+            """
+            INSERT INTO generation_generationrequest (id, prompt, params, width, height, steps, seed, n, nsfw,
+                censor_nsfw, shared, r2, trusted_workers, slow_workers, workers, worker_blacklist, client_agent,
+                kudos, status, faults, created_at, finished_at, user_id, model_id)
+            SELECT request_id, 'prompt ' || n, '{}', 1024, 1024, 30, n, 2, false, false, true, true, false, true,
+                   '[]', false, '', 60, 'done', 0, now(), now(), %s, %s FROM bench_pair
+            """,
+            [owner.pk, model.pk],
+        )
+        for side, job, pipeline in ((0, "job0", first.pk), (1, "job1", second.pk)):
+            cursor.execute(
+                f"""
+                INSERT INTO generation_job (id, index, position, seed, kudos, status, priority, attempts,
+                    pipeline_version, created_at, finished_at, model_id, request_id, pipeline_id)
+                SELECT {job}, {side}, {side}, n, 30, 'done', 0, 1, '1', now(), now(), %s, request_id, %s
+                FROM bench_pair
+                """,  # noqa: S608 - fixed column names, no input
+                [model.pk, pipeline],
+            )
+            cursor.execute(
+                f"""
+                INSERT INTO generation_image (id, file, width, height, seed, censored, created_at, request_id, job_id)
+                SELECT image{side}, 'images/bench/' || image{side} || '.webp', 1024, 1024, n, false, now(),
+                       request_id, {job}
+                FROM bench_pair
+                """  # noqa: S608 - fixed column names, no input
+            )
+        cursor.execute(
+            """
+            INSERT INTO ratings_vote (id, source, choice, kudos_paid, created_at, left_image_id, right_image_id,
+                                      rater_id, request_id, is_check)
+            SELECT gen_random_uuid(), 'arena', (ARRAY['left', 'right', 'tie', 'both_bad'])[1 + (random() * 3)::int],
+                   2, now(), image0, image1, %s + ((n::bigint * 7919 + j * 4729) %% %s), request_id, false
+            FROM bench_pair, generate_series(0, %s - 1) AS j
+            """,
+            [base, raters, per_pair],
+        )
+        cursor.execute("ANALYZE")
+    return round(time.perf_counter() - started, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", type=int, default=100_000)
+    parser.add_argument("--votes-per-pair", type=int, default=10)
+    parser.add_argument("--calls", type=int, default=100)
+    args = parser.parse_args()
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from accounts.models import User
+    from ratings.services import arena_next
+
+    if "bench" not in str(connection.settings_dict["NAME"]):
+        raise SystemExit("Name a bench database (with 'bench' in its name).")
+    figures = {
+        "pairs": args.pairs,
+        "votes": args.pairs * args.votes_per_pair,
+        "fill_s": fill(args.pairs, args.votes_per_pair),
+    }
+    print(f"filled {figures['pairs']} pairs and {figures['votes']} votes in {figures['fill_s']} s")
+    raters = list(User.objects.filter(username__startswith="rater").order_by("?")[: args.calls])
+    random.seed(3)
+    times = []
+    for rater in raters:
+        start = time.perf_counter()
+        arena_next(rater=rater)
+        times.append(time.perf_counter() - start)
+    figures["arena_next"] = summary(times)
+    figures["load_average"] = os.getloadavg()
+    print(f"arena_next: {figures['arena_next']}, load average {figures['load_average']}")
+    out = ROOT / "bench" / "out"
+    out.mkdir(exist_ok=True)
+    (out / "arena.json").write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
