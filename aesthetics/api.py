@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 from accounts.apikey_auth import ApiKeyAuthentication, require_user
 from accounts.models import User
 from horde_site.api_errors import HordeError, bad_request, forbidden, not_found
+from horde_site.api_schema import error_responses
 
 from .errors import RatingRefused
 from .models import ImageRating, SetImage
@@ -126,12 +127,15 @@ class RatingNewApi(RatingsApi):
         dataset_id = serializers.UUIDField(required=False)
 
     @extend_schema(
+        operation_id="v1_rating_new",
+        tags=["aesthetics"],
         parameters=[InputSerializer],
         responses={
+            **error_responses(400, 401, 403, 404, e404="No image left for you to rate (NoImageToRate)"),
             200: inline_serializer(
                 "NewRating",
                 {"id": serializers.UUIDField(), "url": serializers.URLField(), "dataset_id": serializers.UUIDField()},
-            )
+            ),
         },
         summary="An image to rate: one you have not rated, fewest ratings first",
     )
@@ -151,8 +155,22 @@ class RatingSubmitApi(RatingsApi):
         artifacts = StrictIntegerField(min_value=0, max_value=5, required=False, allow_null=True)
 
     @extend_schema(
+        operation_id="v1_rating_submit",
+        tags=["aesthetics"],
         request=InputSerializer,
-        responses={200: inline_serializer("RatingReward", {"reward": serializers.IntegerField()})},
+        responses={
+            200: inline_serializer("ImageRatingReward", {"reward": serializers.IntegerField()}),
+            **error_responses(
+                400,
+                401,
+                403,
+                404,
+                415,
+                e400="Out of range, or already rated by you (RatingAlreadySubmitted)",
+                e403="Anonymous, or your own generation (NotOwner)",
+                e404="No such image (ImageNotFound)",
+            ),
+        },
         summary="Rate one image: aesthetics 1-10, artifacts 0-5 (0 = none)",
     )
     def post(self, request: Request, image_id: str) -> Response:
@@ -173,8 +191,11 @@ class RatingSubmitApi(RatingsApi):
 
 class ImageRatingsApi(RatingsApi):
     @extend_schema(
+        operation_id="v1_image_ratings",
+        tags=["aesthetics"],
         parameters=[FilterSerializer],
         responses={
+            **error_responses(401, 403, 404, e403="Not staff and not yet rated by you", e404="No such image"),
             200: inline_serializer(
                 "ImageRatings",
                 {
@@ -193,7 +214,7 @@ class ImageRatingsApi(RatingsApi):
                         many=True,
                     ),
                 },
-            )
+            ),
         },
         summary="An image's ratings (staff, or a rater who has rated it)",
     )
@@ -226,7 +247,13 @@ class UserRatingsApi(RatingsApi):
         offset = serializers.IntegerField(min_value=0, required=False, default=0)
         diverge = serializers.FloatField(min_value=0, max_value=9, required=False)
 
-    @extend_schema(parameters=[InputSerializer], responses={200: RECORDS}, summary="Your own ratings")
+    @extend_schema(
+        operation_id="v1_user_ratings",
+        tags=["aesthetics"],
+        parameters=[InputSerializer],
+        responses={200: RECORDS, **error_responses(400, 401, 403, 404, e404="An unknown `format`")},
+        summary="Your own ratings",
+    )
     def get(self, request: Request) -> Response:
         viewer = self.rater(request)
         query = self.InputSerializer(data=request.query_params)
@@ -238,7 +265,13 @@ class UserRatingsApi(RatingsApi):
 
 
 class UserValidateApi(RatingsApi):
-    @extend_schema(parameters=[FilterSerializer], responses={200: RECORDS}, summary="A rater's ratings, to validate")
+    @extend_schema(
+        operation_id="v1_user_validate",
+        tags=["aesthetics"],
+        parameters=[FilterSerializer],
+        responses={200: RECORDS, **error_responses(400, 401, 403, 404, e403="Only staff see another rater's")},
+        summary="A rater's ratings, to validate",
+    )
     def get(self, request: Request, user_id: str) -> Response:
         viewer = self.rater(request)
         target = _target_user(viewer, user_id)
@@ -254,8 +287,11 @@ class UserCheckApi(RatingsApi):
         divergence = serializers.IntegerField(min_value=0, max_value=9, required=False, default=3)
 
     @extend_schema(
+        operation_id="v1_user_check",
+        tags=["aesthetics"],
         parameters=[InputSerializer],
         responses={
+            **error_responses(400, 401, 403, 404, e403="Only staff see another rater's"),
             200: inline_serializer(
                 "UserCheck",
                 {
@@ -266,7 +302,7 @@ class UserCheckApi(RatingsApi):
                     "suspect_divergences": serializers.IntegerField(),
                     "captchas_failed": serializers.IntegerField(),
                 },
-            )
+            ),
         },
         summary="A rater's pace, divergences from consensus and failed control images",
     )

@@ -31,6 +31,13 @@ OPERATIONS = {
     ("post", "/api/v2/ratings/arena/{assignment_id}/skip"): ("arena_skip", {200, 400, 401, 403, 404}),
     ("post", "/api/v2/ratings/arena/{assignment_id}/undo"): ("arena_undo", {200, 400, 401, 403, 404}),
     ("get", "/api/v2/ratings/leaderboard"): ("ratings_leaderboard", {200}),
+    # The ratings service (v1) for single images.
+    ("get", "/api/v1/rating/new"): ("v1_rating_new", {200, 400, 401, 403, 404}),
+    ("post", "/api/v1/rating/{image_id}"): ("v1_rating_submit", {200, 400, 401, 403, 404, 415}),
+    ("get", "/api/v1/image/ratings/{image_id}"): ("v1_image_ratings", {200, 401, 403, 404}),
+    ("get", "/api/v1/user/ratings/"): ("v1_user_ratings", {200, 400, 401, 403, 404}),
+    ("get", "/api/v1/user/validate/{user_id}/"): ("v1_user_validate", {200, 400, 401, 403, 404}),
+    ("get", "/api/v1/user/check/{user_id}/"): ("v1_user_check", {200, 400, 401, 403, 404}),
 }
 TAKES_A_JSON_BODY = {
     "kudos_transfer",
@@ -39,6 +46,7 @@ TAKES_A_JSON_BODY = {
     "generate_submit",
     "rate_own_pair",
     "arena_vote",
+    "v1_rating_submit",
 }
 # Answers with no body: the R2 upload's 200 is empty, as the object store's is.
 EMPTY_ANSWERS = {"generate_r2_upload"}
