@@ -44,7 +44,6 @@ from .schema import (
     GenerationPopSerializer,
     PipelineRecipeSerializer,
     RequestAsyncSerializer,
-    RequestCancelledSerializer,
     RequestDryRunSerializer,
     RequestStatusCheckSerializer,
     RequestStatusStableSerializer,
@@ -156,7 +155,7 @@ class GenerateStatusApi(APIView):
         tags=["generate"],
         summary="Cancel the images that have not started (refunded); answers the status",
         responses={
-            200: RequestCancelledSerializer,
+            200: RequestStatusStableSerializer,
             **error_responses(
                 401,
                 403,
@@ -175,10 +174,9 @@ class GenerateStatusApi(APIView):
             cancellation = request_cancel(request=found, user=user)
         except GenerationError as exc:
             raise as_horde_error(exc) from None
-        body = selectors.request_status(request=cancellation.request, base_url=base_url(request))
-        # Extension: what the cancel did, in words (images cancelled, kudos really refunded).
-        body["message"] = cancellation.message
-        return Response(body)
+        # The AI Horde's status answer, nothing added (strict clients refuse extra fields);
+        # what the cancel refunded is in the ledger, on the kudos page and the request page.
+        return Response(selectors.request_status(request=cancellation.request, base_url=base_url(request)))
 
 
 class GeneratePopApi(APIView):

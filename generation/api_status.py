@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,7 +22,7 @@ class HeartbeatApi(APIView):
 
     @extend_schema(operation_id="status_heartbeat", tags=["status"], responses={200: HeartbeatSerializer})
     def get(self, request: Request) -> Response:
-        return Response({"message": "OK", "version": "2.0.0", "time": timezone.now().isoformat()})
+        return Response({"message": "OK", "version": "2.0.0"})
 
 
 class ModelsStatusApi(APIView):

@@ -61,10 +61,6 @@ class RequestStatusStableSerializer(RequestStatusCheckSerializer):
     shared = serializers.BooleanField()
 
 
-class RequestCancelledSerializer(RequestStatusStableSerializer):
-    message = serializers.CharField(help_text="Extension: what the cancel did (images cancelled, kudos refunded).")
-
-
 class PopPayloadSerializer(serializers.Serializer):
     """Every key is there when a job was given; the payload is `{}` when none was."""
 
@@ -122,7 +118,6 @@ class PipelineRecipeSerializer(serializers.Serializer):
 class HeartbeatSerializer(serializers.Serializer):
     message = serializers.CharField()
     version = serializers.CharField()
-    time = serializers.DateTimeField()
 
 
 class ActiveModelSerializer(serializers.Serializer):
@@ -177,8 +172,5 @@ WorkerDetailsSerializer = type(
         "max_pixels": serializers.IntegerField(),
         "megapixelsteps_generated": serializers.IntegerField(),
         **{flag: serializers.BooleanField() for flag in _WORKER_FLAGS},
-        "kind": serializers.CharField(help_text="Extension: celery or http."),
-        "backend": serializers.CharField(help_text="Extension: the inference backend (blank for HTTP workers)."),
-        "device": serializers.JSONField(allow_null=True, help_text="Extension: what the worker says it runs on."),
     },
 )

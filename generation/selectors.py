@@ -293,9 +293,6 @@ def worker_details(*, worker: Worker) -> dict[str, Any]:
         "lora": False,
         "controlnet": False,
         "sdxl_controlnet": False,
-        "kind": worker.kind,
-        "backend": worker.backend,
-        "device": info.get("device"),
     }
 
 

@@ -4,12 +4,12 @@ Own pair body (AI Horde): `best` = the better image's id, `ratings` = [{id,
 rating 1-10, artifacts 0-5}]. Our extension: `choice` = left | right | tie |
 both_bad (the order the pair is shown in, Job.position 0 = left), for the
 verdicts `best` cannot say. An image is named by its image id or its job
-(generation) id. Answers `{"reward": kudos, "reveal": {...}}`.
+(generation) id. Answers `{"reward": kudos}`, the AI Horde's shape.
 
 Judging is blind: nothing these endpoints answer before a vote names a pipeline,
 a worker or the order the jobs were made in (an arena pair is its image ids and
-URLs, both random). The vote's answer then reveals which pipeline made which
-image (`reveal`, as the chat arenas do; an extension of the AI Horde's answer).
+URLs, both random). After the vote, GET .../rate/{id}/reveal (Horde's own endpoint)
+tells which pipeline made which image, as the chat arenas do.
 
 The arena endpoints also accept the browser session (with CSRF), so the
 arena page drives them directly.
@@ -29,7 +29,7 @@ from rest_framework.views import APIView
 
 from accounts.apikey_auth import ApiKeyAuthentication, require_user
 from generation.models import GenerationRequest, Image
-from horde_site.api_errors import HordeError, not_found
+from horde_site.api_errors import HordeError, bad_request, not_found
 from horde_site.api_schema import StrictIntegerField, error_responses
 
 from .models import PairAssignment
@@ -38,9 +38,10 @@ from .schema import (
     ArenaSkippedSerializer,
     ArenaUndoneSerializer,
     ArenaVotedSerializer,
+    PairRevealSerializer,
     RatingRewardSerializer,
 )
-from .selectors import arena_today, pair_reveal
+from .selectors import arena_today, live_vote, pair_reveal
 from .services import (
     Judgement,
     RatingError,
@@ -128,7 +129,47 @@ class RateOwnPairApi(APIView):
             vote = own_pair_vote(rater=user, generation_request=generation_request, judgement=judgement)
         except RatingError as exc:
             raise _horde_error(exc) from exc
-        return Response({"reward": vote.kudos_paid, "reveal": pair_reveal(vote=vote)})
+        return Response({"reward": vote.kudos_paid})
+
+
+class PairRevealApi(APIView):
+    """Horde's own endpoint: after your verdict, which pipeline made which image of your pair.
+
+    The AI Horde's rate answer is `{"reward"}` alone (strict clients refuse more), so the
+    reveal, as the chat arenas show it after a vote, is asked for here."""
+
+    @extend_schema(
+        operation_id="rate_own_pair_reveal",
+        tags=["ratings"],
+        request=None,
+        responses={
+            200: PairRevealSerializer,
+            **error_responses(
+                400,
+                401,
+                403,
+                404,
+                e400="Not judged yet: nothing is revealed before your verdict (NotJudgedYet)",
+                e403="Anonymous (AnonForbidden), or not the requester (NotOwner)",
+                e404="No such request (RequestNotFound)",
+            ),
+        },
+        summary="After your verdict: which pipeline made which image of your pair, in the order shown",
+    )
+    def get(self, request: Request, request_id: str) -> Response:
+        user = require_user(request, allow_anonymous=False)
+        try:
+            generation_request = GenerationRequest.objects.filter(pk=uuid.UUID(request_id)).first()
+        except ValueError:
+            generation_request = None
+        if generation_request is None:
+            raise not_found(f"Request with ID '{request_id}' not found.", rc="RequestNotFound")
+        if generation_request.user_id != user.pk:
+            raise HordeError(403, "NotOwner", "Only the requester sees how their pair was made.")
+        vote = live_vote(generation_request=generation_request, rater=user)
+        if vote is None:
+            raise bad_request("Nothing is revealed before your verdict.", rc="NotJudgedYet")
+        return Response(pair_reveal(vote=vote))
 
 
 def _image_json(image: Image) -> dict[str, Any]:

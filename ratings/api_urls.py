@@ -8,6 +8,7 @@ from . import api, api_leaderboard
 
 urlpatterns = [
     path("generate/rate/<str:request_id>", api.RateOwnPairApi.as_view(), name="api-rate-own-pair"),
+    path("generate/rate/<str:request_id>/reveal", api.PairRevealApi.as_view(), name="api-rate-own-pair-reveal"),
     path("ratings/arena/next", api.ArenaNextApi.as_view(), name="api-arena-next"),
     path("ratings/arena/<uuid:assignment_id>", api.ArenaVoteApi.as_view(), name="api-arena-vote"),
     path("ratings/arena/<uuid:assignment_id>/skip", api.ArenaSkipApi.as_view(), name="api-arena-skip"),

@@ -25,7 +25,6 @@ class PairRevealSerializer(serializers.Serializer):
 
 class RatingRewardSerializer(serializers.Serializer):
     reward = serializers.IntegerField(help_text="Kudos rebated for the rating.")
-    reveal = PairRevealSerializer(help_text="Extension of the AI Horde's answer.")
 
 
 class ArenaImageSerializer(serializers.Serializer):

@@ -8,6 +8,9 @@ if [ "${HORDE_TEST_GPU:-0}" = "1" ]; then
   source scripts/_venv.sh requirements-gpu.txt
 fi
 
+# horde-sdk, the referee for API shapes, needs Python 3.12+: a venv of its own (.venv-sdk).
+source scripts/_venv_sdk.sh
+
 eval "$(python scripts/find_services.py)"
 if [ -n "${HORDE_TEST_SERVICES_DIR:-}" ]; then
   trap 'python scripts/find_services.py --stop "$HORDE_TEST_SERVICES_DIR"' EXIT

@@ -299,18 +299,18 @@ def test_an_r2_upload_with_a_forged_token_is_refused(demo_models, api_client, al
     assert response.json()["rc"] == "InvalidUploadToken"
 
 
-def test_delete_cancels_waiting_jobs_and_says_what_was_refunded(demo_models, api_client, alice):
+def test_delete_cancels_waiting_jobs_and_refunds_them(demo_models, api_client, alice):
     start = user_balance(user=alice[0])
     request_id = submit_async(api_client, alice[1], body(params={"n": 2})).json()["id"]
     assert user_balance(user=alice[0]) == start - 12
     response = api_client.delete(f"/api/v2/generate/status/{request_id}", HTTP_APIKEY=alice[1])
     assert response.status_code == 200
     assert response.json()["done"] is True
-    assert response.json()["message"] == "Cancelled 2 images that had not started; refunded 12 kudos."
+    assert "message" not in response.json()  # the AI Horde's status answer, nothing added
     assert user_balance(user=alice[0]) == start
     again = api_client.delete(f"/api/v2/generate/status/{request_id}", HTTP_APIKEY=alice[1])
-    assert again.json()["message"] == "Nothing was waiting to be cancelled, so nothing was refunded."
-    assert user_balance(user=alice[0]) == start
+    assert again.status_code == 200
+    assert user_balance(user=alice[0]) == start  # refunded once
     assert GenerationRequest.objects.get(pk=request_id).status == GenerationRequest.Status.CANCELLED
     assert set(Job.objects.filter(request_id=request_id).values_list("status", flat=True)) == {Job.Status.CANCELLED}
 

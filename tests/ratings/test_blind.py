@@ -12,6 +12,7 @@ import base64
 import io
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -213,7 +214,9 @@ def test_the_judge_api_reveals_the_pipelines_after_the_vote_and_so_does_the_page
         alice[1],
     )
     assert response.status_code == 200, response.json()
-    assert response.json()["reveal"] == {"left": side(left), "right": side(right)}
+    assert set(response.json()) == {"reward"}  # the AI Horde's shape: the reveal is asked for apart
+    revealed = api_client.get(f"/api/v2/generate/rate/{worker_pair.id}/reveal", HTTP_APIKEY=alice[1])
+    assert revealed.json() == {"left": side(left), "right": side(right)}
     assert {left.job.pipeline.version, right.job.pipeline.version} == {"1", "3"}
     client = Client()
     client.force_login(alice[0])
@@ -221,6 +224,18 @@ def test_the_judge_api_reveals_the_pipelines_after_the_vote_and_so_does_the_page
     for image, slot in ((left, "left"), (right, "right")):
         expected = f"{image.job.pipeline.name} v{image.job.pipeline.version}"
         assert re.search(rf'id="{slot}-pipeline">{re.escape(expected)}</strong>', html), expected
+
+
+def test_the_reveal_endpoint_says_nothing_before_the_verdict_nor_to_anyone_else(worker_pair, alice, bob, api_client):
+    before = api_client.get(f"/api/v2/generate/rate/{worker_pair.id}/reveal", HTTP_APIKEY=alice[1])
+    assert (before.status_code, before.json()["rc"]) == (400, "NotJudgedYet")
+    assert "sdxl" not in before.content.decode().lower()
+    left, _ = shown(worker_pair)
+    post(api_client, f"/api/v2/generate/rate/{worker_pair.id}", {"best": str(left.id)}, alice[1])
+    stranger = api_client.get(f"/api/v2/generate/rate/{worker_pair.id}/reveal", HTTP_APIKEY=bob[1])
+    assert (stranger.status_code, stranger.json()["rc"]) == (403, "NotOwner")
+    unknown = api_client.get(f"/api/v2/generate/rate/{uuid.uuid4()}/reveal", HTTP_APIKEY=alice[1])
+    assert unknown.status_code == 404
 
 
 def test_the_judge_page_form_reveals_after_its_vote(worker_pair, alice):

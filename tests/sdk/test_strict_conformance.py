@@ -1,0 +1,101 @@
+"""Every AI Horde answer Horde gives validates against the newest horde-sdk in strict mode.
+
+The answers come from a real flow (a plain request and an SDXL beta pair, popped and
+submitted by a trusted HTTP worker, polled, rated, cancelled; users, workers, models,
+transfers); horde-sdk's own response models judge each one with TESTS_ONGOING=1
+(unknown fields and wrong types are errors). Horde's extensions live in fields the SDK
+models or on Horde's own endpoints, never as extra fields here.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from PIL import Image
+
+from .strict import sdk_version, strict_errors
+
+pytestmark = pytest.mark.django_db
+SD = "stable_diffusion"
+SDXL = "SDXL_beta::stability.ai#6901"
+
+
+def webp(width: int, height: int, colour=(200, 40, 40)) -> str:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(out, format="WEBP")
+    return base64.b64encode(out.getvalue()).decode()
+
+
+@pytest.fixture
+def answers(api_client, alice, bob, settings):
+    """(SDK model name, answer) for every AI Horde operation Horde serves, from one flow."""
+    call_command("seed_demo", stdout=io.StringIO())
+    settings.HORDE_CELERY_DISPATCH = False
+    settings.RATINGS_MIN_SECONDS_TO_VOTE = 0
+    bob[0].trusted = True  # a worker staff trust, so it may serve the beta pair
+    bob[0].save(update_fields=["trusted"])
+    got: list[tuple[str, object]] = []
+
+    def call(model: str, method: str, path: str, key: str | None = None, body=None, status: int = 200):
+        headers = {"HTTP_APIKEY": key} if key else {}
+        if body is not None:
+            headers["content_type"] = "application/json"
+        response = getattr(api_client, method)(path, data=json.dumps(body) if body is not None else None, **headers)
+        assert response.status_code == status, (path, response.content)
+        got.append((model, response.json()))
+        return response.json()
+
+    call("AIHordeHeartbeatResponse", "get", "/api/v2/status/heartbeat")
+    call("UserDetailsResponse", "get", "/api/v2/find_user", alice[1])
+    call("UserDetailsResponse", "get", f"/api/v2/users/{alice[0].pk}")
+    sd = {"prompt": "a red fox", "models": [SD], "params": {"width": 512, "height": 512, "steps": 10, "n": 2}}
+    call("ImageGenerateAsyncDryRunResponse", "post", "/api/v2/generate/async", alice[1], {**sd, "dry_run": True})
+    plain = call("ImageGenerateAsyncResponse", "post", "/api/v2/generate/async", alice[1], sd, status=202)
+    beta = {"prompt": "a lighthouse", "models": [SDXL], "params": {"width": 1024, "height": 1024}}
+    pair = call("ImageGenerateAsyncResponse", "post", "/api/v2/generate/async", alice[1], beta, status=202)
+    call("ImageGenerateCheckResponse", "get", f"/api/v2/generate/check/{plain['id']}")
+    call("HordeStatusModelsAllResponse", "get", "/api/v2/status/models")
+    worker = {"name": "bob-box", "models": [SD, SDXL], "max_pixels": 4 * 1024 * 1024, "bridge_agent": "t:1:t"}
+    for _ in range(2):  # the beta pair: one image (one recipe) per pop
+        popped = call(
+            "ImageGenerateJobPopResponse", "post", "/api/v2/generate/pop", bob[1], {**worker, "models": [SDXL]}
+        )
+        done = {"id": popped["id"], "generation": webp(1024, 1024), "state": "ok", "seed": 7}
+        call("JobSubmitResponse", "post", "/api/v2/generate/submit", bob[1], done)
+    popped = call("ImageGenerateJobPopResponse", "post", "/api/v2/generate/pop", bob[1], worker)
+    call(
+        "JobSubmitResponse",
+        "post",
+        "/api/v2/generate/submit",
+        bob[1],
+        {"id": popped["id"], "generation": webp(512, 512)},
+    )
+    call("ImageGenerateJobPopResponse", "post", "/api/v2/generate/pop", bob[1], {**worker, "models": ["no-such-model"]})
+    call("ImageGenerateStatusResponse", "get", f"/api/v2/generate/status/{plain['id']}")
+    status = call("ImageGenerateStatusResponse", "get", f"/api/v2/generate/status/{pair['id']}")
+    best = status["generations"][0]["id"]
+    call("RateResponse", "post", f"/api/v2/generate/rate/{pair['id']}", alice[1], {"best": best})
+    call("ImageGenerateStatusResponse", "delete", f"/api/v2/generate/status/{plain['id']}", alice[1])
+    workers = call("AllWorkersDetailsResponse", "get", "/api/v2/workers")
+    call("SingleWorkerDetailsResponse", "get", f"/api/v2/workers/{workers[0]['id']}")
+    call("KudosTransferResponse", "post", "/api/v2/kudos/transfer", alice[1], {"username": "bob", "amount": 10})
+    return got
+
+
+def test_the_referee_is_the_newest_horde_sdk():
+    assert sdk_version() == "0.33.3"
+
+
+def test_every_answer_validates_in_strict_mode(answers):
+    verdicts = strict_errors(answers)
+    failed = [f"{model}: {verdict}" for (model, _), verdict in zip(answers, verdicts, strict=True) if verdict]
+    assert failed == [], "\n\n".join(failed)
+
+
+def test_strict_mode_really_refuses_an_extra_field(answers):
+    model, heartbeat = answers[0]
+    assert strict_errors([(model, {**heartbeat, "extension": 1})]) != [None]
