@@ -30,13 +30,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return "apikey"
 
 
-def require_user(request: Any, *, allow_anonymous: bool = True) -> User:
-    """The user behind the request's apikey; 401 when there is none."""
+def require_user(request: Any, *, allow_anonymous: bool = True, anonymous_rc: str = "AnonForbidden") -> User:
+    """The user behind the request's apikey; 401 when there is none; 403 `anonymous_rc`
+    for the anonymous key where it is not allowed (the AI Horde names it per endpoint)."""
     from horde_site.api_errors import HordeError
 
     user = request.user
     if user is None:
         raise HordeError(401, "InvalidAPIKey", "This endpoint needs an apikey header (use 0000000000 for anonymous).")
     if not allow_anonymous and user.is_anonymous_horde_user:
-        raise HordeError(403, "AnonForbidden", "Anonymous user is forbidden from performing this operation.")
+        raise HordeError(403, anonymous_rc, "Anonymous user is forbidden from performing this operation.")
     return user

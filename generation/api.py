@@ -57,7 +57,10 @@ R2_SALT = "generation.r2-upload"
 
 
 def as_horde_error(exc: GenerationError) -> HordeError:
-    errors = {exc.field: exc.message} if exc.field else None
+    # As on the AI Horde, `errors` only on payload validation failures (rc BadRequest): a
+    # client SDK reads `errors` as "the payload did not validate" and raises instead of
+    # handing back a named refusal such as InvalidSize or TooManySteps.
+    errors = {exc.field: exc.message} if exc.field and exc.rc == "BadRequest" else None
     return HordeError(exc.status_code, exc.rc, exc.message, errors)
 
 
@@ -198,13 +201,13 @@ class GeneratePopApi(APIView):
                 413,
                 415,
                 429,
-                e403="Anonymous workers are refused (AnonForbidden); the worker name is another user's",
+                e403="Anonymous workers are refused (AnonForbiddenWorker); the worker name is another user's",
                 e429="Too many calls from this client (TooManyRequests, with Retry-After)",
             ),
         },
     )
     def post(self, request: Request) -> Response:
-        user = require_user(request, allow_anonymous=False)
+        user = require_user(request, allow_anonymous=False, anonymous_rc="AnonForbiddenWorker")
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -55,14 +55,15 @@ class KudosTransferApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        amount = data["amount"]
+        if isinstance(amount, float) and amount.is_integer():
+            amount = int(amount)  # horde-sdk sends 10.0 for 10: a whole number all the same
         recipient = user_by_horde_name(name=data["username"])
         if recipient is None:
             # The AI Horde's rc for a transfer to a user it cannot find.
             raise bad_request("Invalid target username.", rc="InvalidTargetUsername")
         try:
-            kudos_transfer(
-                sender=sender, recipient=recipient, amount=data["amount"], transfer_id=data.get("transfer_id")
-            )
+            kudos_transfer(sender=sender, recipient=recipient, amount=amount, transfer_id=data.get("transfer_id"))
         except KudosError as exc:  # DuplicateEvent included: a retried transfer_id pays nothing more
             raise bad_request(exc.message, rc=exc.rc) from exc
-        return Response({"transferred": data["amount"]})
+        return Response({"transferred": amount})

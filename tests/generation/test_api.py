@@ -98,7 +98,8 @@ def test_invalid_size_carries_rc_and_field(demo_models, api_client, alice):
     response = submit_async(api_client, alice[1], body(params={"width": 520}))
     assert response.status_code == 400
     assert response.json()["rc"] == "InvalidSize"
-    assert "params.width" in response.json()["errors"]
+    assert "params.width" in response.json()["message"]
+    assert "errors" not in response.json()  # a named refusal, not a payload validation failure
 
 
 def test_check_reports_waiting_progress(demo_models, api_client, alice, make_worker):
@@ -406,3 +407,9 @@ def test_is_possible_says_whether_a_live_worker_could_ever_take_the_request(demo
     assert possible(wants_trusted) is True
     Worker.objects.update(max_pixels=256 * 256)  # too small for a 512x512 request
     assert possible(plain) is False
+
+
+def test_an_anonymous_worker_is_refused_with_the_ai_hordes_rc(demo_models, api_client):
+    response = pop(api_client, "0000000000")
+    assert response.status_code == 403
+    assert response.json()["rc"] == "AnonForbiddenWorker"

@@ -83,6 +83,8 @@ def answers(api_client, alice, bob, settings):
     workers = call("AllWorkersDetailsResponse", "get", "/api/v2/workers")
     call("SingleWorkerDetailsResponse", "get", f"/api/v2/workers/{workers[0]['id']}")
     call("KudosTransferResponse", "post", "/api/v2/kudos/transfer", alice[1], {"username": "bob", "amount": 10})
+    # As the SDK sends it: a float.
+    call("KudosTransferResponse", "post", "/api/v2/kudos/transfer", alice[1], {"username": "bob", "amount": 5.0})
     return got
 
 
