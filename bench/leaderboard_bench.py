@@ -8,7 +8,7 @@ own request, spread over --raters raters), then times (1) packing the votes
 (ratings.leaderboard_stats.vote_arrays), (2) the point fit and (3) the cluster
 bootstrap, exactly as ratings.leaderboard runs them.
 
-With --null it runs the clustered arenas of tests/leaderboard/simulation.py: how often
+With --null it runs the clustered arenas of tests/ratings/leaderboard/simulation.py: how often
 two equal pipelines are ranked apart (the cluster bootstrap, and for contrast the old
 vote-level bootstrap with overlapping intervals), and how often real differences are found.
 
@@ -88,7 +88,7 @@ def bench(votes: int, rounds: int, repeat: int, tie_share: float, raters: int) -
 
 def null_rates(boards: int, rounds: int) -> None:
     """False separations of two equal pipelines, new method vs old, and power, on clustered arenas."""
-    from tests.leaderboard.simulation import Arena, simulate, vote_level_ranks
+    from tests.ratings.leaderboard.simulation import Arena, simulate, vote_level_ranks
 
     def rate(arena: Arena, ranker, seed0: int) -> float:
         hits = 0
@@ -103,7 +103,7 @@ def null_rates(boards: int, rounds: int) -> None:
     def vote_level(votes, seed):
         return vote_level_ranks(votes, rounds=rounds, seed=seed)
 
-    print(f"clustered arenas (tests/leaderboard/simulation.py), {boards} boards, {rounds} rounds")
+    print(f"clustered arenas (tests/ratings/leaderboard/simulation.py), {boards} boards, {rounds} rounds")
     print(f"{'arena':<40} {'cluster':>8} {'old':>8}")
     for label, kwargs in [
         ("default (15 raters, 300 requests)", {}),

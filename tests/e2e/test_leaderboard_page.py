@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 
 from ratings.leaderboard import CACHE_KEY
-from tests.leaderboard import factories
+from tests.ratings.leaderboard import factories
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -24,7 +24,7 @@ from generation.services import (
 )
 from kudos.models import Transaction
 from kudos.selectors import user_balance
-from tests.ledger.helpers import assert_ledger_consistent
+from tests.kudos.ledger.helpers import assert_ledger_consistent
 
 from .conftest import SD, body, webp
 

@@ -20,7 +20,7 @@ from generation.services import cancel as cancel_module
 from generation.services import job_claim, job_complete, jobs_refund, request_cancel, request_submit
 from kudos.models import Transaction
 from kudos.selectors import user_balance
-from tests.ledger.helpers import assert_ledger_consistent, run_together
+from tests.kudos.ledger.helpers import assert_ledger_consistent, run_together
 
 from .conftest import SD, body, webp
 

@@ -16,7 +16,7 @@ from generation.services.uptime import worker_uptime_reward, workers_uptime_rewa
 from kudos.models import Transaction
 from kudos.selectors import user_balance
 from kudos.services import kudos_reward
-from tests.ledger.helpers import assert_ledger_consistent
+from tests.kudos.ledger.helpers import assert_ledger_consistent
 
 from .conftest import SD, body, webp
 

@@ -14,7 +14,7 @@ from django.test import Client
 from generation.models import ImageModel
 from ratings.export import dataset_export_start
 from ratings.models import DatasetExport
-from tests.generation_pages.conftest import submit
+from tests.generation.pages.conftest import submit
 
 pytestmark = pytest.mark.django_db
 

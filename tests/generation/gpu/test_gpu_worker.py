@@ -23,7 +23,7 @@ from PIL import Image
 
 pytestmark = [pytest.mark.gpu, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 WORKER_START_TIMEOUT = 120
 JOB_TIMEOUT = 180
 

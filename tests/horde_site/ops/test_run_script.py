@@ -7,7 +7,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_a_busy_port_stops_run_sh_with_a_message_naming_port_before_anything_starts(tmp_path):

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 STRONG_KEY = "k" * 20 + "".join(chr(ord("a") + i) for i in range(26)) + "0123456789"
 
 

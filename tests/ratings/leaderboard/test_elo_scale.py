@@ -12,7 +12,7 @@ from django.test import Client
 
 from ratings.leaderboard import CACHE_KEY
 from ratings.views_leaderboard import elo, with_elo
-from tests.leaderboard import factories
+from tests.ratings.leaderboard import factories
 
 
 def test_the_scale_puts_the_mean_at_1000_and_400_points_at_ten_to_one_odds():

@@ -30,10 +30,10 @@ from generation.models import GenerationRequest, Image, ImageModel, Job, Worker
 from kudos.models import Transaction
 from kudos.selectors import user_balance
 from tests.generation.test_celery_workers import worker_database_url
-from tests.ledger.helpers import assert_ledger_consistent
+from tests.kudos.ledger.helpers import assert_ledger_consistent
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SD = "stable_diffusion"
 SDXL = "SDXL_beta::stability.ai#6901"
 RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"

@@ -1,7 +1,7 @@
 """The diffusers backend tests: they need the optional install (requirements-gpu.txt).
 
 Without torch/diffusers/transformers this folder is not collected at all (the base
-suite stays light and has nothing skipped); `HORDE_TEST_GPU=1 ./scripts/test.sh tests/gpu`
+suite stays light and has nothing skipped); `HORDE_TEST_GPU=1 ./scripts/test.sh tests/generation/gpu`
 installs them (the CPU build of torch) and runs these tests.
 """
 

@@ -1,6 +1,6 @@
 """Honest statistics: equal pipelines are rarely ranked apart, a real difference is still found.
 
-Simulated arenas with clustered votes (tests/leaderboard/simulation.py): 300 requests,
+Simulated arenas with clustered votes (tests/ratings/leaderboard/simulation.py): 300 requests,
 15 raters of very uneven activity with their own taste and left habit, per-request
 effects, owner and arena votes (about 600 votes a board). Seeded, so the figures are
 exact and repeatable; measured on this simulation (200 boards each):
