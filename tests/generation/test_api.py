@@ -413,3 +413,32 @@ def test_an_anonymous_worker_is_refused_with_the_ai_hordes_rc(demo_models, api_c
     response = pop(api_client, "0000000000")
     assert response.status_code == 403
     assert response.json()["rc"] == "AnonForbiddenWorker"
+
+
+def test_status_models_takes_the_ai_hordes_filters(demo_models, api_client, alice, bob):
+    from django.core.cache import cache
+
+    pop(api_client, bob[1], models=[SD])  # one worker serving stable_diffusion only
+    cache.delete("generation:model-capacity")
+
+    def names(query: str) -> list[str]:
+        response = api_client.get(f"/api/v2/status/models{query}")
+        assert response.status_code == 200, response.json()
+        return [row["name"] for row in response.json()]
+
+    assert names("") == names("?type=image&model_state=all") == sorted([SD, SDXL])
+    assert names("?min_count=1") == [SD]
+    assert names("?max_count=0") == [SDXL]
+    assert names("?type=text") == names("?model_state=custom") == []
+    refused = api_client.get("/api/v2/status/models?min_count=-1")
+    assert (refused.status_code, refused.json()["rc"]) == (400, "BadRequest")
+
+
+def test_workers_takes_a_name_and_a_type(demo_models, api_client, bob, charlie):
+    pop(api_client, bob[1], name="Bobs-Box")
+    pop(api_client, charlie[1], name="charlies-box")
+    one = api_client.get("/api/v2/workers?name=bobs-box").json()
+    assert [worker["name"] for worker in one] == ["Bobs-Box"]
+    assert api_client.get("/api/v2/workers?type=text").json() == []
+    assert len(api_client.get("/api/v2/workers").json()) == 2
+    assert api_client.get("/api/v2/workers?type=video").status_code == 400
