@@ -13,36 +13,17 @@ import threading
 import uuid
 
 import pytest
-from django.db import connection
 
 from aesthetics import services
 from aesthetics.models import ImageRating, SetImage
 from aesthetics.services import image_rate
 from kudos.models import Transaction
 from kudos.services import kudos_rebate
+from tests.threads import run_in_threads
 
 from .conftest import set_images
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_in_threads(target, count: int = 2) -> list:
-    results: list = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            results[index] = target(index)
-        except Exception as exc:  # the test inspects what each thread met
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 def test_the_race_shows_without_the_guard_a_naive_check_then_pay_pays_twice(charlie, make_set):

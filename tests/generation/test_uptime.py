@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 
 from generation.models import Worker
 from generation.services import job_claim, job_complete, job_fail, request_submit
@@ -17,6 +16,7 @@ from kudos.models import Transaction
 from kudos.selectors import user_balance
 from kudos.services import kudos_reward
 from tests.kudos.ledger.helpers import assert_ledger_consistent
+from tests.threads import run_in_threads
 
 from .conftest import SD, body, webp
 
@@ -137,25 +137,6 @@ def test_the_uptime_and_shared_set_tasks_are_on_the_beat_schedule():
         assert entry["task"] in app.tasks and entry["options"]["queue"] == "housekeeping"
 
 
-def _threads(target, count: int = 2) -> list:
-    results: list = [None] * count
-
-    def go(index: int) -> None:
-        try:
-            results[index] = target(index)
-        except Exception as exc:  # the test inspects what each thread met
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=go, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_race_shows_two_naive_runs_that_check_then_pay_both_pay(worker):
     barrier = threading.Barrier(2)
@@ -169,7 +150,7 @@ def test_the_race_shows_two_naive_runs_that_check_then_pay_both_pay(worker):
         Worker.objects.filter(pk=worker.pk).update(uptime_paid_interval=K + 1)
         return 50
 
-    assert _threads(naive) == [50, 50]
+    assert run_in_threads(naive) == [50, 50]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -182,5 +163,5 @@ def test_the_guard_stops_it_two_runs_at_once_pay_one_interval_once(worker):
         barrier.wait(timeout=10)  # both runs read the same unpaid state
         return worker_uptime_reward(worker=fresh, now=at(20))
 
-    assert sorted(_threads(run_after_reading)) == [0, 50]
+    assert sorted(run_in_threads(run_after_reading)) == [0, 50]
     assert uptime_keys() == [f"worker-uptime:{worker.pk}:{K + 1}"]

@@ -12,8 +12,7 @@ from kudos.selectors import user_balance
 from kudos.services import kudos_rebate
 from ratings.models import Vote
 from ratings.services import Judgement, RatingError, arena_next, arena_undo, arena_vote, voting
-
-from .test_own_pair_concurrency import run_in_threads
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

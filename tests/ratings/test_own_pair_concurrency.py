@@ -11,35 +11,17 @@ import threading
 import uuid
 
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError
 
 from kudos.models import Transaction
 from kudos.services import kudos_rebate
 from ratings.models import Vote
 from ratings.services import Judgement, RatingError, own_pair_vote, voting
+from tests.threads import run_in_threads
 
 from .conftest import shown_pair
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_in_threads(target, count: int = 2) -> list:
-    results: list = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            results[index] = target(index)
-        except Exception as exc:  # the test inspects what each thread met
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 def naive_judge(*, rater, request, barrier: threading.Barrier) -> str:

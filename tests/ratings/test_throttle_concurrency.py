@@ -16,8 +16,7 @@ from django.utils import timezone
 from ratings.models import Vote
 from ratings.services import Judgement, RatingError, arena_next, arena_vote, voting
 from ratings.services.voting import check_arena_throttle
-
-from .test_own_pair_concurrency import run_in_threads
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
