@@ -21,6 +21,10 @@ class User(AbstractUser):
     apikey_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     apikey_created_at = models.DateTimeField(null=True, blank=True, editable=False)
     trusted = models.BooleanField(default=False, help_text="Trusted users' workers and votes count fully.")
+    # Moderation (set only through moderation.services, which records each change).
+    suspended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    suspension_reason = models.TextField(blank=True, editable=False)
+    shadow_banned = models.BooleanField(default=False, editable=False)
 
     class Meta:
         db_table = "accounts_user"
@@ -28,6 +32,10 @@ class User(AbstractUser):
     @property
     def is_anonymous_horde_user(self) -> bool:
         return self.pk == ANONYMOUS_USER_ID
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
     @property
     def horde_name(self) -> str:

@@ -123,6 +123,8 @@ class Worker(models.Model):
     nsfw = models.BooleanField(default=False)
     maintenance = models.BooleanField(default=False)
     paused = models.BooleanField(default=False)
+    # Staff flags (moderation.services.worker_flag): 1 = no comparison work, 2+ = no work at all.
+    flags = models.PositiveSmallIntegerField(default=0, editable=False)
     info = models.JSONField(default=dict, blank=True, help_text="Device, memory in use, versions (from heartbeats).")
     last_seen = models.DateTimeField(null=True, blank=True, db_index=True)
     jobs_done = models.PositiveIntegerField(default=0)

@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "generation",
     "ratings",
     "aesthetics",
+    "moderation",
 ]
 
 MIDDLEWARE = [
