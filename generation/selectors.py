@@ -198,7 +198,7 @@ def request_generations(*, request: GenerationRequest, base_url: str = "", staff
     for image in request_images(request=request):
         hidden = image.hidden_at is not None
         if hidden:
-            img = _staff_image_url(image=image, base_url=base_url) if staff else ""
+            img = staff_image_url(image=image, base_url=base_url) if staff else ""
         elif request.r2:
             img = image_url(image=image, base_url=base_url)
         else:
@@ -220,7 +220,7 @@ def request_generations(*, request: GenerationRequest, base_url: str = "", staff
     return out
 
 
-def _staff_image_url(*, image: Image, base_url: str = "") -> str:
+def staff_image_url(*, image: Image, base_url: str = "") -> str:
     # The moderation queue's staff-only file view: a hidden image's file is in private storage.
     url = reverse("admin:moderation_reportedimage_file", args=[image.pk])
     return base_url.rstrip("/") + url if base_url else url

@@ -63,6 +63,8 @@ def test_the_file_leaves_public_storage_and_its_url_404s_but_staff_still_see_it(
     assert answer.status_code == 200 and answer["Content-Type"] == "image/webp"
     assert b"".join(answer.streaming_content)[:4] == b"RIFF"
     assert logged_in(bob[0]).get(staff_file).status_code == 302  # to the admin log-in, no file
+    # The generation admin's image list points staff at the same view.
+    assert staff_file in logged_in(moderator[0]).get(f"/admin/generation/image/{left.pk}/change/").content.decode()
 
 
 def test_the_request_page_of_others_and_the_status_answer_no_longer_show_it(api_client, bob, shared_pair, moderator):

@@ -174,3 +174,17 @@ def test_staff_outside_the_group_cannot_work_the_queue(make_user, reported):
 
 def test_a_user_who_is_not_staff_gets_no_admin_at_all(bob, reported):
     assert logged_in(bob[0]).get(QUEUE).status_code == 302
+
+
+def test_an_images_page_in_the_queue_shows_it_with_its_reports_read_only(moderator, reported):
+    image, _ = reported
+    client = logged_in(moderator[0])
+    page = client.get(f"{QUEUE}{image.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "a lighthouse at dusk" in html and "see this" in html and "bob" in html and "charlie" in html
+    assert f"/admin/moderation/reportedimage/{image.pk}/file" in html
+    assert 'name="_save"' not in html  # nothing to edit
+    found = client.get(QUEUE, {"q": "lighthouse"}).content.decode()
+    assert f"{image.pk}/file" in found
+    assert f"{image.pk}/file" not in client.get(QUEUE, {"q": "harbour"}).content.decode()
