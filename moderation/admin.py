@@ -246,7 +246,7 @@ class ReportedImageAdmin(ReadOnly, admin.ModelAdmin):
 
     # --- the actions: each asks for a reason first ----------------------------------------------
     def _with_reason(
-        self, request: HttpRequest, queryset: QuerySet, *, action: str, title: str, act: Callable[[Image, str], str]
+        self, request: HttpRequest, queryset: QuerySet, *, action: str, title: str, act: Callable[[Image, str], None]
     ) -> HttpResponse | None:
         form = ReasonForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
@@ -275,53 +275,55 @@ class ReportedImageAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.action(description="Hide the selected images (and their pairs) everywhere…", permissions=["hide"])
     def hide(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        def act(image: Image, reason: str) -> str:
+        def act(image: Image, reason: str) -> None:
             image_hide(image=image, by=request.user, reason=reason)
-            return "hidden"
 
         return self._with_reason(request, queryset, action="hide", title="Hide images", act=act)
 
     @admin.action(description="Delete the selected images' files (records kept)…", permissions=["hide"])
     def delete_file(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        def act(image: Image, reason: str) -> str:
+        def act(image: Image, reason: str) -> None:
             image_file_delete(image=image, by=request.user, reason=reason)
-            return "deleted"
 
         return self._with_reason(request, queryset, action="delete_file", title="Delete image files", act=act)
 
     @admin.action(description="Dismiss the selected images' open reports…", permissions=["dismiss"])
     def dismiss(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        def act(image: Image, reason: str) -> str:
+        def act(image: Image, reason: str) -> None:
             reports_dismiss(image=image, by=request.user, reason=reason)
-            return "dismissed"
 
         return self._with_reason(request, queryset, action="dismiss", title="Dismiss reports", act=act)
 
     @admin.action(description="Suspend the selected images' requesters…", permissions=["suspend"])
     def suspend_requester(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        def act(image: Image, reason: str) -> str:
+        def act(image: Image, reason: str) -> None:
             requester = image.request.user
+            requester.refresh_from_db(fields=["suspended_at"])  # two selected images may share one
             if requester.is_suspended:
                 raise ModerationError(f"{requester.username} is already suspended.", rc="AlreadySuspended")
             user_suspend(user=requester, by=request.user, reason=reason)
-            return "suspended"
 
         return self._with_reason(request, queryset, action="suspend_requester", title="Suspend requesters", act=act)
 
     @admin.action(description="Flag the selected images' workers…", permissions=["flag"])
     def flag_worker(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        def act(image: Image, reason: str) -> str:
+        flagged: set = set()
+
+        def act(image: Image, reason: str) -> None:
             if image.worker is None:
                 raise ModerationError("No worker is known for this image.", rc="NoWorker")
+            # One action is one flag per worker, however many of its images were selected:
+            # a second flag would take all its work away.
+            if image.worker_id in flagged:
+                raise ModerationError(f"{image.worker.name} was flagged once for this action.", rc="AlreadyFlagged")
             worker_flag(worker=image.worker, by=request.user, reason=reason)
-            return "flagged"
+            flagged.add(image.worker_id)
 
         return self._with_reason(request, queryset, action="flag_worker", title="Flag workers", act=act)
 
     @admin.action(description="Unhide the selected images…", permissions=["hide"])
     def unhide(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        def act(image: Image, reason: str) -> str:
+        def act(image: Image, reason: str) -> None:
             image_unhide(image=image, by=request.user, reason=reason)
-            return "unhidden"
 
         return self._with_reason(request, queryset, action="unhide", title="Unhide images", act=act)

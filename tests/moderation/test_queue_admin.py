@@ -188,3 +188,19 @@ def test_an_images_page_in_the_queue_shows_it_with_its_reports_read_only(moderat
     found = client.get(QUEUE, {"q": "lighthouse"}).content.decode()
     assert f"{image.pk}/file" in found
     assert f"{image.pk}/file" not in client.get(QUEUE, {"q": "harbour"}).content.decode()
+
+
+def test_one_action_on_two_images_of_one_worker_and_requester_flags_and_suspends_once(
+    moderator, shared_pair, bob, worker, alice
+):
+    left, right = shown_pair(shared_pair)
+    reports(left, bob[0])
+    reports(right, bob[0])
+    client = logged_in(moderator[0])
+    for action in ("flag_worker", "suspend_requester"):
+        ids = [str(left.pk), str(right.pk)]
+        client.post(QUEUE, {"action": action, "_selected_action": ids, "apply": "1", "reason": "both bad"})
+    worker.refresh_from_db()
+    alice[0].refresh_from_db()
+    assert worker.flags == 1 and alice[0].is_suspended
+    assert sorted(AuditEntry.objects.values_list("action", flat=True)) == ["user_suspend", "worker_flag"]
