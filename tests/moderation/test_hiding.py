@@ -161,3 +161,24 @@ def test_deleting_the_file_keeps_the_record_hidden_and_marked(
     assert AuditEntry.objects.get().action == "image_file_delete"
     with pytest.raises(ModerationError):
         image_unhide(image=left, by=moderator[0], reason="no")
+
+
+def test_nobody_can_judge_a_hidden_pair_its_owner_nor_an_arena_rater_it_was_issued_to(
+    api_client, alice, bob, shared_pair, moderator, settings
+):
+    settings.RATINGS_MIN_SECONDS_TO_VOTE = 0
+    settings.RATINGS_GOLD_EVERY = 0
+    settings.RATINGS_CALIBRATION_CHECKS = 0
+    settings.RATINGS_ARENA_MIN_VOTE_INTERVAL_SECONDS = 0
+    issued = api_client.get("/api/v2/ratings/arena/next", HTTP_APIKEY=bob[1]).json()["assignment"]
+    assert issued is not None
+    image_hide(image=shown_pair(shared_pair)[0], by=moderator[0], reason="abuse")
+    arena = api_client.post(
+        f"/api/v2/ratings/arena/{issued['id']}", {"choice": "left"}, format="json", HTTP_APIKEY=bob[1]
+    )
+    assert arena.status_code == 400 and arena.json()["rc"] == "PairHidden"
+    own = api_client.post(
+        f"/api/v2/generate/rate/{shared_pair.id}", {"choice": "left"}, format="json", HTTP_APIKEY=alice[1]
+    )
+    assert own.status_code == 400 and own.json()["rc"] == "PairHidden"
+    assert not Vote.objects.exists()
