@@ -262,10 +262,6 @@ class Image(models.Model):
     def __str__(self) -> str:
         return str(self.id)
 
-    @property
-    def is_hidden(self) -> bool:
-        return self.hidden_at is not None
-
 
 def hidden_pair_requests() -> models.QuerySet:
     """Ids of requests holding a hidden image: for comparisons (arena, leaderboard, export,
