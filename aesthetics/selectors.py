@@ -14,14 +14,20 @@ from django.db.models.functions import Abs, Cast
 from django.utils import timezone
 
 from accounts.models import User
+from generation.models import Image
 
 from .models import ImageRating, RatingSet, SetImage
 
 
 def _pool(*, rater: User, dataset_id: uuid.UUID | None) -> QuerySet[SetImage]:
-    images = SetImage.objects.filter(rating_set__active=True).exclude(
-        # NOT EXISTS on the (image, rater) unique index: one probe per candidate looked at.
-        pk__in=ImageRating.objects.filter(rater=rater).values("image_id")
+    images = (
+        SetImage.objects.filter(rating_set__active=True)
+        .exclude(
+            # NOT EXISTS on the (image, rater) unique index: one probe per candidate looked at.
+            pk__in=ImageRating.objects.filter(rater=rater).values("image_id")
+        )
+        # A shared image a moderator hid leaves the pool at once (hidden ones are few: a hashed subplan).
+        .exclude(generated_id__in=Image.objects.filter(hidden_at__isnull=False).values("id"))
     )
     if dataset_id is not None:
         images = images.filter(rating_set_id=dataset_id)

@@ -38,7 +38,8 @@ def _image(image_id: uuid.UUID | str) -> SetImage:
         )
     except ValueError:
         image = None
-    if image is None or not image.rating_set.active:
+    hidden = image is not None and image.generated is not None and image.generated.hidden_at is not None
+    if image is None or not image.rating_set.active or hidden:
         raise RatingRefused(f"Image with ID '{image_id}' not found.", "ImageNotFound", status=404)
     return image
 

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 
 from .backends.recipes import RecipeError, recipe_validate
 from .models import GenerationRequest, Image, ImageModel, Job, Pipeline, Worker
+from .selectors import staff_image_url
 
 
 class StaffCanView:
@@ -206,10 +207,26 @@ class JobAdmin(StaffCanView, admin.ModelAdmin):
         return False
 
 
+def _staff_url(image: Image) -> str:
+    # A hidden image's file left public storage: staff read it through the moderation view.
+    return staff_image_url(image=image) if image.hidden_at else image.file.url
+
+
 @admin.register(Image)
 class ImageAdmin(StaffCanView, admin.ModelAdmin):
-    list_display = ["id", "preview", "request", "width", "height", "seed", "worker", "censored", "created_at"]
-    list_filter = ["censored", "request__model", "worker"]
+    list_display = [
+        "id",
+        "preview",
+        "request",
+        "width",
+        "height",
+        "seed",
+        "worker",
+        "censored",
+        "hidden_at",
+        "created_at",
+    ]
+    list_filter = ["censored", ("hidden_at", admin.EmptyFieldListFilter), "request__model", "worker"]
     search_fields = ["id", "request__id", "request__prompt", "request__user__username"]
     list_select_related = ["request", "worker"]
     readonly_fields = ["preview_large"]
@@ -224,10 +241,10 @@ class ImageAdmin(StaffCanView, admin.ModelAdmin):
     def preview(self, obj: Image) -> str:
         if not obj.file:
             return "–"
-        return format_html('<img src="{}" alt="" style="max-height:64px;border-radius:4px">', obj.file.url)
+        return format_html('<img src="{}" alt="" style="max-height:64px;border-radius:4px">', _staff_url(obj))
 
     @admin.display(description="image")
     def preview_large(self, obj: Image) -> str:
         if not obj.file:
             return "–"
-        return format_html('<img src="{}" alt="" style="max-width:512px">', obj.file.url)
+        return format_html('<img src="{}" alt="" style="max-width:512px">', _staff_url(obj))

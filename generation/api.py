@@ -64,6 +64,10 @@ def as_horde_error(exc: GenerationError) -> HordeError:
     return HordeError(exc.status_code, exc.rc, exc.message, errors)
 
 
+def is_staff(request: Request) -> bool:
+    return bool(request.user is not None and request.user.is_staff)
+
+
 def base_url(request: Request) -> str:
     return request.build_absolute_uri("/").rstrip("/")
 
@@ -151,7 +155,7 @@ class GenerateStatusApi(APIView):
     )
     def get(self, request: Request, request_id: str) -> Response:
         found = request_or_404(request_id)
-        return Response(selectors.request_status(request=found, base_url=base_url(request)))
+        return Response(selectors.request_status(request=found, base_url=base_url(request), staff=is_staff(request)))
 
     @extend_schema(
         operation_id="generate_cancel",
@@ -179,7 +183,9 @@ class GenerateStatusApi(APIView):
             raise as_horde_error(exc) from None
         # The AI Horde's status answer, nothing added (strict clients refuse extra fields);
         # what the cancel refunded is in the ledger, on the kudos page and the request page.
-        return Response(selectors.request_status(request=cancellation.request, base_url=base_url(request)))
+        return Response(
+            selectors.request_status(request=cancellation.request, base_url=base_url(request), staff=is_staff(request))
+        )
 
 
 class GeneratePopApi(APIView):

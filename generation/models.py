@@ -14,6 +14,10 @@ Invariants:
 - A model that compares pipelines makes exactly 2 images per request, for
   registered users only, always shared, at least 1024x1024: CheckConstraints,
   so no admin edit or script can make it anonymous or a one-image "pair".
+- An Image with `hidden_at` set was taken down by a moderator: it, and for comparison
+  purposes its whole pair (`hidden_pair_requests()`), is left out of every public place,
+  and its file is moved out of public storage
+  (moderation.hiding). `file_deleted_at`: the file itself is gone, the record kept.
 """
 
 from __future__ import annotations
@@ -249,9 +253,17 @@ class Image(models.Model):
     censored = models.BooleanField(default=False)
     worker = models.ForeignKey(Worker, null=True, blank=True, on_delete=models.SET_NULL, related_name="images")
     created_at = models.DateTimeField(auto_now_add=True)
+    hidden_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    file_deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["request", "job__position"]
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+def hidden_pair_requests() -> models.QuerySet:
+    """Ids of requests holding a hidden image: for comparisons (arena, leaderboard, export,
+    judging) a hidden image takes its whole pair with it."""
+    return Image.objects.filter(hidden_at__isnull=False).values("request_id")

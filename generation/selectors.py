@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.db.models import Count, F, QuerySet, Sum
+from django.urls import reverse
 from django.utils import timezone
 
 from generation import conf
@@ -180,20 +181,25 @@ def request_images(*, request: GenerationRequest) -> QuerySet[Image]:
     )
 
 
-def request_generations(*, request: GenerationRequest, base_url: str = "") -> list[dict[str, Any]]:
+def request_generations(*, request: GenerationRequest, base_url: str = "", staff: bool = False) -> list[dict[str, Any]]:
     """The AI Horde status `generations[]`, in the order shown (Job.position).
 
     `img` is a URL (absolute when `base_url` is given) unless the request
     asked for r2=false, when it is the base64 webp, as on the AI Horde.
     A comparison pair shows both images or none while it runs: the image done first
     came from the faster pipeline, which would tell the judge which is which.
+    An image a moderator hid answers no image (`img` "", censored) except to staff, who get
+    its admin URL: its public URL no longer works.
     """
     out: list[dict[str, Any]] = []
     running = (GenerationRequest.Status.WAITING, GenerationRequest.Status.PROCESSING)
     if request.model.compare_pipelines and request.status in running:
         return out
     for image in request_images(request=request):
-        if request.r2:
+        hidden = image.hidden_at is not None
+        if hidden:
+            img = staff_image_url(image=image, base_url=base_url) if staff else ""
+        elif request.r2:
             img = image_url(image=image, base_url=base_url)
         else:
             with default_storage.open(image.file.name, "rb") as handle:
@@ -203,22 +209,28 @@ def request_generations(*, request: GenerationRequest, base_url: str = "") -> li
                 "img": img,
                 "seed": str(image.seed),
                 "id": str(image.id),
-                "censored": image.censored,
+                "censored": image.censored or hidden,
                 "worker_id": str(image.worker_id) if image.worker_id else "",
                 "worker_name": image.worker.name if image.worker else "",
                 "model": image.job.model.name,
-                "state": "censored" if image.censored else "ok",
+                "state": "censored" if image.censored or hidden else "ok",
                 "gen_metadata": [],
             }
         )
     return out
 
 
-def request_status(*, request: GenerationRequest, base_url: str = "") -> dict[str, Any]:
+def staff_image_url(*, image: Image, base_url: str = "") -> str:
+    # The moderation queue's staff-only file view: a hidden image's file is in private storage.
+    url = reverse("admin:moderation_reportedimage_file", args=[image.pk])
+    return base_url.rstrip("/") + url if base_url else url
+
+
+def request_status(*, request: GenerationRequest, base_url: str = "", staff: bool = False) -> dict[str, Any]:
     """The AI Horde status payload (RequestStatusStable): progress plus generations."""
     return {
         **request_progress(request=request),
-        "generations": request_generations(request=request, base_url=base_url),
+        "generations": request_generations(request=request, base_url=base_url, staff=staff),
         "shared": request.shared,
     }
 

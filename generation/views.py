@@ -150,6 +150,8 @@ def _status_context(request: HttpRequest, generation: GenerationRequest) -> dict
     is_owner = generation.user_id == request.user.pk
     is_pair = generation.model.compare_pipelines and total == 2
     # Images as URLs in the shown order (Job.position), whatever form the API answers in (r2).
+    # An image a moderator hid is not shown (its file is no longer public), owner included.
+    shown = list(selectors.request_images(request=generation))
     images = [
         {
             "label": ("Left", "Right")[image.job.position] if is_pair else f"Image {image.job.position + 1}",
@@ -157,14 +159,18 @@ def _status_context(request: HttpRequest, generation: GenerationRequest) -> dict
             "seed": image.seed,
             "id": image.id,
         }
-        for image in selectors.request_images(request=generation)
+        for image in shown
+        if image.hidden_at is None
     ]
+    if is_pair and len(images) < len(shown):
+        images = []  # a pair goes with its hidden image, as in the gallery
     return {
         "generation": generation,
         "progress": progress,
         "done_count": progress["finished"],
         "total": total,
         "images": images,
+        "hidden_count": len(shown) - len(images),
         "is_owner": is_owner,
         "final": generation.status in FINAL_STATUSES,
         # Cancelling stops what has not started; jobs already being made still finish.

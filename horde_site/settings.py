@@ -284,6 +284,17 @@ STORAGES = {
 if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
     # S3-compatible object storage for images (django-storages reads AWS_* variables).
     STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}
+# Hidden images are moved here, out of what the public media URL (or bucket) serves; only
+# staff read them, through the admin. With object storage, a second, private bucket.
+STORAGES["private"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(Path(os.environ.get("PRIVATE_MEDIA_ROOT", VAR_DIR / "private_media")))},
+}
+if os.environ.get("AWS_PRIVATE_STORAGE_BUCKET_NAME"):
+    STORAGES["private"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {"bucket_name": os.environ["AWS_PRIVATE_STORAGE_BUCKET_NAME"], "querystring_auth": True},
+    }
 WHITENOISE_USE_FINDERS = True
 # Horde serves media itself in development; in production the object storage or the
 # proxy in front serves MEDIA_ROOT (SERVE_MEDIA=1 makes Horde do it anyway).

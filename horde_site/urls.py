@@ -8,6 +8,7 @@ from django.views.generic import RedirectView, TemplateView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from moderation.dashboard import dashboard_view
 from ratings import views_images
 
 from . import api_errors, ops
@@ -17,6 +18,7 @@ api_v2 = [
     path("", include("kudos.api_urls")),
     path("", include("generation.api_urls")),
     path("", include("ratings.api_urls")),
+    path("", include("moderation.api_urls")),
 ]
 
 urlpatterns = [
@@ -25,6 +27,7 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("healthz", ops.health, name="health"),
     path("metrics", ops.metrics, name="metrics"),
+    path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="admin-dashboard"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("profile/", include("accounts.urls")),

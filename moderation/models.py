@@ -1,6 +1,9 @@
-"""The audit trail of staff and moderator actions.
+"""The audit trail of staff and moderator actions, and users' reports of images.
 
 Invariants:
+- One report per user and image (a UniqueConstraint): a second report adds nothing.
+- A report is open until a moderator resolves it (hide, delete the file, dismiss); resolving
+  writes an AuditEntry in the same transaction (moderation.reports).
 - Append-only: an entry is written by `audit_record` in the same transaction as the action it
   describes, and never edited or deleted (the admin shows it read-only).
 - `target_type`/`target_id` name what was acted on as text, so an entry outlives its target.
@@ -10,6 +13,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+
+from generation.models import Image
+
+NOTE_MAX_LENGTH = 1000
 
 
 class AuditEntry(models.Model):
@@ -31,3 +38,55 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}:{self.target_label or self.target_id}"
+
+
+class Report(models.Model):
+    class Reason(models.TextChoices):
+        ILLEGAL = "illegal", "Illegal content"
+        SEXUAL_NOT_NSFW = "sexual_not_nsfw", "Sexual content not marked NSFW"
+        ABUSE = "abuse", "Abuse or harassment"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACTIONED = "actioned", "Actioned"
+        DISMISSED = "dismissed", "Dismissed"
+
+    image = models.ForeignKey("generation.Image", on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports_made")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    note = models.TextField(blank=True, max_length=NOTE_MAX_LENGTH)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["image", "reporter"], name="report_once_per_user_and_image"),
+            models.CheckConstraint(
+                name="report_resolved_when_closed",
+                condition=models.Q(status="open", resolved_at__isnull=True)
+                | (~models.Q(status="open") & models.Q(resolved_at__isnull=False)),
+            ),
+        ]
+        # What moderators may do to reported content and its people (granted to the Moderators group).
+        permissions = [
+            ("hide_image", "Can hide images and delete their files"),
+            ("suspend_user", "Can suspend requesters"),
+            ("flag_worker", "Can flag workers"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} on {self.image_id}"
+
+
+class ReportedImage(Image):
+    """The moderation queue's view of an image (its admin lists reported images)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "reported image"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
+
+from generation.models import Image
 
 from .models import ControlImage, GoldPair, PairAssignment, RaterTrust, Vote
 from .services import rater_trust_recompute, rater_trust_set_override
@@ -139,12 +143,47 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False  # votes are kept: retracted or excluded, never deleted
 
 
+class PairHiddenFilter(admin.SimpleListFilter):
+    """Votes on pairs a moderator hid: kept, and marked here, but never counted."""
+
+    title = "pair hidden by moderators"
+    parameter_name = "pair_hidden"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes (not counted)"), ("no", "No")]
+
+    def queryset(self, request: Any, queryset: Any) -> Any:
+        if self.value() == "yes":
+            return queryset.filter(pair_hidden=True)
+        if self.value() == "no":
+            return queryset.filter(pair_hidden=False)
+        return queryset
+
+
 @admin.register(Vote)
 class VoteAdmin(ReadOnlyAdmin):
-    list_display = ["id", "request", "rater", "source", "choice", "kudos_paid", "created_at", "retracted_at"]
-    list_filter = ["source", "choice", "created_at"]
+    list_display = [
+        "id",
+        "request",
+        "rater",
+        "source",
+        "choice",
+        "kudos_paid",
+        "created_at",
+        "retracted_at",
+        "pair_hidden",
+    ]
+    list_filter = ["source", "choice", PairHiddenFilter, "created_at"]
     search_fields = ["rater__username", "request__id"]
     list_select_related = ["rater", "request"]
+
+    def get_queryset(self, request: Any) -> Any:
+        hidden = Image.objects.filter(request_id=OuterRef("request_id"), hidden_at__isnull=False)
+        return super().get_queryset(request).annotate(pair_hidden=Exists(hidden))
+
+    @admin.display(boolean=True, description="pair hidden", ordering="pair_hidden")
+    def pair_hidden(self, obj: Vote) -> bool:
+        return obj.pair_hidden
 
 
 @admin.register(PairAssignment)

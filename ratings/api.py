@@ -92,7 +92,7 @@ class RateOwnPairApi(APIView):
                 415,
                 429,
                 e400="Invalid body, or the pair cannot be judged (AestheticsNotCompleted, AestheticsAlreadyExist, "
-                "ProcGenNotFound, RatingTooFast...)",
+                "ProcGenNotFound, RatingTooFast, PairHidden...)",
                 e403="Anonymous (AnonForbidden), or not the requester (NotOwner)",
                 e404="No such request (RequestNotFound)",
                 e429="Too many calls from this client (TooManyRequests, with Retry-After)",
@@ -243,7 +243,8 @@ class ArenaVoteApi(ArenaApi):
                 404,
                 415,
                 429,
-                e400="Invalid body, or the pair was skipped or answered, or the vote came too fast",
+                e400="Invalid body, or the pair was skipped or answered, or the vote came too fast, or the "
+                "moderators took the pair down (PairHidden)",
                 e403=ARENA_403 + "; your own pair (NotOwner)",
                 e404=ARENA_404,
                 e429="Votes too close together or too many a minute (TooManyVotes); nothing is stored",

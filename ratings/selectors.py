@@ -10,7 +10,7 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
-from generation.models import GenerationRequest, Image, Job
+from generation.models import GenerationRequest, Image, Job, hidden_pair_requests
 from generation.selectors import request_ledger
 from kudos.models import Entry
 
@@ -18,10 +18,12 @@ from .models import PairAssignment, RaterTrust, Vote
 
 
 def votes_counted(*, include_checks: bool = False) -> QuerySet[Vote]:
-    """Votes the leaderboard and the export use: live, by raters not excluded, and (unless
-    `include_checks`) not answers to a gold pair or control image: those have a known
-    answer set by staff and are never preferences."""
+    """Votes the leaderboard and the export use: live, by raters not excluded, on pairs no
+    moderator hid, and (unless `include_checks`) not answers to a gold pair or control
+    image: those have a known answer set by staff and are never preferences."""
     votes = Vote.objects.filter(retracted_at__isnull=True).exclude(rater__rater_trust__excluded=True)
+    # A pair a moderator took down (either image hidden) leaves both; its votes stay stored.
+    votes = votes.exclude(request_id__in=hidden_pair_requests())
     return votes if include_checks else votes.filter(is_check=False)
 
 
@@ -48,6 +50,7 @@ def own_pairs_waiting(*, rater: User) -> QuerySet[GenerationRequest]:
         .annotate(done_images=Count("images", filter=Q(images__job__status=Job.Status.DONE)))
         .filter(done_images=2)
         .exclude(pk__in=Vote.objects.filter(rater=rater, retracted_at__isnull=True).values("request_id"))
+        .exclude(pk__in=hidden_pair_requests())
         .order_by("finished_at", "id")
     )
 
@@ -118,8 +121,9 @@ def rater_last_answer_at(*, rater: User) -> dt.datetime | None:
 
 def arena_pool(*, rater: User, now: dt.datetime | None = None) -> QuerySet[GenerationRequest]:
     """Pairs the arena may serve this rater: shared, finished pairs of other people's
-    requests that the rater has not judged, skipped, or been shown within the hold time
-    (so the pair on screen and the preloaded next one are not served again)."""
+    requests, none of whose images a moderator hid, that the rater has not judged, skipped,
+    or been shown within the hold time (so the pair on screen and the preloaded next one
+    are not served again)."""
     now = now or timezone.now()
     held_since = now - dt.timedelta(seconds=settings.RATINGS_ASSIGNMENT_TTL_SECONDS)
     judged = Vote.objects.filter(rater=rater, retracted_at__isnull=True).values("request_id")
@@ -135,6 +139,7 @@ def arena_pool(*, rater: User, now: dt.datetime | None = None) -> QuerySet[Gener
         .exclude(user=rater)
         .exclude(pk__in=judged)
         .exclude(pk__in=seen)
+        .exclude(pk__in=hidden_pair_requests())
         .annotate(done_images=Count("images", filter=Q(images__job__status=Job.Status.DONE), distinct=True))
         .filter(done_images=2)
     )

@@ -24,13 +24,15 @@ JUDGED_FILTERS = {"": "All", "waiting": "Waiting for your verdict", "judged": "J
 
 
 def _with_images(requests: QuerySet[GenerationRequest]) -> QuerySet[GenerationRequest]:
-    """Requests that have something to show: a plain request with an image, or a pair with both."""
-    done = Count("images", filter=Q(images__job__status=Job.Status.DONE), distinct=True)
+    """Requests that have something to show: a plain request with an image, or a pair with both.
+    Hidden images (moderation) are not shown, so a pair with one hidden is not shown at all."""
+    shown_image = Q(images__job__status=Job.Status.DONE, images__hidden_at__isnull=True)
+    done = Count("images", filter=shown_image, distinct=True)
     requests = requests.annotate(done_images=done, job_count=Count("jobs", distinct=True))
     shown = Q(model__compare_pipelines=False, done_images__gt=0) | Q(
         model__compare_pipelines=True, done_images=2, job_count=2
     )
-    images = Image.objects.filter(job__status=Job.Status.DONE).order_by("job__position")
+    images = Image.objects.filter(job__status=Job.Status.DONE, hidden_at__isnull=True).order_by("job__position")
     return requests.filter(shown).select_related("model").prefetch_related(Prefetch("images", queryset=images))
 
 

@@ -37,6 +37,7 @@ def shared_comparisons_join(*, batch: int = BATCH) -> int:
             request__model__compare_pipelines=True,
             request__shared=True,
             request__status=GenerationRequest.Status.DONE,
+            hidden_at__isnull=True,
         )
         .exclude(Exists(already))
         .select_related("request")

@@ -172,7 +172,14 @@ def own_pair_for(*, rater: User, generation_request: GenerationRequest) -> tuple
     pair = pair_images(generation_request=generation_request)
     if pair is None:
         raise RatingError("This request has no finished pair of images.", "AestheticsSolo")
+    _refuse_hidden(pair)
     return pair
+
+
+def _refuse_hidden(pair: tuple[Image, Image]) -> None:
+    # A pair a moderator took down is judged by nobody: no vote, no rebate, no arena reward.
+    if pair[0].hidden_at is not None or pair[1].hidden_at is not None:
+        raise RatingError("This pair was taken down by the moderators.", "PairHidden")
 
 
 def own_pair_shown_at(*, generation_request: GenerationRequest, pair: tuple[Image, Image]) -> dt.datetime:
@@ -386,6 +393,7 @@ def arena_vote(
     assignment = _assignment(rater=rater, assignment_id=assignment_id)
     if assignment.request.user_id == rater.pk:
         raise RatingError("You cannot judge your own pair in the arena.", "NotOwner", status=403)
+    _refuse_hidden((assignment.left_image, assignment.right_image))
     if assignment.answered_at is not None:
         if Vote.objects.filter(assignment=assignment).exists():
             raise _already()

@@ -88,6 +88,8 @@
     look.start(lookMs);
     document.getElementById("left-image").src = current.left.url;
     document.getElementById("right-image").src = current.right.url;
+    document.getElementById("left-report").dataset.reportImage = current.left.id;
+    document.getElementById("right-report").dataset.reportImage = current.right.id;
     document.getElementById("arena-prompt").textContent = "“" + current.prompt + "” · " + current.model;
     root.dataset.assignmentId = current.id;
   }

@@ -32,6 +32,7 @@ OPERATIONS = {
     ("post", "/api/v2/ratings/arena/{assignment_id}/skip"): ("arena_skip", {200, 400, 401, 403, 404}),
     ("post", "/api/v2/ratings/arena/{assignment_id}/undo"): ("arena_undo", {200, 400, 401, 403, 404}),
     ("get", "/api/v2/ratings/leaderboard"): ("ratings_leaderboard", {200}),
+    ("post", "/api/v2/images/{image_id}/report"): ("image_report", {200, 201, 400, 401, 403, 404, 415}),
     # The ratings service (v1) for single images.
     ("get", "/api/v1/rating/new"): ("v1_rating_new", {200, 400, 401, 403, 404}),
     ("post", "/api/v1/rating/{image_id}"): ("v1_rating_submit", {200, 400, 401, 403, 404, 415}),
@@ -48,6 +49,7 @@ TAKES_A_JSON_BODY = {
     "rate_own_pair",
     "arena_vote",
     "v1_rating_submit",
+    "image_report",
 }
 # Answers with no body: the R2 upload's 200 is empty, as the object store's is.
 EMPTY_ANSWERS = {"generate_r2_upload"}

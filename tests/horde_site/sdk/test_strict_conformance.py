@@ -79,6 +79,13 @@ def answers(api_client, alice, bob, settings):
     status = call("ImageGenerateStatusResponse", "get", f"/api/v2/generate/status/{pair['id']}")
     best = status["generations"][0]["id"]
     call("RateResponse", "post", f"/api/v2/generate/rate/{pair['id']}", alice[1], {"best": best})
+    # A moderator hides one image of the pair: the status answers it without its URL, as censored.
+    from generation.models import Image as StoredImage
+    from moderation.hiding import image_hide
+
+    image_hide(image=StoredImage.objects.get(pk=best), by=None, reason="a report")
+    hidden = call("ImageGenerateStatusResponse", "get", f"/api/v2/generate/status/{pair['id']}", alice[1])
+    assert [g["img"] for g in hidden["generations"] if g["id"] == best] == [""]
     call("ImageGenerateStatusResponse", "delete", f"/api/v2/generate/status/{plain['id']}", alice[1])
     workers = call("AllWorkersDetailsResponse", "get", "/api/v2/workers")
     call("SingleWorkerDetailsResponse", "get", f"/api/v2/workers/{workers[0]['id']}")
