@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "ratings",
     "aesthetics",
     "moderation",
+    "documents",
 ]
 
 MIDDLEWARE = [

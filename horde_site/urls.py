@@ -8,6 +8,7 @@ from django.views.generic import RedirectView, TemplateView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from documents import views as documents_views
 from ratings import views_images
 
 from . import api_errors, ops
@@ -17,6 +18,7 @@ api_v2 = [
     path("", include("kudos.api_urls")),
     path("", include("generation.api_urls")),
     path("", include("ratings.api_urls")),
+    path("", include("documents.api_urls")),
 ]
 
 urlpatterns = [
@@ -24,6 +26,8 @@ urlpatterns = [
     # Browsers ask for /favicon.ico whatever the page links: one answer, not a 404 per page.
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("healthz", ops.health, name="health"),
+    path("terms", documents_views.terms, name="terms"),
+    path("privacy", documents_views.privacy, name="privacy"),
     path("metrics", ops.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
