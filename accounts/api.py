@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,7 +15,7 @@ from horde_site.api_schema import error_responses
 from .apikey_auth import require_user, shared_key_of
 from .models import User
 from .schema import UserDetailsSerializer
-from .selectors import USERS_PER_PAGE, user_details, users_page
+from .selectors import user_details, users_page
 
 
 class FindUserApi(APIView):
@@ -34,28 +34,32 @@ class FindUserApi(APIView):
         return Response(details)
 
 
+MAX_PAGE = 1_000_000
+
+
 class UsersListApi(APIView):
     """Registered users, 25 a page, with their details (the AI Horde's UserDetails list)."""
 
     authentication_classes: list = []
 
     class InputSerializer(serializers.Serializer):
-        page = serializers.CharField(
-            required=False, default="1", max_length=7, help_text=f"Page number from 1, {USERS_PER_PAGE} users a page."
-        )
-        sort = serializers.ChoiceField(
-            choices=["kudos", "age"], required=False, default="kudos", help_text="kudos: richest first; age: oldest."
-        )
+        page = serializers.CharField(required=False, default="1", max_length=7)
+        sort = serializers.ChoiceField(choices=["kudos", "age"], required=False, default="kudos")
 
         def validate_page(self, value: str) -> int:
             # ASCII digits only: int() would also take "٣" and " 3".
-            if not is_ascii_number(value) or not 1 <= int(value) <= 1_000_000:
-                raise serializers.ValidationError("A page is a whole number from 1 to 1000000.")
+            if not is_ascii_number(value) or not 1 <= int(value) <= MAX_PAGE:
+                raise serializers.ValidationError(f"A page is a whole number from 1 to {MAX_PAGE}.")
             return int(value)
 
     @extend_schema(
         operation_id="users_list",
-        parameters=[InputSerializer],
+        parameters=[
+            OpenApiParameter(
+                "page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, description="Page number, from 1."
+            ),
+            OpenApiParameter("sort", str, enum=["kudos", "age"], description="kudos: richest first; age: oldest."),
+        ],
         responses={200: UserDetailsSerializer(many=True), **error_responses(400)},
         tags=["users"],
     )
