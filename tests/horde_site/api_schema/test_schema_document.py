@@ -15,7 +15,7 @@ OPERATIONS = {
     ("get", "/api/v2/users"): ("users_list", {200, 400}),
     ("post", "/api/v2/kudos/transfer"): ("kudos_transfer", {200, 400, 401, 415, 429}),
     ("post", "/api/v2/kudos/award"): ("kudos_award", {200, 400, 401, 403, 415}),
-    ("put", "/api/v2/sharedkeys"): ("sharedkey_create", {200, 400, 401, 403, 415}),
+    ("put", "/api/v2/sharedkeys"): ("sharedkey_create", {200, 400, 401, 403, 415, 429}),
     ("get", "/api/v2/sharedkeys/{sharedkey_id}"): ("sharedkey_details", {200, 401}),
     ("patch", "/api/v2/sharedkeys/{sharedkey_id}"): ("sharedkey_modify", {200, 400, 401, 403, 415}),
     ("delete", "/api/v2/sharedkeys/{sharedkey_id}"): ("sharedkey_delete", {200, 401, 403}),
