@@ -1,4 +1,4 @@
-"""Admin for users: trust, staff, kudos balance, and staff kudos adjustments through the ledger."""
+"""Admin for users: trust, staff, kudos balance, staff kudos adjustments through the ledger, shared keys."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from horde_site.api_input import is_ascii_number
 from kudos.selectors import user_balance
 from kudos.services import MAX_AMOUNT, KudosError, kudos_adjust
 
-from .models import User
+from .models import SharedKey, User
 
 
 class KudosAdjustForm(forms.Form):
@@ -98,3 +98,31 @@ class UserAdmin(DjangoUserAdmin):
             "form": form,
         }
         return render(request, "admin/accounts/user/adjust_kudos.html", context)
+
+
+@admin.register(SharedKey)
+class SharedKeyAdmin(admin.ModelAdmin):
+    """Staff see users' shared keys and may delete one (abuse); the key itself is nowhere to see,
+    and what it spent moves only through the spend service."""
+
+    list_display = ("name", "user", "kudos", "utilized", "expiry", "created_at")
+    list_select_related = ("user",)
+    search_fields = ("name", "user__username")
+    readonly_fields = (
+        "user",
+        "name",
+        "kudos",
+        "utilized",
+        "expiry",
+        "max_image_pixels",
+        "max_image_steps",
+        "max_text_tokens",
+        "created_at",
+    )
+    exclude = ("key_hash",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: SharedKey | None = None) -> bool:
+        return False

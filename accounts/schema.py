@@ -32,7 +32,7 @@ class UserKudosDetailsSerializer(serializers.Serializer):
     admin = serializers.IntegerField(help_text="Staff adjustments.")
     received = serializers.IntegerField(help_text="Received from other users.")
     recurring = serializers.IntegerField()
-    awarded = serializers.IntegerField(help_text="Rating rebates.")
+    awarded = serializers.IntegerField(help_text="Rating rebates and staff awards.")
     styled = serializers.IntegerField()
 
 
@@ -80,3 +80,21 @@ class UserDetailsSerializer(serializers.Serializer):
     records = UserRecordsSerializer()
     usage = UsageDetailsSerializer()
     contributions = ContributionsDetailsSerializer()
+
+
+class SharedKeyDetailsSerializer(serializers.Serializer):
+    """The AI Horde's SharedKeyDetails."""
+
+    id = serializers.UUIDField(help_text="The shared key itself: send it as `apikey`.")
+    username = serializers.CharField(help_text="The owner, name#id.")
+    name = serializers.CharField(allow_blank=True)
+    kudos = serializers.IntegerField(help_text="Kudos this key may still spend; -1: unlimited.")
+    expiry = serializers.DateTimeField(allow_null=True, help_text="When it stops working; null: never.")
+    utilized = serializers.IntegerField(help_text="Kudos spent through this key.")
+    max_image_pixels = serializers.IntegerField()
+    max_image_steps = serializers.IntegerField()
+    max_text_tokens = serializers.IntegerField()
+
+
+class SimpleResponseSerializer(serializers.Serializer):
+    message = serializers.CharField(help_text="OK")

@@ -4,14 +4,62 @@ from __future__ import annotations
 
 from horde_site.api_input import is_ascii_number
 
-from .apikeys import apikey_hash
-from .models import ANONYMOUS_USER_ID, User
+from .apikeys import apikey_hash, sharedkey_canonical
+from .models import ANONYMOUS_USER_ID, SharedKey, User
 
 
 def user_by_apikey(*, key: str) -> User | None:
     if len(key) > 100:
         return None
     return User.objects.filter(apikey_hash=apikey_hash(key)).first()
+
+
+def shared_key_by_key(*, key: str) -> SharedKey | None:
+    """The shared key this text opens (any spelling of its UUID), with its owner; else None."""
+    canonical = sharedkey_canonical(key)
+    if canonical is None:
+        return None
+    return SharedKey.objects.select_related("user").filter(key_hash=apikey_hash(canonical)).first()
+
+
+def shared_key_details(*, shared_key: SharedKey, key: str) -> dict:
+    """The AI Horde's SharedKeyDetails. `key` is the key itself (the AI Horde's `id`): the
+    caller holds it, since only its hash is stored."""
+    expiry = shared_key.expiry
+    return {
+        "id": sharedkey_canonical(key),
+        "username": shared_key.user.horde_name,
+        "name": shared_key.name,
+        "kudos": shared_key.kudos,
+        "expiry": expiry.isoformat() if expiry is not None else None,
+        "utilized": shared_key.utilized,
+        "max_image_pixels": shared_key.max_image_pixels,
+        "max_image_steps": shared_key.max_image_steps,
+        "max_text_tokens": shared_key.max_text_tokens,
+    }
+
+
+def shared_keys_of(*, user: User) -> list[SharedKey]:
+    """A user's shared keys, oldest first (the profile page's list)."""
+    return list(SharedKey.objects.filter(user_id=user.pk).order_by("created_at", "pk"))
+
+
+USERS_PER_PAGE = 25
+
+
+def users_page(*, sort: str, page: int) -> list[User]:
+    """One page of registered users (not the anonymous user), as the AI Horde sorts them:
+    `kudos` richest first (no account yet is 0 kudos), `age` oldest first; ties by id, so
+    pages never overlap."""
+    from django.db.models import Value
+    from django.db.models.functions import Coalesce
+
+    users = User.objects.filter(is_active=True).exclude(pk=ANONYMOUS_USER_ID)
+    if sort == "age":
+        users = users.order_by("date_joined", "pk")
+    else:
+        users = users.annotate(kudos=Coalesce("kudos_account__balance", Value(0))).order_by("-kudos", "pk")
+    return list(users[(page - 1) * USERS_PER_PAGE : page * USERS_PER_PAGE])
 
 
 def user_anonymous() -> User:
@@ -51,7 +99,7 @@ def user_kudos_details(*, user: User) -> dict[str, int]:
         gifted=Sum("amount", filter=Q(transaction__kind=kind.TRANSFER, amount__lt=0)),
         received=Sum("amount", filter=Q(transaction__kind=kind.TRANSFER, amount__gt=0)),
         admin=Sum("amount", filter=Q(transaction__kind=kind.ADJUSTMENT)),
-        awarded=Sum("amount", filter=Q(transaction__kind=kind.RATING_REBATE)),
+        awarded=Sum("amount", filter=Q(transaction__kind__in=[kind.RATING_REBATE, kind.AWARD])),
     )
     totals = {name: int(value or 0) for name, value in rows.items()}
     return {

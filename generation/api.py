@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.apikey_auth import require_user
+from accounts.apikey_auth import require_user, shared_key_of
 from generation import conf, selectors
 from generation.models import GenerationRequest, Job
 from generation.services import (
@@ -98,7 +98,9 @@ class GenerateAsyncApi(APIView):
                 415,
                 429,
                 e400="Invalid body (validation failures name the field in `errors`) or one over 64 KiB",
-                e403="The model is for registered users only (AnonForbidden, BetaAnonForbidden)",
+                e403="The model is for registered users only (AnonForbidden, BetaAnonForbidden); the shared key "
+                "has expired or has not enough kudos left (SharedKeyExpired, SharedKeyEmpty, "
+                "SharedKeyInsufficientKudos)",
                 e429="Too many calls (TooManyRequests, with Retry-After) or requests waiting (TooManyPrompts)",
             ),
         },
@@ -107,12 +109,18 @@ class GenerateAsyncApi(APIView):
         length = request.META.get("CONTENT_LENGTH") or "0"
         if not length.isdigit() or int(length) > MAX_ASYNC_BODY_BYTES:
             raise bad_request(f"The request body may be at most {MAX_ASYNC_BODY_BYTES} bytes.")
-        user = require_user(request, allow_anonymous=True)
+        # A shared key generates for its owner, paid from its allowance (as on the AI Horde).
+        user = require_user(request, allow_anonymous=True, allow_shared_key=True)
         data = request.data
         if not isinstance(data, dict):
             raise bad_request("The request body must be a JSON object.")
         try:
-            result = request_submit(user=user, body=data, client_agent=request.headers.get("Client-Agent", ""))
+            result = request_submit(
+                user=user,
+                body=data,
+                client_agent=request.headers.get("Client-Agent", ""),
+                shared_key=shared_key_of(request),
+            )
         except GenerationError as exc:
             raise as_horde_error(exc) from None
         if result.request is None:

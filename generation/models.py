@@ -162,6 +162,10 @@ class GenerationRequest(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="generation_requests")
+    # The shared key that paid, if one did: refunds go back to its allowance.
+    shared_key = models.ForeignKey(
+        "accounts.SharedKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     model = models.ForeignKey(ImageModel, on_delete=models.PROTECT, related_name="requests")
     prompt = models.TextField()
     # Validated, normalised AI Horde params (sampler_name, cfg_scale, karras, ...).

@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "ratings",
     "aesthetics",
     "moderation",
+    "documents",
 ]
 
 MIDDLEWARE = [
@@ -242,6 +243,8 @@ HORDE_RATE_LIMITS = {
     "api-rate-own-pair": f"POST {envint('HORDE_RATE_RATINGS_PER_MINUTE', 60)}/60",
     "api-arena-next": f"GET {envint('HORDE_RATE_ARENA_PER_MINUTE', 120)}/60",
     "api-arena-vote": f"POST {envint('HORDE_RATE_ARENA_PER_MINUTE', 120)}/60",
+    # As on the AI Horde: five new shared keys a minute.
+    "api-sharedkeys": f"PUT {envint('HORDE_RATE_SHAREDKEYS_PER_MINUTE', 5)}/60",
 }
 RATE_LIMITS_OFF = envbool("HORDE_RATE_LIMITS_OFF")
 if RATE_LIMITS_OFF:

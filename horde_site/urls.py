@@ -8,6 +8,7 @@ from django.views.generic import RedirectView, TemplateView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from documents import views as documents_views
 from moderation.dashboard import dashboard_view
 from ratings import views_images
 
@@ -19,6 +20,7 @@ api_v2 = [
     path("", include("generation.api_urls")),
     path("", include("ratings.api_urls")),
     path("", include("moderation.api_urls")),
+    path("", include("documents.api_urls")),
 ]
 
 urlpatterns = [
@@ -26,6 +28,8 @@ urlpatterns = [
     # Browsers ask for /favicon.ico whatever the page links: one answer, not a 404 per page.
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("healthz", ops.health, name="health"),
+    path("terms", documents_views.terms, name="terms"),
+    path("privacy", documents_views.privacy, name="privacy"),
     path("metrics", ops.metrics, name="metrics"),
     path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="admin-dashboard"),
     path("admin/", admin.site.urls),

@@ -1,4 +1,4 @@
-"""Kudos API: POST /api/v2/kudos/transfer (AI Horde compatible)."""
+"""Kudos API: POST /api/v2/kudos/transfer and /api/v2/kudos/award (AI Horde compatible)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from rest_framework.views import APIView
 
 from accounts.apikey_auth import require_user
 from accounts.selectors import user_by_horde_name
-from horde_site.api_errors import bad_request
+from horde_site.api_errors import bad_request, forbidden
 from horde_site.api_schema import error_responses
 
-from .services import MAX_AMOUNT, KudosError, kudos_transfer
+from .services import MAX_AMOUNT, KudosError, kudos_award, kudos_transfer
 
 
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_AMOUNT})
@@ -21,6 +21,11 @@ class KudosAmountField(serializers.JSONField):
     """Any JSON value in; the ledger refuses what is not a positive whole number up to
     MAX_AMOUNT (strings, 1.5, true, huge values) with the AI Horde's rc names, so the
     schema documents what it takes."""
+
+
+def _whole(amount: object) -> object:
+    # horde-sdk sends 10.0 for 10: a whole number all the same.
+    return int(amount) if isinstance(amount, float) and amount.is_integer() else amount
 
 
 class KudosTransferApi(APIView):
@@ -55,9 +60,7 @@ class KudosTransferApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        amount = data["amount"]
-        if isinstance(amount, float) and amount.is_integer():
-            amount = int(amount)  # horde-sdk sends 10.0 for 10: a whole number all the same
+        amount = _whole(data["amount"])
         recipient = user_by_horde_name(name=data["username"])
         if recipient is None:
             # The AI Horde's rc for a transfer to a user it cannot find.
@@ -67,3 +70,48 @@ class KudosTransferApi(APIView):
         except KudosError as exc:  # DuplicateEvent included: a retried transfer_id pays nothing more
             raise bad_request(exc.message, rc=exc.rc) from exc
         return Response({"transferred": amount})
+
+
+class KudosAwardApi(APIView):
+    """Staff award kudos to a user. `award_id` (a uuid, Horde's extension) makes a retry pay once."""
+
+    @extend_schema_serializer(component_name="KudosAwardInput")
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=200, help_text="The recipient, as `name#id` or a plain username.")
+        amount = KudosAmountField(help_text="Whole number of kudos to award.")
+        award_id = serializers.UUIDField(required=False, allow_null=True)
+
+    @extend_schema(
+        operation_id="kudos_award",
+        request=InputSerializer,
+        responses={
+            200: inline_serializer("KudosAwarded", {"awarded": serializers.FloatField()}),
+            **error_responses(
+                400,
+                401,
+                403,
+                415,
+                e400="Invalid body, unknown recipient (InvalidAwardUsername), the anonymous user (KudosAwardToAnon), "
+                "a bad amount (KudosValidationError, NegativeKudosTransfer) or an award_id already paid "
+                "(DuplicateEvent)",
+                e403="The key's user is not staff (NotAllowedAwards)",
+            ),
+        },
+        tags=["kudos"],
+    )
+    def post(self, request: Request) -> Response:
+        staff_user = require_user(request, allow_anonymous=True)
+        if not staff_user.is_staff:
+            raise forbidden("Only staff can award kudos.", rc="NotAllowedAwards")
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        amount = _whole(data["amount"])
+        recipient = user_by_horde_name(name=data["username"])
+        if recipient is None:
+            raise bad_request("Invalid target username.", rc="InvalidAwardUsername")
+        try:
+            kudos_award(staff_user=staff_user, user=recipient, amount=amount, award_id=data.get("award_id"))
+        except KudosError as exc:
+            raise bad_request(exc.message, rc=exc.rc) from exc
+        return Response({"awarded": float(amount)})

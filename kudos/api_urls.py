@@ -8,4 +8,5 @@ from . import api
 
 urlpatterns = [
     path("kudos/transfer", api.KudosTransferApi.as_view(), name="api-kudos-transfer"),
+    path("kudos/award", api.KudosAwardApi.as_view(), name="api-kudos-award"),
 ]

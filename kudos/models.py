@@ -60,6 +60,7 @@ class Transaction(models.Model):
         RATING_REBATE = "rating_rebate", "Rating rebate"
         REBATE_REVERSAL = "rebate_reversal", "Rating rebate taken back"
         ADJUSTMENT = "adjustment", "Staff adjustment"
+        AWARD = "award", "Award"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     # What paid: unique, so an event pays at most once (e.g. "job-charge:<uuid>").

@@ -2,7 +2,7 @@
 
 Every public function here posts balanced transactions through `_post_many`.
 Other apps call the entry points (`kudos_charge`, `kudos_refund`,
-`kudos_reward`, `kudos_rebate`, `kudos_transfer`, `kudos_adjust`, and the
+`kudos_reward`, `kudos_rebate`, `kudos_transfer`, `kudos_adjust`, `kudos_award`, and the
 batch forms `kudos_charge_many` / `kudos_refund_many`) with an `event_key`
 naming the event that pays; posting the same key twice raises
 `DuplicateEvent` and changes nothing (a unique constraint decides, so this
@@ -308,6 +308,25 @@ def kudos_adjust(
             event_key=f"adjustment:{uuid.uuid4()}" if event_key is None else event_key,
             legs=[(account, amount), (system, -amount)],
             memo=reason,
+            created_by=staff_user,
+        )
+
+
+def kudos_award(*, staff_user: User, user: User, amount: object, award_id: uuid.UUID | None = None) -> Transaction:
+    """A staff member awards kudos (the AI Horde's `kudos/award`), from the staff adjustments
+    account. `award_id` names the award: a retry with the same one pays nothing more."""
+    amount = _check_amount(amount)
+    if not staff_user.is_staff:
+        raise KudosError("Only staff can award kudos.", rc="NotAllowedAwards")
+    if user.pk == ANONYMOUS_USER_ID:
+        raise KudosError("Kudos cannot be awarded to the anonymous user.", rc="KudosAwardToAnon")
+    with transaction.atomic():
+        account, system = _user_and_system(user, SystemAccount.STAFF_ADJUSTMENTS)
+        return _post(
+            kind=Transaction.Kind.AWARD,
+            event_key=f"award:{award_id or uuid.uuid4()}",
+            legs=[(account, amount), (system, -amount)],
+            memo=f"Awarded by {staff_user.username}",
             created_by=staff_user,
         )
 

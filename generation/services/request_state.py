@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from django.db.models import Count
 from django.utils import timezone
 
+from accounts.services import shared_key_give_back
 from generation.models import GenerationRequest, Job
 from kudos.models import Entry
 from kudos.services import Movement, kudos_refund_many
@@ -66,7 +67,11 @@ def jobs_refund(*, request: GenerationRequest, jobs: Sequence[Job], reason: str)
     if not refunds:
         return 0
     kudos_refund_many(user=request.user, refunds=refunds)
-    return sum(refund.amount for refund in refunds)
+    refunded = sum(refund.amount for refund in refunds)
+    if request.shared_key_id is not None:
+        # Under the same request lock as the refund, so it goes back to the key once.
+        shared_key_give_back(shared_key_id=request.shared_key_id, amount=refunded)
+    return refunded
 
 
 def job_refund_if_charged(*, job: Job, reason: str) -> bool:

@@ -21,7 +21,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import SharedKey, User
+from accounts.services import SharedKeyRefused, shared_key_check, shared_key_spend
 from generation import conf
 from generation.models import GenerationRequest, ImageModel, Job, Pipeline
 from generation.pricing import job_kudos, request_kudos
@@ -248,9 +249,22 @@ def _pipelines_for(model: ImageModel, images: int) -> list[Pipeline | None]:
     return [first] * images
 
 
-def request_submit(*, user: User, body: dict, client_agent: str = "") -> SubmitResult:
-    """Validate, price and create a request with its jobs; dispatch them after commit."""
+def request_submit(
+    *, user: User, body: dict, client_agent: str = "", shared_key: SharedKey | None = None
+) -> SubmitResult:
+    """Validate, price and create a request with its jobs; dispatch them after commit.
+
+    With a `shared_key` (its owner is `user`), the key must allow the request (expiry,
+    allowance, per-job limits; a dry run too) and pays for it from its allowance, in the
+    transaction that charges the owner."""
     valid = request_validate(user=user, body=body)
+    if shared_key is not None:
+        try:
+            shared_key_check(
+                shared_key=shared_key, width=valid.width, height=valid.height, steps=valid.steps, price=valid.kudos
+            )
+        except SharedKeyRefused as exc:
+            raise RequestRefused(exc.status_code, exc.rc, exc.message) from None
     if valid.dry_run:
         return SubmitResult(request=None, kudos=valid.kudos, warnings=valid.warnings)
     model = valid.model
@@ -281,6 +295,7 @@ def request_submit(*, user: User, body: dict, client_agent: str = "") -> SubmitR
             n=valid.images,
             client_agent=client_agent[:200],
             kudos=valid.kudos,
+            shared_key=shared_key,
             workers=valid.workers,
             **valid.flags,
         )
@@ -304,6 +319,11 @@ def request_submit(*, user: User, body: dict, client_agent: str = "") -> SubmitR
         # queued unpaid, and a failed insert undoes the charge. May go below zero.
         # Before the jobs' insert so the requester's balance row is locked only for
         # that one statement and the commit; its new balance sets the priority.
+        if shared_key is not None:
+            try:
+                shared_key_spend(shared_key=shared_key, amount=valid.kudos)
+            except SharedKeyRefused as exc:  # spent or expired since the check: nothing is kept
+                raise RequestRefused(exc.status_code, exc.rc, exc.message) from None
         charged = kudos_charge_many(
             user=user,
             charges=[Movement(f"job-charge:{job.pk}", each, charge_memo(request=request, job=job)) for job in jobs],

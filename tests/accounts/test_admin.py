@@ -161,3 +161,21 @@ def test_staff_can_add_a_user_in_the_admin(staff_client):
     )
     assert response.status_code == 302
     assert User.objects.get(username="fresh").check_password(password)
+
+
+@pytest.mark.django_db
+def test_staff_see_shared_keys_in_the_admin_without_the_key_and_cannot_edit_them(client, make_user, alice):
+    from accounts.models import SharedKey
+    from accounts.services import shared_key_create
+
+    shared_key, key = shared_key_create(user=alice[0], settings={"name": "party key", "kudos": 77})
+    admin_user, _ = make_user("root", is_staff=True, password="pw")
+    admin_user.is_superuser = True
+    admin_user.save(update_fields=["is_superuser"])
+    client.force_login(admin_user)
+    listing = client.get("/admin/accounts/sharedkey/").content.decode()
+    assert "party key" in listing and key not in listing
+    detail = client.get(f"/admin/accounts/sharedkey/{shared_key.pk}/change/").content.decode()
+    assert key not in detail and shared_key.key_hash not in detail
+    client.post(f"/admin/accounts/sharedkey/{shared_key.pk}/change/", {"kudos": "999999", "name": "x"})
+    assert SharedKey.objects.get().kudos == 77

@@ -61,13 +61,18 @@ def quiet_request_log():
 
 @pytest.fixture
 def people(horde_server, make_user):
-    """The demo models, Alice (requester, kudos), Bob (trusted worker owner), Charlie (arena rater):
-    {"alice": (user, apikey), ...}."""
+    """The demo models, Alice (requester, kudos), Bob (trusted worker owner), Charlie (arena rater),
+    and a shared key of Alice's: {"alice": (user, apikey), ..., "alice_sharedkey": (user, key)}."""
+    from accounts.services import shared_key_create
+
     call_command("seed_demo", stdout=io.StringIO())
+    alice = make_user("alice", kudos=100_000)
     return {
-        "alice": make_user("alice", kudos=100_000),
+        "alice": alice,
         "bob": make_user("bob", kudos=1000, trusted=True),
         "charlie": make_user("charlie", kudos=1000),
+        # Only its hash is stored: the fuzz can aim at it only because it is kept here.
+        "alice_sharedkey": (alice[0], shared_key_create(user=alice[0], settings={"name": "fuzzed"})[1]),
     }
 
 

@@ -12,7 +12,15 @@ pytestmark = pytest.mark.django_db
 OPERATIONS = {
     ("get", "/api/v2/find_user"): ("find_user", {200, 401}),
     ("get", "/api/v2/users/{user_id}"): ("user_details", {200, 401, 404}),
+    ("get", "/api/v2/users"): ("users_list", {200, 400}),
     ("post", "/api/v2/kudos/transfer"): ("kudos_transfer", {200, 400, 401, 415, 429}),
+    ("post", "/api/v2/kudos/award"): ("kudos_award", {200, 400, 401, 403, 415}),
+    ("put", "/api/v2/sharedkeys"): ("sharedkey_create", {200, 400, 401, 403, 415, 429}),
+    ("get", "/api/v2/sharedkeys/{sharedkey_id}"): ("sharedkey_details", {200, 401}),
+    ("patch", "/api/v2/sharedkeys/{sharedkey_id}"): ("sharedkey_modify", {200, 400, 401, 403, 415}),
+    ("delete", "/api/v2/sharedkeys/{sharedkey_id}"): ("sharedkey_delete", {200, 401, 403}),
+    ("get", "/api/v2/documents/terms"): ("documents_terms", {200, 400}),
+    ("get", "/api/v2/documents/privacy"): ("documents_privacy", {200, 400}),
     ("post", "/api/v2/generate/async"): ("generate_async", {200, 202, 400, 401, 403, 415, 429}),
     ("get", "/api/v2/generate/check/{request_id}"): ("generate_check", {200, 404}),
     ("get", "/api/v2/generate/status/{request_id}"): ("generate_status", {200, 401, 404}),
@@ -43,6 +51,9 @@ OPERATIONS = {
 }
 TAKES_A_JSON_BODY = {
     "kudos_transfer",
+    "kudos_award",
+    "sharedkey_create",
+    "sharedkey_modify",
     "generate_async",
     "generate_pop",
     "generate_submit",

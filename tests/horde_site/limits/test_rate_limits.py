@@ -92,6 +92,20 @@ def test_transfers_are_limited_and_a_refused_one_moves_nothing(client, alice, bo
     assert Transaction.objects.count() == before
 
 
+def test_new_shared_keys_are_limited_and_a_refused_one_makes_nothing(client, alice, limits):
+    from accounts.models import SharedKey
+
+    limits(**{"api-sharedkeys": "PUT 2/60"})
+
+    def put():
+        return client.put("/api/v2/sharedkeys", data="{}", content_type="application/json", HTTP_APIKEY=alice[1])
+
+    assert [put().status_code for _ in range(2)] == [200, 200]
+    refused = put()
+    assert refused.status_code == 429 and refused.json()["rc"] == "TooManyRequests"
+    assert SharedKey.objects.filter(user=alice[0]).count() == 2
+
+
 def test_other_routes_and_methods_are_not_counted(client, demo_models, alice, limits):
     limits(**{"generate-async": "POST 1/60"})
     for _ in range(5):

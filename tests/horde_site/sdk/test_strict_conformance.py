@@ -108,3 +108,38 @@ def test_every_answer_validates_in_strict_mode(answers):
 def test_strict_mode_really_refuses_an_extra_field(answers):
     model, heartbeat = answers[0]
     assert strict_errors([(model, {**heartbeat, "extension": 1})]) != [None]
+
+
+@pytest.fixture
+def key_answers(api_client, alice, bob, make_user):
+    """(SDK model name, answer) of the shared keys, the users list, the award and the documents."""
+    _, staff_key = make_user("staffer", is_staff=True)
+    got: list[tuple[str, object]] = []
+
+    def call(model: str, method: str, path: str, key: str | None = None, body=None):
+        headers = {"HTTP_APIKEY": key} if key else {}
+        data = json.dumps(body) if body is not None else None
+        response = getattr(api_client, method)(path, data=data, content_type="application/json", **headers)
+        assert response.status_code == 200, (path, response.content)
+        got.append((model, response.json()))
+        return response.json()
+
+    made = call("ExpiryStrSharedKeyDetailsResponse", "put", "/api/v2/sharedkeys", alice[1], {"name": "k", "kudos": 50})
+    key = made["id"]
+    call("ExpiryStrSharedKeyDetailsResponse", "get", f"/api/v2/sharedkeys/{key}")
+    call("ExpiryStrSharedKeyDetailsResponse", "patch", f"/api/v2/sharedkeys/{key}", alice[1], {"expiry": 2})
+    call("UserDetailsResponse", "get", "/api/v2/find_user", key)
+    call("ListUsersDetailsResponse", "get", "/api/v2/users?page=1&sort=age")
+    call("KudosAwardResponse", "post", "/api/v2/kudos/award", staff_key, {"username": "bob", "amount": 5.0})
+    for document in ("terms", "privacy"):
+        call("HordeDocument", "get", f"/api/v2/documents/{document}")
+        call("HordeDocument", "get", f"/api/v2/documents/{document}?format=markdown")
+    call("SharedKeyDeleteResponse", "delete", f"/api/v2/sharedkeys/{key}", alice[1])
+    return got
+
+
+def test_every_shared_key_user_award_and_document_answer_validates_in_strict_mode(key_answers):
+    verdicts = strict_errors(key_answers)
+    failed = [f"{model}: {verdict}" for (model, _), verdict in zip(key_answers, verdicts, strict=True) if verdict]
+    assert failed == [], "\n\n".join(failed)
+    assert len(key_answers) == 11
