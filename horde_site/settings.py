@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "accounts",
     "kudos",
+    "site_status",
     "generation",
     "ratings",
     "aesthetics",
@@ -483,6 +484,11 @@ CELERY_BEAT_SCHEDULE = {
     "generation-requeue-expired": {
         "task": "generation.requeue_expired",
         "schedule": float(envint("HORDE_REQUEUE_EVERY_SECONDS", 15)),
+        "options": {"queue": "housekeeping"},
+    },
+    "generation-stats-compact": {
+        "task": "generation.stats_compact",
+        "schedule": float(envint("HORDE_STATS_COMPACT_EVERY_SECONDS", 600)),
         "options": {"queue": "housekeeping"},
     },
     "generation-redispatch-queued": {
