@@ -19,7 +19,7 @@ from django.db.models import Count, F, QuerySet, Sum
 from django.utils import timezone
 
 from generation import conf
-from generation.models import GenerationRequest, Image, ImageModel, Job, Worker
+from generation.models import GenerationRequest, Image, ImageModel, Job, Style, Worker
 from generation.pricing import megapixelsteps
 from kudos.models import Entry
 
@@ -340,3 +340,37 @@ def request_ledger(*, request: GenerationRequest, job_ids: list | None = None) -
         refunded_jobs=refunded_jobs,
         rewarded_to_requester=totals["reward"],
     )
+
+
+STYLES_PER_PAGE = 25
+
+
+def styles_page(*, sort: str, page: int, tag: str | None = None, model: str | None = None) -> list[Style]:
+    """One page (25, as the AI Horde) of the public styles: most used first, or newest first."""
+    styles = Style.objects.filter(public=True).select_related("creator")
+    if tag:
+        styles = styles.filter(tags__contains=[tag])
+    if model:
+        styles = styles.filter(model_names__contains=[model])
+    order = ("-use_count", "name") if sort == "popular" else ("-created_at", "name")
+    start = (page - 1) * STYLES_PER_PAGE
+    return list(styles.order_by(*order)[start : start + STYLES_PER_PAGE])
+
+
+def style_details(*, style: Style) -> dict[str, Any]:
+    """As the AI Horde's StyleStable (no shared key, examples or template fields here)."""
+    return {
+        "id": str(style.id),
+        "name": style.name,
+        "info": style.info,
+        "prompt": style.prompt,
+        "params": dict(style.params or {}),
+        "public": style.public,
+        "nsfw": style.nsfw,
+        "tags": list(style.tags or []),
+        "models": list(style.model_names or []),
+        "creator": style.creator.horde_name if style.creator else None,
+        "use_count": style.use_count,
+        "updated": style.updated_at.isoformat(),
+        "examples": [],
+    }

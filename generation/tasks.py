@@ -188,3 +188,11 @@ def workers_uptime_reward() -> int:
     from .services.uptime import workers_uptime_reward as reward
 
     return reward()
+
+
+@shared_task(name="generation.stats_compact", ignore_result=True)
+def stats_compact() -> int:
+    """Periodic (Celery beat): fold old statistics counters into coarser periods."""
+    from .services.stats import stats_compact as compact
+
+    return compact()

@@ -26,6 +26,7 @@ from .errors import WorkerActionRefused, worker_bad
 from .fail import job_fail
 from .images import image_validate
 from .request_state import request_status_refresh, reward_memo
+from .stats import stats_count_finished
 from .storage import image_store
 
 
@@ -134,6 +135,8 @@ def _job_finish(
             fault_streak=0,
         )
         request_status_refresh(request=request)
+        # The statistics count it in this transaction: once, and only if it finishes.
+        stats_count_finished(model_id=job.model_id, pixelsteps=request.width * request.height * request.steps, at=now)
         if reward:
             # Last, so the owner's balance row is held only until the commit. The only
             # account this transaction touches: the requester paid at submission.
