@@ -229,3 +229,13 @@ def test_the_admin_refuses_a_style_a_request_could_not_use(staff_client, demo_mo
     response = staff_client.post("/admin/generation/style/add/", style_form(**{field: value}))
     assert response.status_code == 200  # the form again, with its error
     assert not Style.objects.exists()
+
+
+def test_the_list_and_one_style_are_one_query_each(api_client, make_user, django_assert_num_queries):
+    creator, _ = make_user("maker", is_staff=True)
+    for index in range(5):
+        make_style(name=f"style-{index}", creator=creator)
+    with django_assert_num_queries(1):  # the page, with each creator joined
+        assert len(api_client.get("/api/v2/styles/image").json()) == 5
+    with django_assert_num_queries(1):
+        assert api_client.get("/api/v2/styles/image_by_name/style-3").json()["creator"] == creator.horde_name

@@ -94,3 +94,9 @@ def test_the_modes_endpoint_takes_no_bad_input(api_client):
     response = api_client.get("/api/v2/status/modes?x=%00")
     assert (response.status_code, response.json()["rc"]) == (400, "BadRequest")
     assert not HordeModes.objects.exists()
+
+
+def test_the_modes_are_one_query(demo_models, api_client, django_assert_num_queries):
+    modes_set(maintenance=True, invite_only=True)
+    with django_assert_num_queries(1):
+        assert api_client.get("/api/v2/status/modes").json() == {"maintenance_mode": True, "invite_only_mode": True}

@@ -67,3 +67,10 @@ def test_news_is_newest_first_and_unpublished_news_is_not_served(api_client):
 def test_the_news_endpoint_takes_no_bad_input(api_client):
     response = api_client.get("/api/v2/status/news?x=%00")
     assert (response.status_code, response.json()["rc"]) == (400, "BadRequest")
+
+
+def test_the_news_is_one_query(api_client, django_assert_num_queries):
+    for day in range(1, 6):
+        NewsItem.objects.create(title=f"n{day}", newspiece="n", date_published=datetime.date(2026, 11, day))
+    with django_assert_num_queries(1):
+        assert len(api_client.get("/api/v2/status/news").json()) == 5
