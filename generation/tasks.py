@@ -196,3 +196,11 @@ def stats_compact() -> int:
     from .services.stats import stats_compact as compact
 
     return compact()
+
+
+@shared_task(name="generation.maintenance_abort", ignore_result=True)
+def maintenance_abort() -> int:
+    """Periodic (Celery beat): in maintenance mode, cancel and refund the images not started."""
+    from .services.maintenance import requests_abort_for_maintenance
+
+    return requests_abort_for_maintenance()

@@ -486,6 +486,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(envint("HORDE_REQUEUE_EVERY_SECONDS", 15)),
         "options": {"queue": "housekeeping"},
     },
+    "generation-maintenance-abort": {
+        "task": "generation.maintenance_abort",
+        "schedule": float(envint("HORDE_MAINTENANCE_ABORT_EVERY_SECONDS", 15)),
+        "options": {"queue": "housekeeping"},
+    },
     "generation-stats-compact": {
         "task": "generation.stats_compact",
         "schedule": float(envint("HORDE_STATS_COMPACT_EVERY_SECONDS", 600)),

@@ -6,7 +6,8 @@ Invariants:
   itself (no cached copy), so a switch holds everywhere at once.
 - Maintenance mode refuses new image requests (400 MaintenanceMode, as on the AI Horde);
   invite-only mode refuses a user's new worker past the workers staff invited them to run
-  (403 WorkerInviteOnly). Work already queued or claimed carries on.
+  (403 WorkerInviteOnly). In maintenance, housekeeping cancels and refunds the images not
+  started (generation.services.maintenance); images being made finish.
 """
 
 from __future__ import annotations

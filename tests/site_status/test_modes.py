@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -10,7 +11,7 @@ from generation.models import GenerationRequest, Worker
 from kudos.selectors import user_balance
 from site_status.models import HordeModes, WorkerInvite
 from site_status.services import modes_set
-from tests.generation.conftest import SD, body
+from tests.generation.conftest import SD, body, webp
 
 pytestmark = pytest.mark.django_db
 
@@ -51,10 +52,31 @@ def test_maintenance_refuses_new_requests_and_changes_nothing(demo_models, api_c
     assert post(api_client, "/api/v2/generate/async", body(), alice[1]).status_code == 202
 
 
-def test_maintenance_lets_workers_finish_what_is_queued(demo_models, api_client, alice, bob):
-    post(api_client, "/api/v2/generate/async", body(), alice[1])
+def test_maintenance_cancels_what_has_not_started_and_lets_workers_finish_what_they_hold(
+    demo_models, api_client, alice, bob
+):
+    from generation.models import Job
+    from generation.services.maintenance import requests_abort_for_maintenance
+
+    request_id = post(api_client, "/api/v2/generate/async", body(params={"n": 3}), alice[1]).json()["id"]
+    assert requests_abort_for_maintenance() == 0  # the mode is off: nothing happens
+    held = pop(api_client, bob[1]).json()["id"]
+    paid = user_balance(user=alice[0])
     modes_set(maintenance=True, invite_only=False)
-    assert pop(api_client, bob[1]).json()["id"] is not None
+    assert requests_abort_for_maintenance() == 2  # as the AI Horde: the images not started are dropped
+    assert user_balance(user=alice[0]) == paid + 2 * 6  # and refunded (6 kudos each)
+    assert Job.objects.get(pk=held).status == Job.Status.CLAIMED
+    assert pop(api_client, bob[1]).json()["id"] is None  # nothing left to take
+    image = base64.b64encode(webp(512, 512)).decode()
+    done = post(api_client, "/api/v2/generate/submit", {"id": held, "generation": image}, bob[1])
+    assert done.status_code == 200 and done.json()["reward"] == 6.0  # the held image finishes, paid
+    assert api_client.get(f"/api/v2/generate/check/{request_id}").json()["finished"] == 1
+    assert requests_abort_for_maintenance() == 0  # once each
+
+
+def test_the_beat_schedule_aborts_queued_work_in_maintenance(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["generation-maintenance-abort"]
+    assert (entry["task"], entry["options"]) == ("generation.maintenance_abort", {"queue": "housekeeping"})
 
 
 def test_maintenance_refuses_the_generate_page_too(demo_models, client, make_user):
