@@ -346,15 +346,22 @@ STYLES_PER_PAGE = 25
 
 
 def styles_page(*, sort: str, page: int, tag: str | None = None, model: str | None = None) -> list[Style]:
-    """One page (25, as the AI Horde) of the public styles: most used first, or newest first."""
-    styles = Style.objects.filter(public=True).select_related("creator")
-    if tag:
-        styles = styles.filter(tags__contains=[tag])
-    if model:
-        styles = styles.filter(model_names__contains=[model])
+    """One page (25, as the AI Horde) of the public styles: most used first, or newest first.
+
+    A tag or model filter is applied in Python over the public styles (staff make them, so
+    they are few): JSON containment is PostgreSQL's, and SQLite runs the development site.
+    """
     order = ("-use_count", "name") if sort == "popular" else ("-created_at", "name")
+    styles = Style.objects.filter(public=True).select_related("creator").order_by(*order)
     start = (page - 1) * STYLES_PER_PAGE
-    return list(styles.order_by(*order)[start : start + STYLES_PER_PAGE])
+    if not tag and not model:
+        return list(styles[start : start + STYLES_PER_PAGE])
+    wanted = [
+        style
+        for style in styles
+        if (not tag or tag in (style.tags or [])) and (not model or model in (style.model_names or []))
+    ]
+    return wanted[start : start + STYLES_PER_PAGE]
 
 
 def style_details(*, style: Style) -> dict[str, Any]:

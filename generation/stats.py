@@ -14,8 +14,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection
-from django.db.models import Q, Sum
+from django.db.models import BigIntegerField, Count, F, Q, Sum
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from generation.models import GenerationStat, Job
@@ -88,12 +88,10 @@ def image_model_stats(*, now: datetime | None = None) -> dict[str, dict[str, int
     return out
 
 
-# Waiting and running image work: the jobs not finished yet (the queue, not the history).
-_QUEUE_SQL = """
-SELECT COUNT(DISTINCT j.request_id), COALESCE(SUM(r.width::bigint * r.height * r.steps), 0)
-FROM generation_job j JOIN generation_generationrequest r ON r.id = j.request_id
-WHERE j.status IN (%s, %s)
-"""
+def _pixelsteps() -> Sum:
+    # Cast first: width x height x steps of a large image overflows PostgreSQL's integer.
+    size = Cast(F("request__width"), BigIntegerField()) * F("request__height") * F("request__steps")
+    return Sum(size, default=0)
 
 
 def _threads(info: Any) -> int:
@@ -108,9 +106,11 @@ def horde_performance(*, now: datetime | None = None) -> dict[str, Any]:
     unfinished jobs, the workers online, and the past minute from the counters. Horde makes
     images only: the text and interrogation figures are zero."""
     now = now or timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(_QUEUE_SQL, [Job.Status.QUEUED, Job.Status.CLAIMED])
-        queued_requests, queued_pixelsteps = cursor.fetchone()
+    # Waiting and running image work: the jobs not finished yet (the queue, not the history).
+    queue = Job.objects.filter(status__in=(Job.Status.QUEUED, Job.Status.CLAIMED)).aggregate(
+        requests=Count("request_id", distinct=True), pixelsteps=_pixelsteps()
+    )
+    queued_requests, queued_pixelsteps = queue["requests"], queue["pixelsteps"]
     infos = list(workers_online().values_list("info", flat=True))
     threads = sum(_threads(info) for info in infos)
     current = minute_start(now)
