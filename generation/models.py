@@ -295,7 +295,7 @@ class GenerationStat(models.Model):
     """Finished images and pixel-steps of one model in one period: counters, never recounted.
 
     A finished job adds to its model's minute row in the transaction that finishes it (one
-    upsert, generation.services.stats), so each job counts once. Housekeeping folds old rows
+    atomic add, generation.services.stats), so each job counts once. Housekeeping folds old rows
     into coarser ones (minutes past an hour into hours, hours past two days into days, days
     past 35 days into the model's total row), so a read sums at most ~200 rows per model.
     """

@@ -27,7 +27,7 @@ def model(demo_models):
 
 
 def test_a_read_then_write_counter_loses_finishes_that_happen_at_once(model):
-    """Why the counter is one upsert: read, add one and write back, and two finishes count once."""
+    """Why the counter adds in the database: read, add one and write back, and two finishes count once."""
     row = GenerationStat.objects.create(model=model, span="minute", start=minute_start(timezone.now()))
     both_read = threading.Barrier(2)
 
