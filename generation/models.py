@@ -296,7 +296,7 @@ class GenerationStat(models.Model):
 
     A finished job adds to its model's minute row in the transaction that finishes it (one
     atomic add, generation.services.stats), so each job counts once. Housekeeping folds old rows
-    into coarser ones (minutes past an hour into hours, hours past two days into days, days
+    into coarser ones (minutes past two hours into hours, hours past two days into days, days
     past 35 days into the model's total row), so a read sums at most ~200 rows per model.
     """
 

@@ -135,10 +135,8 @@ def _job_finish(
             fault_streak=0,
         )
         request_status_refresh(request=request)
-        # The statistics count it in this transaction: once, and only if it finishes.
-        stats_count_finished(model_id=job.model_id, pixelsteps=request.width * request.height * request.steps, at=now)
         if reward:
-            # Last, so the owner's balance row is held only until the commit. The only
+            # Late, so the owner's balance row is held only until the commit. The only
             # account this transaction touches: the requester paid at submission.
             kudos_reward(
                 user=worker.owner,
@@ -146,6 +144,9 @@ def _job_finish(
                 event_key=f"job-reward:{job.pk}",
                 memo=reward_memo(request=request, job=job),
             )
+        # The statistics count it in this transaction: once, and only if it finishes. Very
+        # last: every finish of this model this minute adds to this one row, held to the commit.
+        stats_count_finished(model_id=job.model_id, pixelsteps=request.width * request.height * request.steps, at=now)
     job.status = Job.Status.DONE
     job.finished_at = now
     return image, reward
