@@ -15,6 +15,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from . import admin_styles  # noqa: F401  (registers the Style admin)
 from .backends.recipes import RecipeError, recipe_validate
 from .models import GenerationRequest, Image, ImageModel, Job, Pipeline, Worker
 from .selectors import staff_image_url

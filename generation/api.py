@@ -95,12 +95,15 @@ class GenerateAsyncApi(APIView):
                 400,
                 401,
                 403,
+                404,
                 415,
                 429,
-                e400="Invalid body (validation failures name the field in `errors`) or one over 64 KiB",
+                e400="Invalid body (validation failures name the field in `errors`), one over 64 KiB, "
+                "or maintenance mode (MaintenanceMode)",
                 e403="The model is for registered users only (AnonForbidden, BetaAnonForbidden); the shared key "
                 "has expired or has not enough kudos left (SharedKeyExpired, SharedKeyEmpty, "
                 "SharedKeyInsufficientKudos)",
+                e404="The style named is none (ThingNotFound)",
                 e429="Too many calls (TooManyRequests, with Retry-After) or requests waiting (TooManyPrompts)",
             ),
         },

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from generation import selectors
 from generation.models import Worker
 from horde_site.api_errors import not_found
-from horde_site.api_schema import error_responses
+from horde_site.api_schema import QueryIntegerField, error_responses
 
 from .schema import ActiveModelSerializer, HeartbeatSerializer, WorkerDetailsSerializer
 
@@ -34,8 +34,8 @@ class ModelsStatusApi(APIView):
         ("known"): `type=text` or `model_state=custom` list none."""
 
         type = serializers.ChoiceField(choices=["image", "text"], required=False, default="image")
-        min_count = serializers.IntegerField(min_value=0, required=False, help_text="At least this many workers")
-        max_count = serializers.IntegerField(min_value=0, required=False, help_text="At most this many workers")
+        min_count = QueryIntegerField(min_value=0, required=False, help_text="At least this many workers")
+        max_count = QueryIntegerField(min_value=0, required=False, help_text="At most this many workers")
         model_state = serializers.ChoiceField(choices=["known", "custom", "all"], required=False, default="all")
 
     @extend_schema(

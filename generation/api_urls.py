@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import api, api_status
+from . import api, api_stats, api_status, api_styles
 
 urlpatterns = [
     path("generate/async", api.GenerateAsyncApi.as_view(), name="generate-async"),
@@ -16,6 +16,12 @@ urlpatterns = [
     path("generate/r2/<str:job_id>", api.GenerateR2UploadApi.as_view(), name="generate-r2-upload"),
     path("status/heartbeat", api_status.HeartbeatApi.as_view(), name="status-heartbeat"),
     path("status/models", api_status.ModelsStatusApi.as_view(), name="status-models"),
+    path("status/performance", api_stats.PerformanceApi.as_view(), name="status-performance"),
+    path("stats/img/models", api_stats.StatsImgModelsApi.as_view(), name="stats-img-models"),
+    path("stats/img/totals", api_stats.StatsImgTotalsApi.as_view(), name="stats-img-totals"),
+    path("styles/image", api_styles.StylesImageApi.as_view(), name="styles-image"),
+    path("styles/image/<str:style_id>", api_styles.StyleImageApi.as_view(), name="style-image"),
+    path("styles/image_by_name/<str:style_name>", api_styles.StyleImageByNameApi.as_view(), name="style-image-by-name"),
     path("workers", api_status.WorkersApi.as_view(), name="workers"),
     path("workers/<str:worker_id>", api_status.WorkerApi.as_view(), name="worker"),
 ]

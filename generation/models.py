@@ -271,3 +271,72 @@ def hidden_pair_requests() -> models.QuerySet:
     """Ids of requests holding a hidden image: for comparisons (arena, leaderboard, export,
     judging) a hidden image takes its whole pair with it."""
     return Image.objects.filter(hidden_at__isnull=False).values("request_id")
+
+
+class Style(models.Model):
+    """A named prompt template with params, staff-made in the admin (the AI Horde's image style).
+
+    `prompt` holds `{p}` (where the requester's prompt goes) and `{np}` (their negative
+    prompt); a request naming the style (by id or name) runs under the style's models and
+    params, keeping only its own n, and width and height where the style sets none
+    (generation.services.styles, called by the one submit service). The admin form checks
+    the template, the params (the async body's own rules) and the model names.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    info = models.CharField(max_length=1000, blank=True, help_text="What the style is for.")
+    prompt = models.TextField(help_text="The template: {p} is the requester's prompt, {np} their negative prompt.")
+    params = models.JSONField(default=dict, blank=True, help_text='Generation params, e.g. {"steps": 30}.')
+    model_names = models.JSONField(default=list, help_text="The image models it runs on (1 to 5 names).")
+    tags = models.JSONField(default=list, blank=True, help_text="Up to 10 words.")
+    nsfw = models.BooleanField(default=False)
+    public = models.BooleanField(default=True, help_text="Listed; a style that is not is found by id or name only.")
+    use_count = models.PositiveIntegerField(default=0, editable=False)
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["-use_count", "name"], name="style_popular")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GenerationStat(models.Model):
+    """Finished images and pixel-steps of one model in one period: counters, never recounted.
+
+    A finished job adds to its model's minute row in the transaction that finishes it (one
+    atomic add, generation.services.stats), so each job counts once. Housekeeping folds old rows
+    into coarser ones (minutes past two hours into hours, hours past two days into days, days
+    past 35 days into the model's total row), so a read sums at most ~200 rows per model.
+    """
+
+    class Span(models.TextChoices):
+        MINUTE = "minute", "Minute"
+        HOUR = "hour", "Hour"
+        DAY = "day", "Day"
+        TOTAL = "total", "Everything older"
+
+    model = models.ForeignKey(ImageModel, on_delete=models.CASCADE, related_name="+")
+    span = models.CharField(max_length=6, choices=Span.choices)
+    # The period's start (the epoch for a total row).
+    start = models.DateTimeField()
+    images = models.BigIntegerField(default=0)
+    pixelsteps = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model", "span", "start"], name="generationstat_unique_period"),
+            models.CheckConstraint(
+                name="generationstat_counts_not_negative", condition=Q(images__gte=0, pixelsteps__gte=0)
+            ),
+        ]
+        indexes = [models.Index(fields=["start"], name="generationstat_start")]
+
+    def __str__(self) -> str:
+        return f"{self.model_id} {self.span} {self.start:%Y-%m-%d %H:%M}"

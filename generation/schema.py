@@ -174,3 +174,78 @@ WorkerDetailsSerializer = type(
         **{flag: serializers.BooleanField() for flag in _WORKER_FLAGS},
     },
 )
+
+
+class HordePerformanceSerializer(serializers.Serializer):
+    """As /api/v2/status/performance (HordePerformance); Horde makes images only, so the text
+    and interrogation figures are always zero."""
+
+    queued_requests = serializers.IntegerField(help_text="Image requests waiting or running.")
+    queued_text_requests = serializers.IntegerField()
+    worker_count = serializers.IntegerField(help_text="Workers online (seen recently, not paused or in maintenance).")
+    text_worker_count = serializers.IntegerField()
+    thread_count = serializers.IntegerField(help_text="Their threads.")
+    text_thread_count = serializers.IntegerField()
+    queued_megapixelsteps = serializers.FloatField(help_text="Megapixel-steps of the images waiting or running.")
+    past_minute_megapixelsteps = serializers.FloatField(help_text="Megapixel-steps finished in the past minute.")
+    queued_forms = serializers.FloatField()
+    interrogator_count = serializers.IntegerField()
+    interrogator_thread_count = serializers.IntegerField()
+    queued_tokens = serializers.FloatField()
+    past_minute_tokens = serializers.FloatField()
+
+
+class ImgModelStatsSerializer(serializers.Serializer):
+    """As /api/v2/stats/img/models (ImgModelStats): images finished per model name."""
+
+    day = serializers.DictField(child=serializers.IntegerField(), help_text="The last 24 hours.")
+    month = serializers.DictField(child=serializers.IntegerField(), help_text="The last 30 days.")
+    total = serializers.DictField(child=serializers.IntegerField(), help_text="All time.")
+
+
+class SinglePeriodImgStatSerializer(serializers.Serializer):
+    images = serializers.IntegerField(help_text="Images finished.")
+    ps = serializers.IntegerField(help_text="Their pixel-steps (width x height x steps).")
+
+
+class StatsImgTotalsSerializer(serializers.Serializer):
+    """As /api/v2/stats/img/totals (StatsImgTotals)."""
+
+    minute = SinglePeriodImgStatSerializer(help_text="The past 60 seconds (a sliding estimate from minute counters).")
+    hour = SinglePeriodImgStatSerializer(help_text="The last 60 minutes.")
+    day = SinglePeriodImgStatSerializer(help_text="The last 24 hours.")
+    month = SinglePeriodImgStatSerializer(help_text="The last 30 days.")
+    total = SinglePeriodImgStatSerializer(help_text="All time.")
+
+
+class StyleParamsSerializer(serializers.Serializer):
+    """The params a style sets (ModelStyleInputParamsStable); only those it sets are listed."""
+
+    sampler_name = serializers.CharField(required=False)
+    cfg_scale = serializers.FloatField(required=False)
+    width = serializers.IntegerField(required=False)
+    height = serializers.IntegerField(required=False)
+    steps = serializers.IntegerField(required=False)
+    clip_skip = serializers.IntegerField(required=False)
+    karras = serializers.BooleanField(required=False)
+    tiling = serializers.BooleanField(required=False)
+    hires_fix = serializers.BooleanField(required=False)
+    transparent = serializers.BooleanField(required=False)
+
+
+class StyleStableSerializer(serializers.Serializer):
+    """As the AI Horde's StyleStable."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    info = serializers.CharField()
+    prompt = serializers.CharField(help_text="The template: {p} takes the request's prompt, {np} its negative prompt.")
+    params = StyleParamsSerializer()
+    public = serializers.BooleanField()
+    nsfw = serializers.BooleanField()
+    tags = serializers.ListField(child=serializers.CharField())
+    models = serializers.ListField(child=serializers.CharField())
+    creator = serializers.CharField(allow_null=True, help_text="name#id of the staff member who made it.")
+    use_count = serializers.IntegerField(help_text="Requests made with it.")
+    updated = serializers.DateTimeField()
+    examples = serializers.ListField(child=serializers.DictField(), max_length=0)

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from generation import conf
-from generation.models import GenerationRequest, Image, ImageModel, Job, Worker
+from generation.models import GenerationRequest, Image, ImageModel, Job, Style, Worker
 from generation.pricing import megapixelsteps
 from kudos.models import Entry
 
@@ -352,3 +352,44 @@ def request_ledger(*, request: GenerationRequest, job_ids: list | None = None) -
         refunded_jobs=refunded_jobs,
         rewarded_to_requester=totals["reward"],
     )
+
+
+STYLES_PER_PAGE = 25
+
+
+def styles_page(*, sort: str, page: int, tag: str | None = None, model: str | None = None) -> list[Style]:
+    """One page (25, as the AI Horde) of the public styles: most used first, or newest first.
+
+    A tag or model filter is applied in Python over the public styles (staff make them, so
+    they are few): JSON containment is PostgreSQL's, and SQLite runs the development site.
+    """
+    order = ("-use_count", "name") if sort == "popular" else ("-created_at", "name")
+    styles = Style.objects.filter(public=True).select_related("creator").order_by(*order)
+    start = (page - 1) * STYLES_PER_PAGE
+    if not tag and not model:
+        return list(styles[start : start + STYLES_PER_PAGE])
+    wanted = [
+        style
+        for style in styles
+        if (not tag or tag in (style.tags or [])) and (not model or model in (style.model_names or []))
+    ]
+    return wanted[start : start + STYLES_PER_PAGE]
+
+
+def style_details(*, style: Style) -> dict[str, Any]:
+    """As the AI Horde's StyleStable (no shared key, examples or template fields here)."""
+    return {
+        "id": str(style.id),
+        "name": style.name,
+        "info": style.info,
+        "prompt": style.prompt,
+        "params": dict(style.params or {}),
+        "public": style.public,
+        "nsfw": style.nsfw,
+        "tags": list(style.tags or []),
+        "models": list(style.model_names or []),
+        "creator": style.creator.horde_name if style.creator else None,
+        "use_count": style.use_count,
+        "updated": style.updated_at.isoformat(),
+        "examples": [],
+    }

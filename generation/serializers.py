@@ -44,6 +44,12 @@ SAMPLERS = frozenset(
     }
 )
 MAX_SEED = 2**32 - 1
+STYLE_NAME_MAX = 100
+# The params a style may set: the async params less n (the request's own) and seed.
+STYLE_PARAM_KEYS = frozenset(
+    {"sampler_name", "cfg_scale", "width", "height", "steps", "clip_skip"}
+    | {"karras", "tiling", "hires_fix", "transparent"}
+)
 MAX_WORKERS_LISTED = 5
 MAX_MODELS_LISTED = 20
 # The rc names the rules below raise; any other error code is a plain BadRequest.
@@ -293,6 +299,17 @@ class GenerationInputSerializer(serializers.Serializer):
             "max_length": f"models may list at most {MAX_MODELS_LISTED} names.",
         },
     )
+    style = StrictCharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=STYLE_NAME_MAX,
+        help_text="A style's id or name: its prompt template, models and params apply (StyleNotFound: ThingNotFound).",
+        error_messages={
+            "invalid": "style must be a style's id or name.",
+            "max_length": f"style may be at most {STYLE_NAME_MAX} characters.",
+        },
+    )
     source_image = NotSupportedTextField(message="Source images (img2img, inpainting) are not supported here.")
     source_mask = NotSupportedTextField(message="Source images (img2img, inpainting) are not supported here.")
     extra_source_images = NotSupportedListField(message="Source images (img2img, inpainting) are not supported here.")
@@ -329,3 +346,17 @@ class SubmitInputSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=["ok", "censored", "faulted", "csam"], default="ok")
     seed = serializers.CharField(max_length=40, required=False, allow_blank=True, allow_null=True)
     censored = serializers.BooleanField(default=False)
+
+
+def style_params_problem(params: Any) -> str | None:
+    """Why a style's params are refused (the async params' own rules, STYLE_PARAM_KEYS only), or None."""
+    if not isinstance(params, dict):
+        return "params must be an object."
+    unknown = sorted(set(params) - STYLE_PARAM_KEYS)
+    if unknown:
+        return f"A style may not set params.{unknown[0][:50]} (it may set {', '.join(sorted(STYLE_PARAM_KEYS))})."
+    serializer = GenerationParamsSerializer(data=params)
+    if not serializer.is_valid():
+        field, message, _code = first_error(serializer.errors)
+        return message if message.startswith("params.") else f"params.{field}: {message}"
+    return None

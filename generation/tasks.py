@@ -188,3 +188,19 @@ def workers_uptime_reward() -> int:
     from .services.uptime import workers_uptime_reward as reward
 
     return reward()
+
+
+@shared_task(name="generation.stats_compact", ignore_result=True)
+def stats_compact() -> int:
+    """Periodic (Celery beat): fold old statistics counters into coarser periods."""
+    from .services.stats import stats_compact as compact
+
+    return compact()
+
+
+@shared_task(name="generation.maintenance_abort", ignore_result=True)
+def maintenance_abort() -> int:
+    """Periodic (Celery beat): in maintenance mode, cancel and refund the images not started."""
+    from .services.maintenance import requests_abort_for_maintenance
+
+    return requests_abort_for_maintenance()

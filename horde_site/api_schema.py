@@ -14,6 +14,8 @@ from typing import Any
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+from horde_site.api_input import is_ascii_number
+
 ERROR_MEANINGS = {
     400: "Invalid input (validation failures list the fields in `errors`) or a refused action",
     401: "The apikey header is missing or matches no user (InvalidAPIKey)",
@@ -61,6 +63,19 @@ class StrictIntegerField(serializers.IntegerField):
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class QueryIntegerField(serializers.IntegerField):
+    """A whole number in a query string: ASCII digits only (DRF's IntegerField reads "٣" as 3)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        text = data.strip() if isinstance(data, str) else ""
+        digits = text[1:] if text.startswith("-") else text
+        if not is_ascii_number(digits):
+            self.fail("invalid")
+        if len(digits) > 18:
+            self.fail("max_string_length")
+        return super().to_internal_value(text)
 
 
 class StrictFloatField(serializers.FloatField):

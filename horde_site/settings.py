@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "accounts",
     "kudos",
+    "site_status",
     "generation",
     "ratings",
     "aesthetics",
@@ -497,6 +498,16 @@ CELERY_BEAT_SCHEDULE = {
     "generation-requeue-expired": {
         "task": "generation.requeue_expired",
         "schedule": float(envint("HORDE_REQUEUE_EVERY_SECONDS", 15)),
+        "options": {"queue": "housekeeping"},
+    },
+    "generation-maintenance-abort": {
+        "task": "generation.maintenance_abort",
+        "schedule": float(envint("HORDE_MAINTENANCE_ABORT_EVERY_SECONDS", 15)),
+        "options": {"queue": "housekeeping"},
+    },
+    "generation-stats-compact": {
+        "task": "generation.stats_compact",
+        "schedule": float(envint("HORDE_STATS_COMPACT_EVERY_SECONDS", 600)),
         "options": {"queue": "housekeeping"},
     },
     "generation-redispatch-queued": {

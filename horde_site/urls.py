@@ -17,6 +17,7 @@ from . import api_errors, ops
 api_v2 = [
     path("", include("accounts.api_urls")),
     path("", include("kudos.api_urls")),
+    path("", include("site_status.api_urls")),
     path("", include("generation.api_urls")),
     path("", include("ratings.api_urls")),
     path("", include("moderation.api_urls")),

@@ -26,6 +26,7 @@ from .errors import WorkerActionRefused, worker_bad
 from .fail import job_fail
 from .images import image_validate
 from .request_state import request_status_refresh, reward_memo
+from .stats import stats_count_finished
 from .storage import image_store
 
 
@@ -135,7 +136,7 @@ def _job_finish(
         )
         request_status_refresh(request=request)
         if reward:
-            # Last, so the owner's balance row is held only until the commit. The only
+            # Late, so the owner's balance row is held only until the commit. The only
             # account this transaction touches: the requester paid at submission.
             kudos_reward(
                 user=worker.owner,
@@ -143,6 +144,9 @@ def _job_finish(
                 event_key=f"job-reward:{job.pk}",
                 memo=reward_memo(request=request, job=job),
             )
+        # The statistics count it in this transaction: once, and only if it finishes. Very
+        # last: every finish of this model this minute adds to this one row, held to the commit.
+        stats_count_finished(model_id=job.model_id, pixelsteps=request.width * request.height * request.steps, at=now)
     job.status = Job.Status.DONE
     job.finished_at = now
     return image, reward

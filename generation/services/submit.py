@@ -19,26 +19,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import SharedKey, User
 from accounts.services import SharedKeyRefused, shared_key_check, shared_key_spend
 from generation import conf
-from generation.models import GenerationRequest, ImageModel, Job, Pipeline
+from generation.models import GenerationRequest, ImageModel, Job, Pipeline, Style
 from generation.pricing import job_kudos, request_kudos
 from generation.serializers import MAX_SEED, GenerationInputSerializer, error_rc, first_error
 from horde_site.api_input import json_text_problem
 from kudos.services import Movement, kudos_charge_many
+from site_status.selectors import modes_current
 
 from .dispatch import jobs_dispatch
 from .errors import RequestRefused, bad
 from .request_state import charge_memo
 
+# Prompt and negative prompt are one string on the AI Horde, split by "###" (re-exported here).
+from .styles import NEGATIVE_SEPARATOR as NEGATIVE_SEPARATOR
+from .styles import style_apply
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_SAMPLER = "k_euler"
-# Prompt and negative prompt are one string on the AI Horde, split by "###".
-NEGATIVE_SEPARATOR = "###"
 
 TOP_LEVEL_BOOLS = {
     "nsfw": False,
@@ -85,6 +89,7 @@ class ValidSubmission:
     dry_run: bool
     kudos: int
     warnings: list[dict[str, str]]
+    style_id: Any = None
 
 
 def _model_from(names: list[str], warnings: list[dict[str, str]]) -> ImageModel:
@@ -120,6 +125,9 @@ def request_validate(*, user: User, body: Any) -> ValidSubmission:
     body); what depends on the model (sizes, steps, who may use it) is checked here.
     Raises RequestRefused (400 with an rc name, 403 for the beta's anonymous rule).
     """
+    # First, as on the AI Horde: in maintenance mode nothing new is taken (dry runs included).
+    if modes_current().maintenance:
+        raise bad("MaintenanceMode", "Horde is in maintenance mode: no new requests for now. Please try again later.")
     if not isinstance(body, dict):
         raise bad("BadRequest", "The request body must be a JSON object.")
     # The API's parser refuses these already; pages and other callers get the same rule here.
@@ -131,6 +139,11 @@ def request_validate(*, user: User, body: Any) -> ValidSubmission:
         field, message, code = first_error(serializer.errors)
         raise bad(error_rc(code), message, field)
     data = serializer.validated_data
+    style_id = None
+    if data.get("style"):
+        # The style's template, models and params, before the model's rules are checked.
+        style, data = style_apply(ref=data["style"], data=data)
+        style_id = style.pk
     params = data.get("params") or {}
     warnings: list[dict[str, str]] = []
 
@@ -197,6 +210,7 @@ def request_validate(*, user: User, body: Any) -> ValidSubmission:
         dry_run=dry_run,
         kudos=request_kudos(width=width, height=height, steps=steps, images=images),
         warnings=warnings,
+        style_id=style_id,
     )
 
 
@@ -340,6 +354,8 @@ def request_submit(
                     "TooManyPrompts",
                     f"You have {conf.max_waiting_requests()} requests waiting or running: wait for one to finish.",
                 )
+        if valid.style_id is not None:
+            Style.objects.filter(pk=valid.style_id).update(use_count=F("use_count") + 1)
         priority = job_priority(user=user, balance=charged.balance_after, created_epoch=now.timestamp())
         for job in jobs:
             job.priority = priority

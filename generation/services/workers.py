@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from generation.models import Worker
+from site_status.selectors import modes_current, worker_invites
 
 from .errors import WorkerActionRefused
 
@@ -37,6 +38,7 @@ def worker_register_http(
     models = sorted(set(models))
     worker = Worker.objects.filter(name=name).first()
     if worker is None:
+        _invite_only_check(owner=owner)
         try:
             with transaction.atomic():
                 return Worker.objects.create(
@@ -70,6 +72,23 @@ def worker_register_http(
         for key, value in changes.items():
             setattr(worker, key, value)
     return worker
+
+
+def _invite_only_check(*, owner: User) -> None:
+    """In worker invite-only mode a user adds a new worker only within the workers staff
+    invited them to run (the AI Horde's WorkerInviteOnly). Two first pops of different new
+    names at once may both pass: the mode slows new workers down, it is no hard quota."""
+    if not modes_current().invite_only:
+        return
+    count = Worker.objects.filter(owner=owner).count()
+    if count >= worker_invites(user=owner):
+        already = f" and you already have {count} worker(s)" if count else ""
+        raise WorkerActionRefused(
+            403,
+            "WorkerInviteOnly",
+            f"Horde is in worker invite-only mode{already}: ask staff to invite your new worker.",
+            "name",
+        )
 
 
 def worker_register_celery(

@@ -430,8 +430,9 @@ def test_status_models_takes_the_ai_hordes_filters(demo_models, api_client, alic
     assert names("?min_count=1") == [SD]
     assert names("?max_count=0") == [SDXL]
     assert names("?type=text") == names("?model_state=custom") == []
-    refused = api_client.get("/api/v2/status/models?min_count=-1")
-    assert (refused.status_code, refused.json()["rc"]) == (400, "BadRequest")
+    for bad in ("-1", "%D9%A3", "%C2%B2", "1.0", "9" * 30):  # "٣" and "²" are no digits here
+        refused = api_client.get(f"/api/v2/status/models?min_count={bad}")
+        assert (refused.status_code, refused.json()["rc"]) == (400, "BadRequest"), bad
 
 
 def test_workers_takes_a_name_and_a_type(demo_models, api_client, bob, charlie):

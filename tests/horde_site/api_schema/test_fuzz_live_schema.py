@@ -232,4 +232,4 @@ def test_a_seeded_fuzz_of_invalid_input_gets_documented_refusals_and_never_a_ser
         "sharedkey_modify",
     ):
         refused = statuses[operation_id]
-        assert refused[400] > 0 and sum(n for status, n in refused.items() if status < 400) == 0, refused
+        assert refused[400] > 0 and sum(n for status, n in refused.items() if status < 400) == 0, (operation_id, refused)

@@ -10,12 +10,16 @@ models or on Horde's own endpoints, never as extra fields here.
 from __future__ import annotations
 
 import base64
+import datetime
 import io
 import json
 
 import pytest
 from django.core.management import call_command
 from PIL import Image
+
+from generation.models import Style
+from site_status.models import NewsItem
 
 from .strict import sdk_version, strict_errors
 
@@ -92,6 +96,30 @@ def answers(api_client, alice, bob, settings):
     call("KudosTransferResponse", "post", "/api/v2/kudos/transfer", alice[1], {"username": "bob", "amount": 10})
     # As the SDK sends it: a float.
     call("KudosTransferResponse", "post", "/api/v2/kudos/transfer", alice[1], {"username": "bob", "amount": 5.0})
+    # Statistics (after the jobs above finished, so the counters hold something), news, modes, styles.
+    NewsItem.objects.create(
+        title="Beta",
+        newspiece="The SDXL beta compares pipelines.",
+        date_published=datetime.date(2026, 11, 30),
+        tags=["sdxl"],
+        more_info_urls=["https://example.org/beta"],
+    )
+    style = Style.objects.create(
+        name="cinematic",
+        prompt="{p}, cinematic###{np}",
+        model_names=[SD],
+        tags=["film"],
+        params={"steps": 12, "cfg_scale": 5.0, "sampler_name": "k_euler", "width": 512, "height": 512, "karras": True},
+    )
+    call("HordePerformanceResponse", "get", "/api/v2/status/performance")
+    call("ImageStatsModelsResponse", "get", "/api/v2/stats/img/models")
+    call("ImageStatsModelsTotalResponse", "get", "/api/v2/stats/img/totals")
+    call("NewsResponse", "get", "/api/v2/status/news")
+    call("HordeModes", "get", "/api/v2/status/modes")
+    call("ImageGenerateAsyncResponse", "post", "/api/v2/generate/async", alice[1], {**sd, "style": "cinematic"}, 202)
+    call("AllStylesImageResponse", "get", "/api/v2/styles/image")
+    call("StyleStable", "get", f"/api/v2/styles/image/{style.id}")
+    call("StyleStable", "get", "/api/v2/styles/image_by_name/cinematic")
     return got
 
 
