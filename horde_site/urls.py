@@ -17,6 +17,7 @@ api_v2 = [
     path("", include("kudos.api_urls")),
     path("", include("generation.api_urls")),
     path("", include("ratings.api_urls")),
+    path("", include("moderation.api_urls")),
 ]
 
 urlpatterns = [
