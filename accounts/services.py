@@ -1,4 +1,4 @@
-"""Writes of users: creation and API key rotation."""
+"""Writes of users: creation, API key rotation, the NSFW preference."""
 
 from __future__ import annotations
 
@@ -34,3 +34,9 @@ def user_create(
     user.full_clean(exclude=["password"])
     user.save()
     return user
+
+
+def nsfw_preference_set(*, user: User, show: bool) -> None:
+    """The viewer's choice: images marked NSFW shown in the gallery and the arena, or not."""
+    User.objects.filter(pk=user.pk).update(show_nsfw=show)
+    user.show_nsfw = show

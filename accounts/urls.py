@@ -11,4 +11,5 @@ app_name = "accounts"
 urlpatterns = [
     path("", views.profile, name="profile"),
     path("rotate-key", views.apikey_rotate_view, name="rotate_key"),
+    path("nsfw", views.nsfw_preference_view, name="nsfw"),
 ]
