@@ -72,7 +72,11 @@ def user_unsuspend(*, user: User, by: User | None, reason: str) -> User:
 
 @transaction.atomic
 def rater_shadow_ban(*, user: User, by: User | None, reason: str, banned: bool = True) -> User:
-    """Votes kept, never counted; the rater sees nothing different."""
+    """Votes kept, never counted (ratings.selectors.votes_counted, vote_weights); the rater sees
+    nothing different: the same pairs, answers and rewards. As the AI Horde's silent bans: any
+    difference (no reward, a refusal) would tell a rigger to open a fresh account. The rewards
+    they keep earning are bounded by the arena's daily cap and throttle; staff suspend an
+    account when the kudos are the abuse."""
     reason = _reason(reason)
     User.objects.filter(pk=user.pk).update(shadow_banned=banned)
     user.refresh_from_db()

@@ -40,6 +40,7 @@ def test_a_suspended_user_sees_why_on_the_pages(demo_models, client, make_user):
     user, _key = make_user("dora", kudos=100, password="pw-123456789")
     user_suspend(user=user, by=None, reason="abuse")
     client.force_login(user)
+    assert 'data-testid="suspended"' in client.get("/generate").content.decode()
     page = client.post("/generate", {"model": SD, "prompt": "a fox", "width": 512, "height": 512, "steps": 20})
     assert page.status_code == 200
     assert "Your account is suspended" in page.content.decode()
