@@ -1,8 +1,9 @@
 """Submitting and cancelling generation requests.
 
 `request_submit` is shared by the API (`POST /api/v2/generate/async`) and the
-generate page: it validates the AI Horde body against the model's rules
-(`request_validate`, no writes), prices it with generation.pricing, and
+generate page: it validates the AI Horde body against the model's rules and the
+staff's prompt filters (`request_validate`, no writes but the record of a prompt the
+filters refused), prices it with generation.pricing, and
 creates the request, charges the requester for each job (`job-charge:<job id>`)
 and creates one job per image, all in one transaction; after commit, one
 Celery task per job goes to the model's queue. The jobs' queue priority comes
@@ -116,7 +117,8 @@ def _given(data: dict[str, Any], key: str, default: Any) -> Any:
 
 
 def request_validate(*, user: User, body: Any) -> ValidSubmission:
-    """Check an AI Horde async body against the model's rules; no writes.
+    """Check an AI Horde async body against the model's rules and the prompt filters; no writes
+    but the record of a refused prompt (moderation.services.prompt_refusal_record).
 
     Types, shapes and ranges are `GenerationInputSerializer`'s (the API's documented
     body); what depends on the model (sizes, steps, who may use it) is checked here.
