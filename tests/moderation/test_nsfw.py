@@ -116,3 +116,15 @@ def test_the_preference_takes_a_post_from_a_signed_in_user_only(client, alice):
     assert not alice[0].show_nsfw
     client.force_login(alice[0])
     assert client.get("/profile/nsfw").status_code == 405
+
+
+def test_someone_elses_nsfw_request_page_is_for_viewers_who_opted_in(demo_models, client, alice, make_user):
+    nsfw = _finished(alice[0], nsfw=True, prompt="the nsfw one")
+    viewer, _ = make_user("vera", password="pw-123456789")
+    client.force_login(viewer)
+    assert client.get(f"/requests/{nsfw.pk}").status_code == 404
+    viewer.show_nsfw = True
+    viewer.save(update_fields=["show_nsfw"])
+    assert client.get(f"/requests/{nsfw.pk}").status_code == 200
+    client.force_login(alice[0])
+    assert client.get(f"/requests/{nsfw.pk}").status_code == 200  # the owner always
