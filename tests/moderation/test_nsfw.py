@@ -128,3 +128,13 @@ def test_someone_elses_nsfw_request_page_is_for_viewers_who_opted_in(demo_models
     assert client.get(f"/requests/{nsfw.pk}").status_code == 200
     client.force_login(alice[0])
     assert client.get(f"/requests/{nsfw.pk}").status_code == 200  # the owner always
+
+
+@pytest.mark.parametrize(
+    ("nsfw", "censor", "expected"), [(False, True, True), (False, False, False), (True, True, False)]
+)
+def test_the_pop_asks_for_the_censor_as_the_ai_horde_does(demo_models, call, alice, bob, nsfw, censor, expected):
+    call("post", "/api/v2/generate/async", alice[1], body(nsfw=nsfw, censor_nsfw=censor))
+    pop = {"name": "bob-http", "models": [SD], "max_pixels": 10**6, "nsfw": True}
+    popped = call("post", "/api/v2/generate/pop", bob[1], pop).json()
+    assert popped["payload"]["use_nsfw_censor"] is expected
