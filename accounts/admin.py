@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from horde_site.api_input import is_ascii_number
 from kudos.selectors import user_balance
 from kudos.services import MAX_AMOUNT, KudosError, kudos_adjust
+from moderation.admin_actions import lift_shadow_bans, shadow_ban_raters, suspend_users, unsuspend_users
 
 from .models import SharedKey, User
 
@@ -34,16 +35,43 @@ class KudosAdjustForm(forms.Form):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ("username", "id", "email", "trusted", "is_staff", "kudos_balance", "date_joined")
+    list_display = (
+        "username",
+        "id",
+        "email",
+        "trusted",
+        "is_staff",
+        "kudos_balance",
+        "suspended",
+        "shadow_banned",
+        "prompt_suspicion",
+        "date_joined",
+    )
     list_editable = ("trusted",)
-    list_filter = ("trusted", "is_staff", "is_superuser", "is_active")
+    list_filter = ("trusted", "is_staff", "is_superuser", "is_active", "shadow_banned")
     list_select_related = ("kudos_account",)
-    readonly_fields = ("apikey_created_at", "last_login", "date_joined")
+    readonly_fields = (
+        "apikey_created_at",
+        "last_login",
+        "date_joined",
+        "suspended_at",
+        "suspension_reason",
+        "shadow_banned",
+        "prompt_suspicion",
+    )
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        ("Horde", {"fields": ("trusted", "apikey_created_at")}),
+        ("Horde", {"fields": ("trusted", "apikey_created_at", "show_nsfw")}),
+        (
+            "Moderation (change with the actions: each asks for a reason and is recorded)",
+            {"fields": ("suspended_at", "suspension_reason", "shadow_banned", "prompt_suspicion")},
+        ),
     )
-    actions = ("adjust_kudos",)
+    actions = ("adjust_kudos", suspend_users, unsuspend_users, shadow_ban_raters, lift_shadow_bans)
+
+    @admin.display(description="Suspended", boolean=True, ordering="suspended_at")
+    def suspended(self, obj: User) -> bool:
+        return obj.is_suspended
 
     @admin.display(description="Kudos")
     def kudos_balance(self, obj: User) -> int:

@@ -33,6 +33,10 @@ class User(AbstractUser):
     suspended_at = models.DateTimeField(null=True, blank=True, editable=False)
     suspension_reason = models.TextField(blank=True, editable=False)
     shadow_banned = models.BooleanField(default=False, editable=False)
+    # Prompts refused by the prompt filters (moderation.prompt_filters): staff look at the high ones.
+    prompt_suspicion = models.PositiveIntegerField(default=0, editable=False)
+    # Opted in (on the profile) to see images marked NSFW in the gallery and the arena.
+    show_nsfw = models.BooleanField(default=False, help_text="Shows images marked NSFW in the gallery and arena.")
 
     class Meta:
         db_table = "accounts_user"

@@ -1,4 +1,4 @@
-"""Writes of users: creation, API key rotation, and shared keys."""
+"""Writes of users: creation, API key rotation, shared keys, the NSFW preference."""
 
 from __future__ import annotations
 
@@ -176,3 +176,9 @@ def shared_key_give_back(*, shared_key_id: int, amount: int) -> None:
         kudos=Case(When(kudos=SharedKey.UNLIMITED, then=SharedKey.UNLIMITED), default=F("kudos") + amount),
         utilized=Case(When(utilized__lt=amount, then=0), default=F("utilized") - amount),
     )
+
+
+def nsfw_preference_set(*, user: User, show: bool) -> None:
+    """The viewer's choice: images marked NSFW shown in the gallery and the arena, or not."""
+    User.objects.filter(pk=user.pk).update(show_nsfw=show)
+    user.show_nsfw = show

@@ -14,4 +14,5 @@ urlpatterns = [
     path("sharedkeys/create", views.shared_key_create_view, name="sharedkey_create"),
     path("sharedkeys/<uuid:handle>/edit", views.shared_key_edit_view, name="sharedkey_edit"),
     path("sharedkeys/<uuid:handle>/delete", views.shared_key_delete_view, name="sharedkey_delete"),
+    path("nsfw", views.nsfw_preference_view, name="nsfw"),
 ]

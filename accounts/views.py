@@ -19,6 +19,7 @@ from .serializers import SharedKeyInputSerializer
 from .services import (
     SharedKeyRefused,
     apikey_rotate,
+    nsfw_preference_set,
     shared_key_create,
     shared_key_delete,
     shared_key_max,
@@ -118,4 +119,13 @@ def shared_key_delete_view(request: HttpRequest, handle: str) -> HttpResponse:
     shared_key = _own_key(request, handle)
     shared_key_delete(shared_key=shared_key)
     messages.success(request, f"Shared key {shared_key.name or '(no name)'} deleted: it no longer works.")
+
+
+@login_required
+@require_POST
+def nsfw_preference_view(request: HttpRequest) -> HttpResponse:
+    """Opt in to (or out of) NSFW images in the gallery and the arena."""
+    show = request.POST.get("show_nsfw") == "1"
+    nsfw_preference_set(user=request.user, show=show)
+    messages.success(request, "NSFW images are now shown." if show else "NSFW images are now hidden.")
     return redirect("accounts:profile")

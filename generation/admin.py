@@ -15,6 +15,8 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from moderation.admin_actions import flag_workers, unflag_workers
+
 from . import admin_styles  # noqa: F401  (registers the Style admin)
 from .backends.recipes import RecipeError, recipe_validate
 from .models import GenerationRequest, Image, ImageModel, Job, Pipeline, Worker
@@ -137,13 +139,17 @@ class WorkerAdmin(StaffCanView, admin.ModelAdmin):
         "kudos_earned",
         "maintenance",
         "paused",
+        "flags",
     ]
     list_editable = ["maintenance", "paused"]
-    list_filter = ["kind", "maintenance", "paused", "backend"]
+    list_filter = ["kind", "maintenance", "paused", "backend", "flags"]
     search_fields = ["name", "owner__username"]
     list_select_related = ["owner"]
+    # Flags change only through the actions (a reason, recorded): 1 = no comparison work, 2+ = none.
+    actions = [flag_workers, unflag_workers]
     readonly_fields = [
         "id",
+        "flags",
         "info",
         "last_seen",
         "jobs_done",

@@ -308,6 +308,8 @@ def pop_payload(jobs: list[Job]) -> dict[str, Any]:
         "hires_fix": params.get("hires_fix", False),
         "clip_skip": params.get("clip_skip", 1),
         "post_processing": [],
+        # As the AI Horde: a SFW request that asked for censorship has the worker censor NSFW output.
+        "use_nsfw_censor": not request.nsfw and request.censor_nsfw,
     }
 
 

@@ -77,6 +77,9 @@ class PopPayloadSerializer(serializers.Serializer):
     hires_fix = serializers.BooleanField(required=False)
     clip_skip = serializers.IntegerField(required=False)
     post_processing = serializers.ListField(child=serializers.CharField(), required=False, max_length=0)
+    use_nsfw_censor = serializers.BooleanField(
+        required=False, help_text="Censor NSFW output (a SFW request that asked for censor_nsfw)."
+    )
 
 
 class PopSkippedSerializer(serializers.Serializer):

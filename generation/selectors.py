@@ -43,12 +43,15 @@ def _model_capacity() -> dict[str, dict[str, Any]]:
         return found
     capacity: dict[str, dict[str, Any]] = {}
     rows = workers_online().values_list(
-        "model_names", "mps_done", "seconds_busy", "owner_id", "kind", "owner__trusted", "max_pixels", "nsfw"
+        "model_names", "mps_done", "seconds_busy", "owner_id", "kind", "owner__trusted", "max_pixels", "nsfw", "flags"
     )
-    for names, mps, seconds, owner_id, kind, owner_trusted, max_pixels, nsfw in rows:
+    for names, mps, seconds, owner_id, kind, owner_trusted, max_pixels, nsfw, flags in rows:
+        if flags >= 2:
+            continue  # flagged twice: no work at all (the claim's worker_may_work)
         speed = (mps / seconds) if seconds > 0 else DEFAULT_SPEED_MPS
-        # The claim's trust rule (worker_serves_comparisons): platform Celery workers, or a trusted owner.
-        trusted = kind == Worker.Kind.CELERY or bool(owner_trusted)
+        # The claim's trust rule (worker_serves_comparisons): platform Celery workers, or a
+        # trusted owner, and not flagged.
+        trusted = (kind == Worker.Kind.CELERY or bool(owner_trusted)) and flags < 1
         for name in names or []:
             entry = capacity.setdefault(name, {"workers": 0, "speed": 0.0, "serving": []})
             entry["workers"] += 1

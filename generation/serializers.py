@@ -333,8 +333,17 @@ class PopInputSerializer(serializers.Serializer):
     threads = serializers.IntegerField(min_value=1, max_value=100, required=False, allow_null=True)
 
 
+class GenMetadataSerializer(serializers.Serializer):
+    """One `gen_metadata` entry (GenerationMetadataStable): type `censorship` marks it censored."""
+
+    type = serializers.CharField(max_length=100)
+    value = serializers.CharField(max_length=100)
+    ref = serializers.CharField(max_length=255, required=False, allow_null=True, allow_blank=True)
+
+
 class SubmitInputSerializer(serializers.Serializer):
-    """The worker's submit body (SubmitInput)."""
+    """The worker's submit body (SubmitInput). Censored: `state` censored (or csam), the legacy
+    `censored` flag, or a `gen_metadata` entry of type censorship (reGen's way)."""
 
     id = serializers.UUIDField(help_text="The job id the pop answered.")
     generation = serializers.CharField(
@@ -346,6 +355,13 @@ class SubmitInputSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=["ok", "censored", "faulted", "csam"], default="ok")
     seed = serializers.CharField(max_length=40, required=False, allow_blank=True, allow_null=True)
     censored = serializers.BooleanField(default=False)
+    gen_metadata = serializers.ListField(child=GenMetadataSerializer(), required=False, allow_null=True, max_length=50)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        metadata = attrs.pop("gen_metadata", None) or []
+        if any(entry["type"] == "censorship" for entry in metadata):
+            attrs["censored"] = True
+        return attrs
 
 
 def style_params_problem(params: Any) -> str | None:

@@ -135,9 +135,11 @@ def generate_price(request: HttpRequest) -> JsonResponse:
 
 
 def _visible_request(request: HttpRequest, request_id: uuid.UUID) -> GenerationRequest:
-    """The request if this user may see it (owner, or any logged-in user when shared), else 404."""
+    """The request if this user may see it (owner, or any logged-in user when shared, and when it
+    is NSFW only one who opted in on their profile, as the gallery), else 404."""
     generation = get_object_or_404(GenerationRequest.objects.select_related("model", "user"), pk=request_id)
-    if generation.user_id != request.user.pk and not generation.shared:
+    hidden = not generation.shared or (generation.nsfw and not request.user.show_nsfw)
+    if generation.user_id != request.user.pk and hidden:
         raise Http404("No such request.")
     return generation
 

@@ -1,5 +1,5 @@
 """Admin for moderation: the queue of reported images (with its actions), the reports and the
-read-only audit trail. Every queue action asks for a reason and goes through a service that
+read-only audit trail, and the prompt filters. Every queue action asks for a reason and goes through a service that
 records it (moderation.hiding, moderation.reports, moderation.services)."""
 
 from __future__ import annotations
@@ -22,10 +22,18 @@ from django.utils.html import format_html
 from generation.models import Image
 
 from .hiding import image_file_delete, image_hide, image_unhide, private_storage
-from .models import AuditEntry, Report, ReportedImage
+from .models import AuditEntry, PromptFilter, Report, ReportedImage
 from .reports import reports_dismiss
 from .selectors import moderation_queue
-from .services import ModerationError, user_suspend, worker_flag
+from .services import (
+    FILTER_FIELDS,
+    ModerationError,
+    prompt_filter_add,
+    prompt_filter_delete,
+    prompt_filter_update,
+    user_suspend,
+    worker_flag,
+)
 
 
 @admin.register(AuditEntry)
@@ -327,3 +335,29 @@ class ReportedImageAdmin(ReadOnly, admin.ModelAdmin):
             image_unhide(image=image, by=request.user, reason=reason)
 
         return self._with_reason(request, queryset, action="unhide", title="Unhide images", act=act)
+
+
+@admin.register(PromptFilter)
+class PromptFilterAdmin(admin.ModelAdmin):
+    """Prompt filters; every save and delete goes through moderation.services (recorded, and
+    every process recompiles the filters)."""
+
+    list_display = ("id", "filter_type", "regex", "replacement", "description", "user", "updated_at")
+    list_filter = ("filter_type",)
+    search_fields = ("regex", "description")
+    fields = ("regex", "filter_type", "replacement", "description")
+
+    def save_model(self, request, obj: PromptFilter, form, change: bool) -> None:
+        data = {name: form.cleaned_data[name] for name in FILTER_FIELDS}
+        if change:
+            prompt_filter_update(prompt_filter=obj, by=request.user, changes=data)
+        else:
+            saved, _created = prompt_filter_add(by=request.user, **data)
+            obj.pk = saved.pk
+
+    def delete_model(self, request, obj: PromptFilter) -> None:
+        prompt_filter_delete(prompt_filter=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for prompt_filter in queryset:
+            prompt_filter_delete(prompt_filter=prompt_filter, by=request.user)

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from accounts.models import User
+
 GROUP_NAME = "Moderators"
+MODERATORS_GROUP = GROUP_NAME
 
 # "app_label.codename" of every permission the group holds.
 MODERATOR_PERMISSIONS = (
@@ -60,3 +63,10 @@ def moderators_group_sync(apps: Any) -> None:
         )
         granted.append(permission)
     group.permissions.set(granted)
+
+
+def is_moderator(user: User) -> bool:
+    """Staff (or superusers) and members of the Moderators group; never the anonymous user."""
+    if not user.is_active or user.is_anonymous_horde_user:
+        return False
+    return user.is_staff or user.is_superuser or user.groups.filter(name=MODERATORS_GROUP).exists()

@@ -18,13 +18,27 @@ from .models import PairAssignment, RaterTrust, Vote
 
 
 def votes_counted(*, include_checks: bool = False) -> QuerySet[Vote]:
-    """Votes the leaderboard and the export use: live, by raters not excluded, on pairs no
-    moderator hid, and (unless `include_checks`) not answers to a gold pair or control
-    image: those have a known answer set by staff and are never preferences."""
-    votes = Vote.objects.filter(retracted_at__isnull=True).exclude(rater__rater_trust__excluded=True)
+    """Votes the leaderboard and the export use: live, by raters not excluded, suspended or
+    shadow-banned (their votes are kept, never counted), on pairs no moderator hid and with no
+    censored image (a placeholder against a real image is no comparison), and (unless
+    `include_checks`) not answers to a gold pair or control image: those have a known answer
+    set by staff and are never preferences."""
+    votes = (
+        Vote.objects.filter(retracted_at__isnull=True)
+        .exclude(rater__rater_trust__excluded=True)
+        .exclude(rater__suspended_at__isnull=False)
+        .exclude(rater__shadow_banned=True)
+        .exclude(request_id__in=censored_request_ids())
+    )
     # A pair a moderator took down (either image hidden) leaves both; its votes stay stored.
     votes = votes.exclude(request_id__in=hidden_pair_requests())
     return votes if include_checks else votes.filter(is_check=False)
+
+
+def censored_request_ids() -> QuerySet:
+    """Requests with a censored image (a worker's censorship placeholder): out of the comparison
+    data and the arena, kept."""
+    return Image.objects.filter(censored=True).values("request_id")
 
 
 def pair_images(*, generation_request: GenerationRequest) -> tuple[Image, Image] | None:
@@ -123,7 +137,8 @@ def arena_pool(*, rater: User, now: dt.datetime | None = None) -> QuerySet[Gener
     """Pairs the arena may serve this rater: shared, finished pairs of other people's
     requests, none of whose images a moderator hid, that the rater has not judged, skipped,
     or been shown within the hold time (so the pair on screen and the preloaded next one
-    are not served again)."""
+    are not served again); never a pair with a censored image, and NSFW pairs only to raters
+    who opted in on their profile."""
     now = now or timezone.now()
     held_since = now - dt.timedelta(seconds=settings.RATINGS_ASSIGNMENT_TTL_SECONDS)
     judged = Vote.objects.filter(rater=rater, retracted_at__isnull=True).values("request_id")
@@ -140,6 +155,8 @@ def arena_pool(*, rater: User, now: dt.datetime | None = None) -> QuerySet[Gener
         .exclude(pk__in=judged)
         .exclude(pk__in=seen)
         .exclude(pk__in=hidden_pair_requests())
+        .exclude(pk__in=censored_request_ids())
+        .filter(Q() if rater.show_nsfw else Q(nsfw=False))
         .annotate(done_images=Count("images", filter=Q(images__job__status=Job.Status.DONE), distinct=True))
         .filter(done_images=2)
     )
@@ -194,14 +211,21 @@ def vote_weights(*, rater_ids: set[int]) -> dict[int, float]:
     """Weight of each rater's votes on the leaderboard (>= 0; 0: their votes do not count).
 
     base = RaterTrust.base_weight: 0 until the rater passed calibration on check items they
-    cannot tell from real pairs, and 0 when excluded (below the trust threshold, blocked) or
-    flagged; else their trust score, at most RATINGS_WEIGHT_CAP. Then the influence cap: a
+    cannot tell from real pairs, and 0 when excluded (below the trust threshold, blocked),
+    flagged, suspended or shadow-banned by staff; else their trust score, at most
+    RATINGS_WEIGHT_CAP. Then the influence cap: a
     rater with n > F live votes on one model (F = RATINGS_RATER_FULL_VOTES_PER_MODEL) has each
     vote weigh F/n of that, so together they never weigh more than F votes, on any model.
     """
     if not rater_ids:
         return {}
     trusts = {trust.user_id: trust for trust in RaterTrust.objects.filter(user_id__in=rater_ids)}
+    # Staff's moderation: votes kept, never counted (moderation.services).
+    silenced = set(
+        User.objects.filter(pk__in=rater_ids)
+        .filter(Q(suspended_at__isnull=False) | Q(shadow_banned=True))
+        .values_list("pk", flat=True)
+    )
     busiest: dict[int, int] = defaultdict(int)
     rows = (
         Vote.objects.filter(rater_id__in=rater_ids, retracted_at__isnull=True)
@@ -215,7 +239,7 @@ def vote_weights(*, rater_ids: set[int]) -> dict[int, float]:
     full = settings.RATINGS_RATER_FULL_VOTES_PER_MODEL
     weights = {}
     for rater_id in rater_ids:
-        base = (trusts.get(rater_id) or RaterTrust(user_id=rater_id)).base_weight
+        base = 0.0 if rater_id in silenced else (trusts.get(rater_id) or RaterTrust(user_id=rater_id)).base_weight
         most = busiest[rater_id]
         weights[rater_id] = base * (full / most) if full > 0 and most > full else base
     return weights

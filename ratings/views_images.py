@@ -82,7 +82,11 @@ def my_images(request: HttpRequest) -> HttpResponse:
 
 
 def gallery(request: HttpRequest) -> HttpResponse:
-    """Shared requests of everyone, newest first: public (no log-in needed)."""
+    """Shared requests of everyone, newest first: public (no log-in needed). NSFW requests only
+    for a signed-in viewer who opted in on their profile."""
     shared = GenerationRequest.objects.filter(shared=True, status=GenerationRequest.Status.DONE)
+    shows_nsfw = request.user.is_authenticated and request.user.show_nsfw
+    if not shows_nsfw:
+        shared = shared.filter(nsfw=False)
     requests = _with_images(shared).select_related("user").order_by("-finished_at", "-id")
-    return render(request, "ratings/gallery.html", {"page": _page(request, requests)})
+    return render(request, "ratings/gallery.html", {"page": _page(request, requests), "shows_nsfw": shows_nsfw})

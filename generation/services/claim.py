@@ -8,10 +8,10 @@ two workers still runs once.
 What a worker may take (the rules, in one place for both databases and for the
 pop's `skipped` counts): its models (enabled), its size limit, its nsfw setting,
 trust (a request that asks for trusted workers; a comparison job only for a worker
-staff trust for it and never for a worker of its requester) and the request's
-worker list. A batch (amount > 1) is one payload: the best job and only jobs with
-the same request, pipeline, size and seed, so the two images of a pair are never
-in one pop.
+staff trust for it, not flagged, and never for a worker of its requester; no job at all
+for a worker flagged twice) and the request's worker list. A batch (amount > 1) is
+one payload: the best job and only jobs with the same request, pipeline, size and
+seed, so the two images of a pair are never in one pop.
 """
 
 from __future__ import annotations
@@ -38,9 +38,14 @@ SKIPPED_SCAN_JOBS = 1000
 
 def worker_serves_comparisons(worker: Worker) -> bool:
     """Staff trust this worker with comparison (SDXL beta) jobs: the platform's Celery GPU
-    workers, and HTTP workers whose owner staff marked trusted. (Never for its owner's own
-    requests: that rule is in the claim.)"""
-    return worker.kind == Worker.Kind.CELERY or worker.owner.trusted
+    workers, and HTTP workers whose owner staff marked trusted, unless staff flagged it (one
+    flag: no comparison work). (Never for its owner's own requests: that rule is in the claim.)"""
+    return (worker.kind == Worker.Kind.CELERY or worker.owner.trusted) and worker.flags < 1
+
+
+def worker_may_work(worker: Worker) -> bool:
+    """A worker staff flagged twice or more gets no work at all."""
+    return worker.flags < 2
 
 
 def _use_skip_locked() -> bool:
@@ -56,8 +61,9 @@ _SQL_RULES = {
     "max_pixels": "r.width * r.height <= %(max_pixels)s",
     "nsfw": "(%(nsfw)s OR NOT r.nsfw)",
     # A comparison is the experiment: a worker outside staff's trust, or the requester's
-    # own worker, could render a flat image for one pipeline and steer the result.
-    "untrusted": """(%(trusted)s OR NOT r.trusted_workers)
+    # own worker, could render a flat image for one pipeline and steer the result. A worker
+    # staff flagged twice gets nothing (counted as untrusted: the AI Horde's skipped keys).
+    "untrusted": """%(may_work)s AND (%(trusted)s OR NOT r.trusted_workers)
     AND (NOT m.compare_pipelines OR (%(serves_comparisons)s AND r.user_id <> %(owner)s))""",
     "worker_id": """(r.workers = '[]'::jsonb
          OR (NOT r.worker_blacklist AND r.workers @> %(me)s::jsonb)
@@ -142,6 +148,7 @@ def _sql_params(*, worker: Worker, models: list[str], max_pixels: int, nsfw: boo
         "nsfw": bool(worker.nsfw if nsfw is None else nsfw),
         "trusted": bool(worker.owner.trusted),
         "serves_comparisons": worker_serves_comparisons(worker),
+        "may_work": worker_may_work(worker),
         "owner": worker.owner_id,
         "me": json.dumps([str(worker.pk)]),
     }
@@ -198,7 +205,9 @@ def _orm_rules(*, worker: Worker, models: list[str], max_pixels: int, nsfw: bool
         "models": Q(model__name__in=models, model__enabled=True),
         "max_pixels": Q(pixels__lte=max_pixels),
         "nsfw": Q() if (worker.nsfw if nsfw is None else nsfw) else Q(request__nsfw=False),
-        "untrusted": (Q() if worker.owner.trusted else Q(request__trusted_workers=False)) & comparisons,
+        "untrusted": (Q() if worker.owner.trusted else Q(request__trusted_workers=False))
+        & comparisons
+        & (Q() if worker_may_work(worker) else Q(pk__isnull=True)),  # never true: no job
     }
 
 

@@ -24,7 +24,7 @@ from kudos.services import kudos_reward
 
 from .errors import WorkerActionRefused, worker_bad
 from .fail import job_fail
-from .images import image_validate
+from .images import censored_placeholder, image_validate
 from .request_state import request_status_refresh, reward_memo
 from .stats import stats_count_finished
 from .storage import image_store
@@ -55,8 +55,9 @@ def job_complete(
 ) -> Completion:
     """Finish a claimed job: check the image, store it, mark done, reward the worker.
 
-    `state` is the AI Horde's: "ok", "censored" (an image, flagged), "faulted"
-    (no image: the job goes back to the queue, or faults the request after too
+    `state` is the AI Horde's: "ok", "censored" (the worker's censor hid it: a placeholder of
+    the same size is stored instead of whatever it sent, and the image is marked censored),
+    "faulted" (no image: the job goes back to the queue, or faults the request after too
     many tries). A bad image is refused (WorkerActionRefused 400 InvalidImage) and the
     job goes back to the queue. A second submit of a finished job raises
     WorkerActionRefused 400 DuplicateGen and pays nothing.
@@ -71,11 +72,15 @@ def job_complete(
     if state not in ("ok", "censored"):
         raise worker_bad("BadRequest", "state must be ok, censored or faulted.", "state")
     request = job.request
-    try:
-        data, _fmt = image_validate(data=image_bytes or b"", width=request.width, height=request.height)
-    except WorkerActionRefused:
-        job_fail(job=job, worker=worker, reason="bad image")
-        raise
+    censored = censored or state == "censored"
+    if censored:
+        data = censored_placeholder(width=request.width, height=request.height)
+    else:
+        try:
+            data, _fmt = image_validate(data=image_bytes or b"", width=request.width, height=request.height)
+        except WorkerActionRefused:
+            job_fail(job=job, worker=worker, reason="bad image")
+            raise
     # Slow I/O (the upload) happens before the transaction, not inside it.
     name = image_store(data)
     try:
@@ -84,7 +89,7 @@ def job_complete(
             worker=worker,
             name=name,
             seed=seed,
-            censored=censored or state == "censored",
+            censored=censored,
             inference_seconds=inference_seconds,
         )
     except BaseException:

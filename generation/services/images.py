@@ -98,6 +98,19 @@ def _opened(data: bytes) -> Iterator[Image.Image]:
             yield picture
 
 
+def censored_placeholder(*, width: int, height: int) -> bytes:
+    """What a censored generation stores instead of the worker's image: the same size, a flat
+    grey with a diagonal cross (no text, no worker pixels), as a bare webp."""
+    from PIL import ImageDraw
+
+    picture = Image.new("RGB", (width, height), (96, 96, 104))
+    draw = ImageDraw.Draw(picture)
+    line = max(2, min(width, height) // 64)
+    draw.line([(0, 0), (width - 1, height - 1)], fill=(140, 140, 150), width=line)
+    draw.line([(0, height - 1), (width - 1, 0)], fill=(140, 140, 150), width=line)
+    return webp_clean(picture)
+
+
 def webp_clean(picture: Image.Image) -> bytes:
     """The picture's pixels (in sRGB, first frame, no alpha) as a bare lossy webp: no
     EXIF, XMP, ICC profile or any other chunk, whatever `picture.info` carries."""

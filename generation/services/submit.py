@@ -1,8 +1,9 @@
 """Submitting and cancelling generation requests.
 
 `request_submit` is shared by the API (`POST /api/v2/generate/async`) and the
-generate page: it validates the AI Horde body against the model's rules
-(`request_validate`, no writes), prices it with generation.pricing, and
+generate page: it validates the AI Horde body against the model's rules and the
+staff's prompt filters (`request_validate`, no writes but the record of a prompt the
+filters refused), prices it with generation.pricing, and
 creates the request, charges the requester for each job (`job-charge:<job id>`)
 and creates one job per image, all in one transaction; after commit, one
 Celery task per job goes to the model's queue. The jobs' queue priority comes
@@ -30,6 +31,9 @@ from generation.pricing import job_kudos, request_kudos
 from generation.serializers import MAX_SEED, GenerationInputSerializer, error_rc, first_error
 from horde_site.api_input import json_text_problem
 from kudos.services import Movement, kudos_charge_many
+from moderation.prompt_check import prompt_check
+from moderation.roles import is_moderator
+from moderation.services import prompt_refusal_record
 from site_status.selectors import modes_current
 
 from .dispatch import jobs_dispatch
@@ -119,7 +123,8 @@ def _given(data: dict[str, Any], key: str, default: Any) -> Any:
 
 
 def request_validate(*, user: User, body: Any) -> ValidSubmission:
-    """Check an AI Horde async body against the model's rules; no writes.
+    """Check an AI Horde async body against the model's rules and the prompt filters; no writes
+    but the record of a refused prompt (moderation.services.prompt_refusal_record).
 
     Types, shapes and ranges are `GenerationInputSerializer`'s (the API's documented
     body); what depends on the model (sizes, steps, who may use it) is checked here.
@@ -153,6 +158,11 @@ def request_validate(*, user: User, body: Any) -> ValidSubmission:
         flags.pop(key)
     workers = [str(worker) for worker in data.get("workers") or []]
 
+    if user.is_suspended:
+        # The AI Horde's rc for an account staff flagged; the reason is staff's, not shown.
+        raise RequestRefused(
+            403, "SourceAccountFlagged", "Your account is suspended: it cannot make new requests.", "apikey"
+        )
     model = _model_from(data.get("models") or [], warnings)
     if user.is_anonymous_horde_user and not model.anonymous_allowed:
         rc = "BetaAnonForbidden" if model.compare_pipelines else "AnonForbidden"
@@ -194,10 +204,20 @@ def request_validate(*, user: User, body: Any) -> ValidSubmission:
             )
     if model.always_shared:
         flags["shared"] = True
+    prompt = _prompt_filtered(user=user, prompt=data["prompt"], replacement_filter=data.get("replacement_filter"))
+    if prompt.nsfw and not flags["nsfw"]:
+        flags["nsfw"] = True
+        warnings.append(
+            {
+                "code": "MarkedNSFW",
+                "message": "The prompt asks for NSFW content: the request is marked nsfw, served only by "
+                "workers that accept NSFW and shown only to people who opted in.",
+            }
+        )
 
     return ValidSubmission(
         model=model,
-        prompt=data["prompt"],
+        prompt=prompt.prompt,
         params=normal_params,
         width=width,
         height=height,
@@ -212,6 +232,22 @@ def request_validate(*, user: User, body: Any) -> ValidSubmission:
         warnings=warnings,
         style_id=style_id,
     )
+
+
+def _prompt_filtered(*, user: User, prompt: str, replacement_filter: bool | None):
+    """The staff prompt filters (moderation.prompt_check) on this prompt: refused with
+    CorruptPrompt at a suspicion of 2 (counted against the user, moderators excepted, as on
+    the AI Horde: they test the filters), else the prompt to use and whether it is NSFW."""
+    verdict = prompt_check(prompt, replacement_filter=replacement_filter is not False)
+    if verdict.refused:
+        if not is_moderator(user):
+            prompt_refusal_record(user=user, prompt=prompt, matches=verdict.matches)
+        raise bad(
+            "CorruptPrompt",
+            "This prompt appears to violate our terms of service and will be reported. "
+            "Please contact us if you think this is an error.",
+        )
+    return verdict
 
 
 def job_priority(*, user: User, balance: int | None, created_epoch: float) -> float:

@@ -49,6 +49,12 @@ OPERATIONS = {
     ("post", "/api/v2/ratings/arena/{assignment_id}/undo"): ("arena_undo", {200, 400, 401, 403, 404}),
     ("get", "/api/v2/ratings/leaderboard"): ("ratings_leaderboard", {200}),
     ("post", "/api/v2/images/{image_id}/report"): ("image_report", {200, 201, 400, 401, 403, 404, 415}),
+    ("get", "/api/v2/filters"): ("filters_list", {200, 400, 401, 403}),
+    ("put", "/api/v2/filters"): ("filters_add", {200, 201, 400, 401, 403, 415}),
+    ("post", "/api/v2/filters"): ("filters_check", {200, 400, 401, 403, 415}),
+    ("get", "/api/v2/filters/{filter_id}"): ("filter_details", {200, 401, 403, 404}),
+    ("patch", "/api/v2/filters/{filter_id}"): ("filter_change", {200, 400, 401, 403, 404, 415}),
+    ("delete", "/api/v2/filters/{filter_id}"): ("filter_delete", {200, 401, 403, 404}),
     # The ratings service (v1) for single images.
     ("get", "/api/v1/rating/new"): ("v1_rating_new", {200, 400, 401, 403, 404}),
     ("post", "/api/v1/rating/{image_id}"): ("v1_rating_submit", {200, 400, 401, 403, 404, 415}),
@@ -69,6 +75,9 @@ TAKES_A_JSON_BODY = {
     "arena_vote",
     "v1_rating_submit",
     "image_report",
+    "filters_add",
+    "filters_check",
+    "filter_change",
 }
 # Answers with no body: the R2 upload's 200 is empty, as the object store's is.
 EMPTY_ANSWERS = {"generate_r2_upload"}

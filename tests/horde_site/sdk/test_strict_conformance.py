@@ -35,7 +35,7 @@ def webp(width: int, height: int, colour=(200, 40, 40)) -> str:
 
 
 @pytest.fixture
-def answers(api_client, alice, bob, settings):
+def answers(api_client, alice, bob, make_user, settings):
     """(SDK model name, answer) for every AI Horde operation Horde serves, from one flow."""
     call_command("seed_demo", stdout=io.StringIO())
     settings.HORDE_CELERY_DISPATCH = False
@@ -120,6 +120,15 @@ def answers(api_client, alice, bob, settings):
     call("AllStylesImageResponse", "get", "/api/v2/styles/image")
     call("StyleStable", "get", f"/api/v2/styles/image/{style.id}")
     call("StyleStable", "get", "/api/v2/styles/image_by_name/cinematic")
+    # The prompt filters, with a moderator's key.
+    _staff, mod = make_user("molly", is_staff=True)
+    new = {"regex": r"\bghost\b", "filter_type": 10, "description": "a test"}
+    added = call("FilterDetails", "put", "/api/v2/filters", mod, new, status=201)
+    call("FiltersListResponse", "get", "/api/v2/filters", mod)
+    call("FilterDetails", "get", f"/api/v2/filters/{added['id']}", mod)
+    call("FilterDetails", "patch", f"/api/v2/filters/{added['id']}", mod, {"replacement": "spirit"})
+    call("FilterPromptSuspicionResponse", "post", "/api/v2/filters", mod, {"prompt": "a ghost"})
+    call("DeleteFilterResponse", "delete", f"/api/v2/filters/{added['id']}", mod)
     return got
 
 
