@@ -6,7 +6,7 @@ import datetime as dt
 from collections import defaultdict
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -128,16 +128,45 @@ def arena_pool(*, rater: User, now: dt.datetime | None = None) -> QuerySet[Gener
         .filter(Q(answered_at__isnull=False) | Q(issued_at__gte=held_since))
         .values("request_id")
     )
+    # The finished images counted per candidate row (a correlated subquery, not a join with
+    # GROUP BY): the arena seeks a handful of rows of the pool in (arena_votes, id) order, and
+    # a grouped pool would have to be built whole first.
+    done_images = (
+        Image.objects.filter(request=OuterRef("pk"), job__status=Job.Status.DONE)
+        .order_by()
+        .values("request")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
     return (
         GenerationRequest.objects.filter(
-            shared=True, status=GenerationRequest.Status.DONE, model__compare_pipelines=True
+            # arena_pool, shared and done: the condition of the request_arena_seek index.
+            arena_pool=True,
+            shared=True,
+            status=GenerationRequest.Status.DONE,
+            model__compare_pipelines=True,
         )
         .exclude(user=rater)
         .exclude(pk__in=judged)
         .exclude(pk__in=seen)
-        .annotate(done_images=Count("images", filter=Q(images__job__status=Job.Status.DONE), distinct=True))
+        .annotate(done_images=Subquery(done_images, output_field=IntegerField()))
         .filter(done_images=2)
     )
+
+
+def arena_retired_filter() -> Q:
+    """Pairs that can no longer be served to anyone: the one rule for what may be shown
+    unblinded to everyone (the leaderboard's example pairs).
+
+    Retired (out of the arena pool for good: RATINGS_ARENA_TARGET_VOTES live votes reached or
+    RATINGS_ARENA_RETIRE_DAYS passed), its owner's verdict in (the owner may judge their pair
+    at any time until then), and no arena assignment left unanswered (a rater holding one
+    could still vote on it)."""
+    owner_voted = Vote.objects.filter(
+        request=OuterRef("pk"), rater=OuterRef("user"), source=Vote.Source.OWNER, retracted_at__isnull=True
+    )
+    open_assignment = PairAssignment.objects.filter(request=OuterRef("pk"), answered_at__isnull=True)
+    return Q(arena_retired_at__isnull=False, arena_pool=False) & Q(Exists(owner_voted)) & ~Q(Exists(open_assignment))
 
 
 def gold_filter() -> Q:

@@ -282,6 +282,8 @@ def request_submit(*, user: User, body: dict, client_agent: str = "") -> SubmitR
             client_agent=client_agent[:200],
             kudos=valid.kudos,
             workers=valid.workers,
+            # Only comparisons are arena pairs: the others stay out of its index from the start.
+            arena_pool=model.compare_pipelines,
             **valid.flags,
         )
         jobs = [
