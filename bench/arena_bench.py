@@ -133,6 +133,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--fresh", action="store_true", help="Drop and recreate the bench database first.")
     parser.add_argument("--raters", type=int, default=20_000, help="Users to make with --fresh.")
+    parser.add_argument("--reuse", action="store_true", help="Measure again on the pairs a run filled.")
     args = parser.parse_args()
     if args.fresh:
         recreate_database(os.environ.get("DATABASE_URL", ""))
@@ -156,7 +157,7 @@ def main() -> None:
     figures = {
         "pairs": args.pairs,
         "votes": args.pairs * args.votes_per_pair,
-        "fill_s": fill(args.pairs, args.votes_per_pair),
+        "fill_s": 0.0 if args.reuse else fill(args.pairs, args.votes_per_pair),
     }
     print(f"filled {figures['pairs']} pairs and {figures['votes']} votes in {figures['fill_s']} s", flush=True)
     raters = list(User.objects.filter(username__startswith="rater").order_by("?")[: args.calls])

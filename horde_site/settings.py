@@ -155,6 +155,11 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60))}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not envbool("HORDE_PG_JIT", False):
+        # PostgreSQL's JIT compiles any query the planner costs high, and an index seek under a
+        # LIMIT is costed as if it read the whole index: the arena's next-pair seek took 1.5 s
+        # of compiling for 1 ms of reading (bench/arena_bench.py). An OLTP site wants it off.
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -180,11 +180,10 @@ def gold_filter() -> Q:
 
 def rater_issued_counts(*, rater: User) -> tuple[int, int]:
     """(pairs issued to the rater, of which check items), each request counted once."""
-    issued = PairAssignment.objects.filter(rater=rater)
-    return (
-        issued.values("request_id").distinct().count(),
-        issued.filter(is_gold=True).values("request_id").distinct().count(),
+    row = PairAssignment.objects.filter(rater=rater).aggregate(
+        issued=Count("request_id", distinct=True), checks=Count("request_id", distinct=True, filter=Q(is_gold=True))
     )
+    return int(row["issued"] or 0), int(row["checks"] or 0)
 
 
 def rater_trust_of(*, rater_id: int) -> RaterTrust:

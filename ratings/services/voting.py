@@ -296,9 +296,9 @@ def check_chance(*, calibrated: bool, issued: int, checks_issued: int) -> float:
 def _check_request_ids() -> set[uuid.UUID]:
     """Requests that are check items (active gold pairs, pairs holding an active control image):
     a few rows, read first so the pool is probed by primary key instead of scanned."""
-    golds = GoldPair.objects.filter(active=True).values_list("request_id", flat=True)
-    controls = ControlImage.objects.filter(active=True).values_list("image__request_id", flat=True)
-    return set(golds) | set(controls)
+    golds = GoldPair.objects.filter(active=True).values_list("request_id", flat=True).order_by()
+    controls = ControlImage.objects.filter(active=True).values_list("image__request_id", flat=True).order_by()
+    return set(golds.union(controls))
 
 
 def _balanced_check(*, pool, rater: User) -> GenerationRequest | None:
@@ -356,12 +356,15 @@ def arena_next(*, rater: User, now: dt.datetime | None = None) -> PairAssignment
     chance = check_chance(
         calibrated=rater_trust_of(rater_id=rater.pk).calibrated, issued=issued, checks_issued=checks_issued
     )
-    if chance > 0 and random.random() < chance:
+    is_check = chance > 0 and random.random() < chance
+    if is_check:
         chosen = _balanced_check(pool=pool, rater=rater)
     if chosen is None:
         # Check items come only through the balanced draw, never by this path.
+        is_check = False
         chosen = _fewest_votes(pool.exclude(gold_filter()))
     if chosen is None:
+        is_check = True
         chosen = _balanced_check(pool=pool, rater=rater)  # no real pair left: a check item, if any
     if chosen is None:
         return None
@@ -377,7 +380,9 @@ def arena_next(*, rater: User, now: dt.datetime | None = None) -> PairAssignment
         request=chosen,
         left_image=left,
         right_image=right,
-        is_gold=_is_gold_request(chosen),
+        # Known from the path that chose it (one marked a check since the pool was read is
+        # caught at the vote: arena_vote looks again).
+        is_gold=is_check,
         issued_at=now,
     )
 
