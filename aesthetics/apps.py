@@ -13,8 +13,11 @@ class AestheticsConfig(AppConfig):
         # ratings app cannot import this app (imports point down), so this app registers
         # its figures with ratings.services.trust instead.
         from ratings.services.trust import trust_sources
+        from ratings.services.trust_batch import trust_batch_sources
 
-        from .trust import single_image_checks
+        from .trust import single_image_checks, single_image_checks_all
 
         if single_image_checks not in trust_sources:
             trust_sources.append(single_image_checks)
+        if single_image_checks_all not in trust_batch_sources:
+            trust_batch_sources.append(single_image_checks_all)

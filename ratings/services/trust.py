@@ -32,6 +32,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from scipy import stats
@@ -258,8 +259,17 @@ def rater_trust_recompute(*, user: User, now: dt.datetime | None = None) -> Rate
 
 
 def rater_trust_recompute_all(*, now: dt.datetime | None = None) -> int:
-    """Recompute every rater who has voted, or has a trust row; returns how many."""
+    """Recompute every rater who has voted, or has a trust row; returns how many.
+
+    On PostgreSQL set-based (trust_batch: a few statements for all raters, the same figures,
+    all judged against one snapshot of the crowd); elsewhere (the SQLite dev default, small
+    data) one rater at a time.
+    """
     now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        from .trust_batch import rater_trust_recompute_all_batched
+
+        return rater_trust_recompute_all_batched(now=now)
     users = User.objects.filter(Q(votes__isnull=False) | Q(rater_trust__isnull=False)).distinct()
     count = 0
     for user in users.iterator():
