@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from allauth.account.admin import EmailAddressAdmin
+from allauth.account.models import EmailAddress as AllauthEmailAddress
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -16,7 +18,13 @@ from horde_site.api_input import is_ascii_number
 from kudos.selectors import user_balance
 from kudos.services import MAX_AMOUNT, KudosError, kudos_adjust
 
-from .models import User
+from .models import EmailAddress, User
+
+# One accounts section: allauth's email addresses move here, under our proxy model, with
+# allauth's own admin (allauth.account is installed before this app, so it is registered).
+if admin.site.is_registered(AllauthEmailAddress):
+    admin.site.unregister(AllauthEmailAddress)
+admin.site.register(EmailAddress, EmailAddressAdmin)
 
 
 class KudosAdjustForm(forms.Form):

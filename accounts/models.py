@@ -10,6 +10,7 @@ Invariants:
 
 from __future__ import annotations
 
+from allauth.account.models import EmailAddress as AllauthEmailAddress
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
@@ -41,3 +42,13 @@ class User(AbstractUser):
     def horde_name(self) -> str:
         """The AI Horde's `name#id` form."""
         return f"{self.username}#{self.pk}"
+
+
+class EmailAddress(AllauthEmailAddress):
+    """django-allauth's email addresses, shown in this app's admin section: staff find a
+    user's log-in and email in one "accounts" place (allauth's own section is unregistered)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "email address"
+        verbose_name_plural = "email addresses"

@@ -161,3 +161,23 @@ def test_staff_can_add_a_user_in_the_admin(staff_client):
     )
     assert response.status_code == 302
     assert User.objects.get(username="fresh").check_password(password)
+
+
+@pytest.mark.django_db
+def test_the_admin_index_has_one_accounts_section_holding_users_and_email_addresses(staff_client, alice):
+    from allauth.account.models import EmailAddress
+
+    client, _ = staff_client
+    EmailAddress.objects.create(user=alice[0], email="alice@example.org", verified=True, primary=True)
+    apps = client.get("/admin/").context["app_list"]
+    labels = [app["app_label"] for app in apps]
+    assert "account" not in labels  # allauth's own "Accounts" section is gone
+    accounts = next(app for app in apps if app["app_label"] == "accounts")
+    assert {model["object_name"] for model in accounts["models"]} >= {"User", "EmailAddress"}
+    sections = [app["name"].lower() for app in apps]
+    assert sum("account" in name for name in sections) <= 1
+    # The moved list works, with allauth's admin, on allauth's rows.
+    listing = client.get("/admin/accounts/emailaddress/?q=alice")
+    assert listing.status_code == 200
+    assert "alice@example.org" in listing.content.decode()
+    assert client.get("/admin/account/emailaddress/").status_code == 404
