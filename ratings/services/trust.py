@@ -60,6 +60,10 @@ class CheckTally:
 # so one rater has one trust whatever they rate.
 trust_sources: list[Callable[[User], CheckTally]] = []
 
+# A rater's figures come from their latest live votes, and their speed from the latest timed ones.
+RECENT_VOTES = 1000
+TIMED_VOTES = 200
+
 
 def vote_winner(vote: Vote) -> str:
     """What the vote says, independent of the order it was shown in: the better image's
@@ -142,7 +146,7 @@ def side_taking(observations: Iterable[tuple[int, bool, float]], *, alpha: float
 
 
 def _trust_figures(user: User, now: dt.datetime) -> dict:
-    votes = list(Vote.objects.filter(rater=user, retracted_at__isnull=True).order_by("-created_at")[:1000])
+    votes = list(Vote.objects.filter(rater=user, retracted_at__isnull=True).order_by("-created_at")[:RECENT_VOTES])
     request_ids = {vote.request_id for vote in votes}
 
     # Gold pairs and control images.
@@ -203,7 +207,7 @@ def _trust_figures(user: User, now: dt.datetime) -> dict:
         consensus_right += tally.consensus_right
     bias = side_taking(observations, alpha=settings.RATINGS_FLAG_ALPHA, min_sided=settings.RATINGS_FLAG_MIN_SIDED)
 
-    seconds = [v.seconds_to_vote for v in votes if v.source == Vote.Source.ARENA and v.seconds_to_vote][:200]
+    seconds = [v.seconds_to_vote for v in votes if v.source == Vote.Source.ARENA and v.seconds_to_vote][:TIMED_VOTES]
     median = statistics.median(seconds) if seconds else None
     return {
         "gold_votes": gold_total,

@@ -134,6 +134,12 @@ def build_horde(rng: random.Random, now: dt.datetime) -> list[User]:
                 is_check=image.control_rating is not None,
                 created_at=now - dt.timedelta(minutes=rng.randint(1, 5000)),
             )
+    # The images' stored counters, as the rating service keeps them.
+    for image in images:
+        rows = ImageRating.objects.filter(image=image)
+        SetImage.objects.filter(pk=image.pk).update(
+            rating_count=rows.count(), rating_sum=sum(rows.values_list("rating", flat=True))
+        )
     # An owner who judged one own pair (then undid it) is recomputed too: they have voted.
     request, image_a, image_b = pairs[0]
     Vote.objects.create(
@@ -148,8 +154,21 @@ def build_horde(rng: random.Random, now: dt.datetime) -> list[User]:
     return raters + owners
 
 
-@pytest.mark.parametrize("seed", [11, 23, 37])
-def test_the_set_based_recompute_matches_the_one_rater_figures(settings, seed):
+@pytest.mark.parametrize(
+    ("seed", "cut_offs"),
+    [(11, None), (23, None), (37, None), (11, (20, 6, 4)), (23, (8, 3, 2))],
+    ids=["all-votes-11", "all-votes-23", "all-votes-37", "latest-only-11", "latest-only-23"],
+)
+def test_the_set_based_recompute_matches_the_one_rater_figures(settings, monkeypatch, seed, cut_offs):
+    if cut_offs is not None:
+        # Raters past the cut-offs (latest votes, latest timed votes, latest single-image
+        # ratings): the windowed statements, checked against the one-rater figures alike.
+        from aesthetics import trust as aesthetics_trust
+        from ratings.services import trust as ratings_trust
+
+        monkeypatch.setattr(ratings_trust, "RECENT_VOTES", cut_offs[0])
+        monkeypatch.setattr(ratings_trust, "TIMED_VOTES", cut_offs[1])
+        monkeypatch.setattr(aesthetics_trust, "RECENT", cut_offs[2])
     now = timezone.now()
     build_horde(random.Random(seed), now)
     # The raters recomputed: whoever has voted or has a trust row (owners 1 and 2 have neither).
