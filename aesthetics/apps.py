@@ -21,3 +21,10 @@ class AestheticsConfig(AppConfig):
             trust_sources.append(single_image_checks)
         if single_image_checks_all not in trust_batch_sources:
             trust_batch_sources.append(single_image_checks_all)
+        # A pair whose images still wait for single-image ratings is not shown unblinded.
+        from ratings.selectors import retired_conditions
+
+        from .selectors import not_waiting_for_ratings
+
+        if not_waiting_for_ratings not in retired_conditions:
+            retired_conditions.append(not_waiting_for_ratings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
@@ -154,19 +155,28 @@ def arena_pool(*, rater: User, now: dt.datetime | None = None) -> QuerySet[Gener
     )
 
 
+# Apps above ratings (imports point down) register here, in AppConfig.ready(), a function
+# returning a Q on GenerationRequest that holds only when they no longer have the pair's
+# images judged (aesthetics: its images are not waiting for single-image ratings).
+retired_conditions: list[Callable[[], Q]] = []
+
+
 def arena_retired_filter() -> Q:
     """Pairs that can no longer be served to anyone: the one rule for what may be shown
     unblinded to everyone (the leaderboard's example pairs).
 
     Retired (out of the arena pool for good: RATINGS_ARENA_TARGET_VOTES live votes reached or
     RATINGS_ARENA_RETIRE_DAYS passed), its owner's verdict in (the owner may judge their pair
-    at any time until then), and no arena assignment left unanswered (a rater holding one
-    could still vote on it)."""
+    at any time until then), no arena assignment left unanswered (a rater holding one could
+    still vote on it), and what the registered `retired_conditions` require."""
     owner_voted = Vote.objects.filter(
         request=OuterRef("pk"), rater=OuterRef("user"), source=Vote.Source.OWNER, retracted_at__isnull=True
     )
     open_assignment = PairAssignment.objects.filter(request=OuterRef("pk"), answered_at__isnull=True)
-    return Q(arena_retired_at__isnull=False, arena_pool=False) & Q(Exists(owner_voted)) & ~Q(Exists(open_assignment))
+    rule = Q(arena_retired_at__isnull=False, arena_pool=False) & Q(Exists(owner_voted)) & ~Q(Exists(open_assignment))
+    for condition in retired_conditions:
+        rule &= condition()
+    return rule
 
 
 def gold_filter() -> Q:

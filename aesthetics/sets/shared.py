@@ -37,6 +37,9 @@ def shared_comparisons_join(*, batch: int = BATCH) -> int:
             request__model__compare_pipelines=True,
             request__shared=True,
             request__status=GenerationRequest.Status.DONE,
+            # A retired pair may already be shown unblinded (the leaderboard's examples): its
+            # images must not start being rated now.
+            request__arena_retired_at__isnull=True,
         )
         .exclude(Exists(already))
         .select_related("request")
