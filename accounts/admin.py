@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from allauth.account.admin import EmailAddressAdmin
+from allauth.account.models import EmailAddress as AllauthEmailAddress
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -17,7 +19,13 @@ from kudos.selectors import user_balance
 from kudos.services import MAX_AMOUNT, KudosError, kudos_adjust
 from moderation.admin_actions import lift_shadow_bans, shadow_ban_raters, suspend_users, unsuspend_users
 
-from .models import SharedKey, User
+from .models import EmailAddress, SharedKey, User
+
+# One accounts section: allauth's email addresses move here, under our proxy model, with
+# allauth's own admin (allauth.account is installed before this app, so it is registered).
+if admin.site.is_registered(AllauthEmailAddress):
+    admin.site.unregister(AllauthEmailAddress)
+admin.site.register(EmailAddress, EmailAddressAdmin)
 
 
 class KudosAdjustForm(forms.Form):

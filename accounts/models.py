@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import uuid
 
+from allauth.account.models import EmailAddress as AllauthEmailAddress
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
@@ -85,3 +86,13 @@ class SharedKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name or 'shared key'} of {self.user.username}"
+
+
+class EmailAddress(AllauthEmailAddress):
+    """django-allauth's email addresses, shown in this app's admin section: staff find a
+    user's log-in and email in one "accounts" place (allauth's own section is unregistered)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "email address"
+        verbose_name_plural = "email addresses"

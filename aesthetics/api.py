@@ -166,9 +166,12 @@ class RatingSubmitApi(RatingsApi):
                 403,
                 404,
                 415,
+                429,
                 e400="Out of range, or already rated by you (RatingAlreadySubmitted)",
                 e403="Anonymous, or your own generation (NotOwner)",
                 e404="No such image (ImageNotFound)",
+                e429="Sooner than the minimum interval after your last rating, or past the per-minute cap "
+                "(TooManyRatings)",
             ),
         },
         summary="Rate one image: aesthetics 1-10, artifacts 0-5 (0 = none)",

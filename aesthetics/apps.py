@@ -13,8 +13,18 @@ class AestheticsConfig(AppConfig):
         # ratings app cannot import this app (imports point down), so this app registers
         # its figures with ratings.services.trust instead.
         from ratings.services.trust import trust_sources
+        from ratings.services.trust_batch import trust_batch_sources
 
-        from .trust import single_image_checks
+        from .trust import single_image_checks, single_image_checks_all
 
         if single_image_checks not in trust_sources:
             trust_sources.append(single_image_checks)
+        if single_image_checks_all not in trust_batch_sources:
+            trust_batch_sources.append(single_image_checks_all)
+        # A pair whose images still wait for single-image ratings is not shown unblinded.
+        from ratings.selectors import retired_conditions
+
+        from .selectors import not_waiting_for_ratings
+
+        if not_waiting_for_ratings not in retired_conditions:
+            retired_conditions.append(not_waiting_for_ratings)

@@ -147,5 +147,14 @@ def user_check(*, user: User, minutes: int, divergence: float, now: dt.datetime 
     }
 
 
+def not_waiting_for_ratings() -> Q:
+    """A Q on GenerationRequest: none of the request's images waits for single-image ratings
+    (in an active set, below the target). For ratings.selectors.retired_conditions."""
+    waiting = SetImage.objects.filter(
+        generated__isnull=False, rating_set__active=True, rating_count__lt=settings.AESTHETICS_TARGET_RATINGS
+    ).values("generated__request_id")
+    return ~Q(pk__in=waiting)
+
+
 def rating_set_by_name(*, name: str) -> RatingSet | None:
     return RatingSet.objects.filter(name=name).first()

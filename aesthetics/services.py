@@ -9,6 +9,9 @@ Money and data rules:
   event key per image and rater: it can never be paid twice.
 - Nothing is paid while the rater's trust is excluded or flagged. A control
   image pays like any other image: the answer must not tell a check apart.
+- Ratings are throttled per rater (a minimum interval and a per-minute cap, as the
+  arena's votes), checked under the rater's trust-row lock so that concurrent ratings
+  cannot slip past together; a throttled rating stores nothing and pays nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F, Max
 from django.utils import timezone
 
 from accounts.models import User
@@ -53,21 +56,69 @@ def _check_values(rating: object, artifacts: object) -> None:
         raise RatingRefused("artifacts must be a whole number from 0 to 5.", "BadRequest")
 
 
+def _locked_trust(rater: User) -> RaterTrust:
+    """The rater's trust row, locked until the caller's transaction ends (made when missing).
+
+    One statement when the row exists (the common case): the lock read is also the read of
+    the excluded/flagged figures the reward depends on."""
+    trust = RaterTrust.objects.select_for_update().filter(user=rater).first()
+    if trust is not None:
+        return trust
+    try:
+        with transaction.atomic():
+            RaterTrust.objects.create(user=rater)
+    except IntegrityError:
+        pass  # made by a concurrent rating of the same rater: lock theirs
+    return RaterTrust.objects.select_for_update().get(user=rater)
+
+
+def _too_many(message: str) -> RatingRefused:
+    return RatingRefused(message, "TooManyRatings", status=429)
+
+
+def check_rating_throttle(*, rater: User, now: dt.datetime) -> None:
+    """Refuse a rating that comes too soon after the rater's last one, or past the per-minute cap.
+
+    Call it holding the rater's trust-row lock (as image_rate does): read without the lock,
+    two simultaneous ratings would both see room for one.
+    """
+    interval = settings.AESTHETICS_MIN_RATING_INTERVAL_SECONDS
+    per_minute = settings.AESTHETICS_MAX_RATINGS_PER_MINUTE
+    if interval <= 0 and per_minute <= 0:
+        return
+    # One read on the (rater, -created_at) index: the last minute's count and the latest.
+    row = ImageRating.objects.filter(
+        rater=rater, created_at__gt=now - dt.timedelta(seconds=60), created_at__lte=now
+    ).aggregate(count=Count("id"), last=Max("created_at"))
+    if row["last"] is not None and interval > 0:
+        since = (now - row["last"]).total_seconds()
+        if since < interval:
+            raise _too_many(
+                f"Ratings must be at least {interval:g}s apart; wait {interval - since:.1f}s and rate again."
+            )
+    if per_minute > 0 and row["count"] >= per_minute:
+        raise _too_many(f"At most {per_minute} image ratings a minute; wait a little and rate again.")
+
+
 def image_rate(
     *, rater: User, image_id: uuid.UUID | str, rating: int, artifacts: int | None, now: dt.datetime | None = None
 ) -> ImageRating:
-    """Store one rater's rating of one image and pay its reward (once)."""
+    """Store one rater's rating of one image and pay its reward (once).
+
+    Throttled per rater (429 TooManyRatings: nothing stored, nothing paid)."""
     _check_values(rating, artifacts)
     image = _image(image_id)
     if image.generated_id and image.generated.request.user_id == rater.pk:
         # Their own generation: an owner's opinion of their own image is not a crowd rating.
         raise RatingRefused("You cannot rate an image you generated.", "NotOwner", status=403)
     now = now or timezone.now()
-    trust, _ = RaterTrust.objects.get_or_create(user=rater)
     is_check = image.control_rating is not None
-    reward = settings.AESTHETICS_RATING_REWARD if not (trust.excluded or trust.flagged) else 0
     try:
         with transaction.atomic():
+            # The rater's ratings commit one at a time: two at once cannot both pass the throttle.
+            trust = _locked_trust(rater)
+            check_rating_throttle(rater=rater, now=now)
+            reward = settings.AESTHETICS_RATING_REWARD if not (trust.excluded or trust.flagged) else 0
             # The insert comes first: when the unique constraint refuses it (a second rating,
             # also a concurrent one), the whole block rolls back before anything is counted or paid.
             row = ImageRating.objects.create(

@@ -51,3 +51,67 @@ def single_image_checks(user: User) -> CheckTally:
         consensus=consensus,
         consensus_right=agreed,
     )
+
+
+# Each rater's latest RECENT ratings: all of them when nobody has more (no sort needed).
+_RECENT_WINDOWED = """(SELECT rater_id, image_id, rating, is_check FROM (
+    SELECT rater_id, image_id, rating, is_check,
+           row_number() OVER (PARTITION BY rater_id ORDER BY created_at DESC) AS rank
+    FROM aesthetics_imagerating) ranked WHERE rank <= %(recent)s)"""
+_RECENT_ALL = "aesthetics_imagerating"
+
+_MOST = "SELECT COALESCE(max(n), 0) FROM (SELECT count(*) AS n FROM aesthetics_imagerating GROUP BY rater_id) s"
+
+# One pass over the ratings: control answers, and each real rating against the mean of the
+# image's other real ratings by raters who are not excluded (the rater's own taken out of the
+# image's totals when it is in them). Ratings of one rater's latest: see _RECENT_*.
+_ALL = """
+WITH excluded AS (
+    SELECT user_id FROM ratings_ratertrust WHERE excluded
+), left_out AS (
+    -- What the excluded raters put into the images' stored counters (few rows).
+    SELECT image_id, count(*) AS n, sum(rating) AS total FROM aesthetics_imagerating i
+    WHERE i.rater_id IN (SELECT user_id FROM excluded) GROUP BY image_id
+), crowd AS (
+    -- Per image, from the stored counters (exact: moved in each rating's transaction): the
+    -- ratings of raters who are not excluded. (A control image's ratings are all checks and
+    -- are never compared.)
+    SELECT s.id AS image_id, s.control_rating, s.rating_count - COALESCE(l.n, 0) AS n,
+           s.rating_sum - COALESCE(l.total, 0) AS total
+    FROM aesthetics_setimage s LEFT JOIN left_out l ON l.image_id = s.id
+)
+SELECT r.rater_id,
+       count(*) FILTER (WHERE r.is_check AND c.control_rating IS NOT NULL),
+       count(*) FILTER (WHERE r.is_check AND c.control_rating IS NOT NULL AND r.rating = c.control_rating),
+       count(*) FILTER (WHERE NOT r.is_check AND c.n - m.me >= %(min_others)s AND c.n - m.me > 0),
+       count(*) FILTER (WHERE NOT r.is_check AND c.n - m.me >= %(min_others)s AND c.n - m.me > 0
+                        AND abs(r.rating - (c.total - m.me * r.rating)::float8 / NULLIF(c.n - m.me, 0))
+                            <= %(divergence)s)
+FROM {recent} r
+JOIN crowd c ON c.image_id = r.image_id
+JOIN (SELECT u.id AS rater_id, CASE WHEN e.user_id IS NULL THEN 1 ELSE 0 END AS me
+      FROM accounts_user u LEFT JOIN excluded e ON e.user_id = u.id) m ON m.rater_id = r.rater_id
+GROUP BY r.rater_id
+"""
+
+
+def single_image_checks_all() -> dict[int, CheckTally]:
+    """`single_image_checks` for every rater at once, in one statement (PostgreSQL): for
+    ratings.services.trust_batch, which recomputes all raters together."""
+    from django.db import connection
+
+    params = {
+        "recent": RECENT,
+        "divergence": settings.AESTHETICS_MAX_DIVERGENCE,
+        "min_others": settings.RATINGS_CONSENSUS_MIN_OTHERS,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_MOST)
+        recent = _RECENT_WINDOWED if cursor.fetchone()[0] > RECENT else _RECENT_ALL
+        cursor.execute(_ALL.replace("{recent}", recent), params)
+        return {
+            rater_id: CheckTally(
+                checks=int(checks), checks_right=int(right), consensus=int(consensus), consensus_right=int(agreed)
+            )
+            for rater_id, checks, right, consensus, agreed in cursor.fetchall()
+        }

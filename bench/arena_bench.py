@@ -3,10 +3,13 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/horde_aesthetics_bench \\
         .venv/bin/python bench/arena_bench.py [--pairs 100000] [--votes-per-pair 10] [--calls 100]
 
-Runs on a database `bench/aesthetics_bench.py` filled (it needs its raters: rater0..); adds
-the pairs in SQL (done, shared, two images from two pipelines each) and --votes-per-pair
-arena votes on each from distinct raters, then times `ratings.services.arena_next` for
-random raters. Prints p50/p99 in ms and writes bench/out/arena.json.
+Runs on a database `bench/aesthetics_bench.py` filled (its raters: rater0..), or with --fresh
+on a new one (dropped, recreated, migrated; --raters users made). Adds the pairs in SQL (done,
+shared, two images from two pipelines each) and --votes-per-pair arena votes on each from
+distinct raters, with the pairs' stored live-vote counters, then times
+`ratings.services.arena_next` for random raters (the check-item draw included, at its rate:
+a few gold pairs are marked). Prints p50/p99 in ms, the seek's plan, and writes
+bench/out/arena.json.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ os.environ.setdefault("HORDE_VAR_DIR", "/tmp/horde-bench-var")
 os.environ.setdefault("DEBUG", "0")
 
 from aesthetics_bench import summary  # noqa: E402
+from w1 import recreate_database  # noqa: E402
 
 
 def fill(pairs: int, per_pair: int) -> float:
@@ -103,6 +107,21 @@ def fill(pairs: int, per_pair: int) -> float:
             """,
             [base, raters, per_pair],
         )
+        # The stored counter, as the vote service keeps it (each pair got exactly per_pair votes).
+        cursor.execute(
+            "UPDATE generation_generationrequest SET arena_votes = %s WHERE model_id = %s", [per_pair, model.pk]
+        )
+        # A few pairs with fewer votes (a lower tier the seek must find), and 20 gold pairs.
+        cursor.execute(
+            "UPDATE generation_generationrequest SET arena_votes = 0 WHERE id IN "
+            "(SELECT request_id FROM bench_pair WHERE n %% %s = 0)",
+            [1000],
+        )
+        cursor.execute(
+            "INSERT INTO ratings_goldpair (request_id, expected_choice, active, note, created_at) "
+            "SELECT request_id, 'left', true, 'bench', now() FROM bench_pair WHERE n %% %s = 1",
+            [5000],
+        )
         cursor.execute("ANALYZE")
     return round(time.perf_counter() - started, 1)
 
@@ -112,10 +131,16 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=100_000)
     parser.add_argument("--votes-per-pair", type=int, default=10)
     parser.add_argument("--calls", type=int, default=100)
+    parser.add_argument("--fresh", action="store_true", help="Drop and recreate the bench database first.")
+    parser.add_argument("--raters", type=int, default=20_000, help="Users to make with --fresh.")
+    parser.add_argument("--reuse", action="store_true", help="Measure again on the pairs a run filled.")
     args = parser.parse_args()
+    if args.fresh:
+        recreate_database(os.environ.get("DATABASE_URL", ""))
     import django
 
     django.setup()
+    from django.core.management import call_command
     from django.db import connection
 
     from accounts.models import User
@@ -123,12 +148,18 @@ def main() -> None:
 
     if "bench" not in str(connection.settings_dict["NAME"]):
         raise SystemExit("Name a bench database (with 'bench' in its name).")
+    if args.fresh:
+        call_command("migrate", verbosity=0)
+        User.objects.bulk_create(
+            (User(username=f"rater{i}", password="!") for i in range(args.raters)),  # noqa: S106 - unusable
+            batch_size=5000,
+        )
     figures = {
         "pairs": args.pairs,
         "votes": args.pairs * args.votes_per_pair,
-        "fill_s": fill(args.pairs, args.votes_per_pair),
+        "fill_s": 0.0 if args.reuse else fill(args.pairs, args.votes_per_pair),
     }
-    print(f"filled {figures['pairs']} pairs and {figures['votes']} votes in {figures['fill_s']} s")
+    print(f"filled {figures['pairs']} pairs and {figures['votes']} votes in {figures['fill_s']} s", flush=True)
     raters = list(User.objects.filter(username__startswith="rater").order_by("?")[: args.calls])
     random.seed(3)
     times = []
@@ -139,6 +170,14 @@ def main() -> None:
     figures["arena_next"] = summary(times)
     figures["load_average"] = os.getloadavg()
     print(f"arena_next: {figures['arena_next']}, load average {figures['load_average']}")
+    from ratings.selectors import arena_pool, gold_filter
+
+    pool = arena_pool(rater=raters[0]).exclude(gold_filter()).order_by("arena_votes", "pk").values("pk")[:1]
+    sql, params = pool.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+        figures["seek_plan"] = [row[0] for row in cursor.fetchall()]
+    print("\n".join(figures["seek_plan"]))
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
     (out / "arena.json").write_text(json.dumps(figures, indent=2) + "\n")

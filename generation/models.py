@@ -189,9 +189,31 @@ class GenerationRequest(models.Model):
     faults = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The arena's stored state (written by ratings.services.voting only), so that picking the
+    # next pair is an index seek, never a count of votes: `arena_votes` is the pair's live
+    # votes (owner and arena), moved in the same transaction as each vote and undo;
+    # `arena_pool` says the request may still be served in the arena (submit clears it for a
+    # request that is no comparison; a retired pair has it cleared for good, `arena_retired_at`).
+    # db_default as well, so rows inserted in SQL (benches, data loads) start right too.
+    arena_votes = models.PositiveIntegerField(default=0, db_default=0)
+    arena_pool = models.BooleanField(default=True, db_default=True)
+    arena_retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # ratings.selectors.arena_pool: fewest votes first, from a random point of the lowest
+            # tier. The condition is the pool's own, so only servable pairs are in the index.
+            models.Index(
+                fields=["arena_votes", "id"],
+                name="request_arena_seek",
+                condition=Q(arena_pool=True, shared=True, status="done"),
+            ),
+            # Example pairs on the leaderboard come only from retired pairs.
+            models.Index(
+                fields=["arena_retired_at"], name="request_arena_retired", condition=Q(arena_retired_at__isnull=False)
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(self.id)
@@ -262,6 +284,11 @@ class Image(models.Model):
 
     class Meta:
         ordering = ["request", "job__position"]
+        indexes = [
+            # The arena and the counted votes leave out pairs with a censored image on every
+            # call (ratings.selectors.censored_request_ids): a handful of rows among all images.
+            models.Index(fields=["request"], condition=Q(censored=True), name="image_censored_request"),
+        ]
 
     def __str__(self) -> str:
         return str(self.id)

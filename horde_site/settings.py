@@ -157,6 +157,11 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60))}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not envbool("HORDE_PG_JIT", False):
+        # PostgreSQL's JIT compiles any query the planner costs high, and an index seek under a
+        # LIMIT is costed as if it read the whole index: the arena's next-pair seek took 1.5 s
+        # of compiling for 1 ms of reading (bench/arena_bench.py). An OLTP site wants it off.
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -383,6 +388,11 @@ RATINGS_MIN_SECONDS_TO_VOTE = float(os.environ.get("RATINGS_MIN_SECONDS_TO_VOTE"
 RATINGS_UNDO_SECONDS = envint("RATINGS_UNDO_SECONDS", 10)
 # An unanswered arena pair is held for its rater this long before it may be served again.
 RATINGS_ASSIGNMENT_TTL_SECONDS = envint("RATINGS_ASSIGNMENT_TTL_SECONDS", 600)
+# A pair leaves the arena for good (retired: ratings.services.voting.arena_pairs_retire) once
+# it holds this many live votes, or this many days after it finished (0: no such limit). Only
+# retired pairs may be shown as the leaderboard's example pairs.
+RATINGS_ARENA_TARGET_VOTES = envint("RATINGS_ARENA_TARGET_VOTES", 20)
+RATINGS_ARENA_RETIRE_DAYS = envint("RATINGS_ARENA_RETIRE_DAYS", 30)
 # One arena pair in N is a gold pair or a control image (when one is left for the rater).
 RATINGS_GOLD_EVERY = envint("RATINGS_GOLD_EVERY", 10)
 # Rater trust: below the threshold a rater is excluded (earns nothing, votes not counted).
@@ -460,6 +470,11 @@ AESTHETICS_TARGET_RATINGS = envint("AESTHETICS_TARGET_RATINGS", 5)
 AESTHETICS_RATING_REWARD = envint("AESTHETICS_RATING_REWARD", 2)
 # A rating further than this from the mean of the image's other counted ratings is a divergence.
 AESTHETICS_MAX_DIVERGENCE = float(os.environ.get("AESTHETICS_MAX_DIVERGENCE", "3"))
+# Single-image rating throttle per rater, like the arena's: ratings at least this many seconds
+# apart and at most this many in any 60 s; a rating past either is refused (429 TooManyRatings),
+# stores nothing and pays nothing. 0 turns a limit off.
+AESTHETICS_MIN_RATING_INTERVAL_SECONDS = float(os.environ.get("AESTHETICS_MIN_RATING_INTERVAL_SECONDS", "1"))
+AESTHETICS_MAX_RATINGS_PER_MINUTE = envint("AESTHETICS_MAX_RATINGS_PER_MINUTE", 30)
 # About one image in this many served is a control image ("rate this image N"), when a set has any.
 AESTHETICS_CONTROL_EVERY = envint("AESTHETICS_CONTROL_EVERY", 20)
 # Images larger than this many pixels are refused by the import.
@@ -488,6 +503,11 @@ CELERY_BEAT_SCHEDULE = {
     "ratings-trust-recompute": {
         "task": "ratings.tasks.rater_trust_recompute_all_task",
         "schedule": envint("RATINGS_TRUST_RECOMPUTE_SECONDS", 900),
+        "options": {"queue": "housekeeping"},
+    },
+    "ratings-arena-retire": {
+        "task": "ratings.arena_pairs_retire",
+        "schedule": float(envint("RATINGS_ARENA_RETIRE_EVERY_SECONDS", 3600)),
         "options": {"queue": "housekeeping"},
     },
     "ratings-leaderboard-refresh": {

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -147,9 +148,23 @@ def arena_pool(*, rater: User, now: dt.datetime | None = None) -> QuerySet[Gener
         .filter(Q(answered_at__isnull=False) | Q(issued_at__gte=held_since))
         .values("request_id")
     )
+    # The finished images counted per candidate row (a correlated subquery, not a join with
+    # GROUP BY): the arena seeks a handful of rows of the pool in (arena_votes, id) order, and
+    # a grouped pool would have to be built whole first.
+    done_images = (
+        Image.objects.filter(request=OuterRef("pk"), job__status=Job.Status.DONE)
+        .order_by()
+        .values("request")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
     return (
         GenerationRequest.objects.filter(
-            shared=True, status=GenerationRequest.Status.DONE, model__compare_pipelines=True
+            # arena_pool, shared and done: the condition of the request_arena_seek index.
+            arena_pool=True,
+            shared=True,
+            status=GenerationRequest.Status.DONE,
+            model__compare_pipelines=True,
         )
         .exclude(user=rater)
         .exclude(pk__in=judged)
@@ -157,9 +172,33 @@ def arena_pool(*, rater: User, now: dt.datetime | None = None) -> QuerySet[Gener
         .exclude(pk__in=hidden_pair_requests())
         .exclude(pk__in=censored_request_ids())
         .filter(Q() if rater.show_nsfw else Q(nsfw=False))
-        .annotate(done_images=Count("images", filter=Q(images__job__status=Job.Status.DONE), distinct=True))
+        .annotate(done_images=Subquery(done_images, output_field=IntegerField()))
         .filter(done_images=2)
     )
+
+
+# Apps above ratings (imports point down) register here, in AppConfig.ready(), a function
+# returning a Q on GenerationRequest that holds only when they no longer have the pair's
+# images judged (aesthetics: its images are not waiting for single-image ratings).
+retired_conditions: list[Callable[[], Q]] = []
+
+
+def arena_retired_filter() -> Q:
+    """Pairs that can no longer be served to anyone: the one rule for what may be shown
+    unblinded to everyone (the leaderboard's example pairs).
+
+    Retired (out of the arena pool for good: RATINGS_ARENA_TARGET_VOTES live votes reached or
+    RATINGS_ARENA_RETIRE_DAYS passed), its owner's verdict in (the owner may judge their pair
+    at any time until then), no arena assignment left unanswered (a rater holding one could
+    still vote on it), and what the registered `retired_conditions` require."""
+    owner_voted = Vote.objects.filter(
+        request=OuterRef("pk"), rater=OuterRef("user"), source=Vote.Source.OWNER, retracted_at__isnull=True
+    )
+    open_assignment = PairAssignment.objects.filter(request=OuterRef("pk"), answered_at__isnull=True)
+    rule = Q(arena_retired_at__isnull=False, arena_pool=False) & Q(Exists(owner_voted)) & ~Q(Exists(open_assignment))
+    for condition in retired_conditions:
+        rule &= condition()
+    return rule
 
 
 def gold_filter() -> Q:
@@ -173,11 +212,10 @@ def gold_filter() -> Q:
 
 def rater_issued_counts(*, rater: User) -> tuple[int, int]:
     """(pairs issued to the rater, of which check items), each request counted once."""
-    issued = PairAssignment.objects.filter(rater=rater)
-    return (
-        issued.values("request_id").distinct().count(),
-        issued.filter(is_gold=True).values("request_id").distinct().count(),
+    row = PairAssignment.objects.filter(rater=rater).aggregate(
+        issued=Count("request_id", distinct=True), checks=Count("request_id", distinct=True, filter=Q(is_gold=True))
     )
+    return int(row["issued"] or 0), int(row["checks"] or 0)
 
 
 def rater_trust_of(*, rater_id: int) -> RaterTrust:

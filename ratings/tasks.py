@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .services import rater_trust_recompute_all
+from .services import arena_pairs_retire, rater_trust_recompute_all
 
 
 @shared_task(queue="housekeeping")
 def rater_trust_recompute_all_task() -> int:
     """Periodic (CELERY_BEAT_SCHEDULE): refresh every rater's trust figures and exclusion."""
     return rater_trust_recompute_all()
+
+
+@shared_task(name="ratings.arena_pairs_retire", queue="housekeeping")
+def arena_pairs_retire_task() -> int:
+    """Periodic (CELERY_BEAT_SCHEDULE): retire the arena pairs past RATINGS_ARENA_RETIRE_DAYS."""
+    return arena_pairs_retire()
 
 
 # --- leaderboard and dataset export (leaderboard branch) ---

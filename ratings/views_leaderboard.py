@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils.dateparse import parse_datetime
 
 from .leaderboard import leaderboard_cached
+from .leaderboard_examples import leaderboard_examples
 from .selectors import vote_weighting_summary
 
 # Chart geometry (SVG user units).
@@ -89,12 +90,25 @@ def with_elo(model_board: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def with_examples(model_board: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each pipeline row with its example pairs (retired pairs only: leaderboard_examples)."""
+    examples = leaderboard_examples(model_name=model_board["model"], pipeline_ids=[row["id"] for row in rows])
+    return [{**row, "examples": examples.get(row["id"], [])} for row in rows]
+
+
 def leaderboard_page(request: HttpRequest) -> HttpResponse:
     board = leaderboard_cached()
     models = [
-        {**model, "pipelines": with_elo(model), "chart": chart_geometry(model), "separations": separations(model)}
+        {
+            **model,
+            "pipelines": with_examples(model, with_elo(model)),
+            "chart": chart_geometry(model),
+            "separations": separations(model),
+        }
         for model in board["models"]
     ]
+    for model in models:
+        model["has_examples"] = any(row["examples"] for row in model["pipelines"])
     return render(
         request,
         "ratings/leaderboard.html",

@@ -38,6 +38,9 @@ def shared_comparisons_join(*, batch: int = BATCH) -> int:
             request__shared=True,
             request__status=GenerationRequest.Status.DONE,
             hidden_at__isnull=True,
+            # A retired pair may already be shown unblinded (the leaderboard's examples): its
+            # images must not start being rated now.
+            request__arena_retired_at__isnull=True,
         )
         .exclude(Exists(already))
         .select_related("request")

@@ -347,6 +347,8 @@ def request_submit(
             kudos=valid.kudos,
             shared_key=shared_key,
             workers=valid.workers,
+            # Only comparisons are arena pairs: the others stay out of its index from the start.
+            arena_pool=model.compare_pipelines,
             **valid.flags,
         )
         jobs = [

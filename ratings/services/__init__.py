@@ -7,6 +7,7 @@ from .trust import rater_trust_recompute, rater_trust_recompute_all, rater_trust
 from .voting import (
     Judgement,
     arena_next,
+    arena_pairs_retire,
     arena_skip,
     arena_undo,
     arena_vote,
@@ -19,6 +20,7 @@ __all__ = [
     "Judgement",
     "RatingError",
     "arena_next",
+    "arena_pairs_retire",
     "arena_skip",
     "arena_undo",
     "arena_vote",

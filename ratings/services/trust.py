@@ -32,6 +32,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from scipy import stats
@@ -58,6 +59,10 @@ class CheckTally:
 # their AppConfig.ready(): e.g. aesthetics adds single-image control answers and divergence,
 # so one rater has one trust whatever they rate.
 trust_sources: list[Callable[[User], CheckTally]] = []
+
+# A rater's figures come from their latest live votes, and their speed from the latest timed ones.
+RECENT_VOTES = 1000
+TIMED_VOTES = 200
 
 
 def vote_winner(vote: Vote) -> str:
@@ -141,7 +146,7 @@ def side_taking(observations: Iterable[tuple[int, bool, float]], *, alpha: float
 
 
 def _trust_figures(user: User, now: dt.datetime) -> dict:
-    votes = list(Vote.objects.filter(rater=user, retracted_at__isnull=True).order_by("-created_at")[:1000])
+    votes = list(Vote.objects.filter(rater=user, retracted_at__isnull=True).order_by("-created_at")[:RECENT_VOTES])
     request_ids = {vote.request_id for vote in votes}
 
     # Gold pairs and control images.
@@ -202,7 +207,7 @@ def _trust_figures(user: User, now: dt.datetime) -> dict:
         consensus_right += tally.consensus_right
     bias = side_taking(observations, alpha=settings.RATINGS_FLAG_ALPHA, min_sided=settings.RATINGS_FLAG_MIN_SIDED)
 
-    seconds = [v.seconds_to_vote for v in votes if v.source == Vote.Source.ARENA and v.seconds_to_vote][:200]
+    seconds = [v.seconds_to_vote for v in votes if v.source == Vote.Source.ARENA and v.seconds_to_vote][:TIMED_VOTES]
     median = statistics.median(seconds) if seconds else None
     return {
         "gold_votes": gold_total,
@@ -258,8 +263,17 @@ def rater_trust_recompute(*, user: User, now: dt.datetime | None = None) -> Rate
 
 
 def rater_trust_recompute_all(*, now: dt.datetime | None = None) -> int:
-    """Recompute every rater who has voted, or has a trust row; returns how many."""
+    """Recompute every rater who has voted, or has a trust row; returns how many.
+
+    On PostgreSQL set-based (trust_batch: a few statements for all raters, the same figures,
+    all judged against one snapshot of the crowd); elsewhere (the SQLite dev default, small
+    data) one rater at a time.
+    """
     now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        from .trust_batch import rater_trust_recompute_all_batched
+
+        return rater_trust_recompute_all_batched(now=now)
     users = User.objects.filter(Q(votes__isnull=False) | Q(rater_trust__isnull=False)).distinct()
     count = 0
     for user in users.iterator():

@@ -13,6 +13,11 @@ Money rules (see ratings.models for the data invariants):
   slip past together; a throttled vote stores nothing and pays nothing.
 - Check items (gold pairs, control images) are issued, shown and answered
   exactly like real pairs: nothing the rater receives tells them apart.
+- Each pair's stored live-vote counter (GenerationRequest.arena_votes) moves in the
+  transaction that writes or retracts the vote (an F() update: exact under concurrent
+  raters), so the arena picks the next pair by an index seek instead of counting votes.
+  A pair that reaches RATINGS_ARENA_TARGET_VOTES leaves the pool in that same update, for
+  good: an undo afterwards does not bring it back (it may already be shown as an example).
 """
 
 from __future__ import annotations
@@ -27,14 +32,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import User
 from generation.models import GenerationRequest, Image
 from kudos.services import DuplicateEvent, kudos_rebate, kudos_rebate_reverse
 
-from ..models import ControlImage, PairAssignment, RaterTrust, Vote
+from ..models import ControlImage, GoldPair, PairAssignment, RaterTrust, Vote
 from ..selectors import (
     arena_pool,
     arena_throttle_state,
@@ -143,6 +148,36 @@ def own_reward(*, judgement: Judgement) -> int:
     return reward
 
 
+def _count_vote(*, request_id: uuid.UUID, delta: int, now: dt.datetime) -> None:
+    """Move the pair's stored live-vote counter by `delta` (+1 a vote, -1 an undo).
+
+    Call it inside the transaction that writes or retracts the vote, after the vote row and
+    before any ledger posting (the pair's row is locked before the accounts, in every path:
+    no lock-order deadlock). One UPDATE of F() expressions: concurrent votes of different
+    raters on one pair queue on the row lock and each adds its own 1. Reaching the target
+    retires the pair in the same statement (every right-hand side reads the row before it).
+    """
+    target = settings.RATINGS_ARENA_TARGET_VOTES
+    changes: dict[str, object] = {"arena_votes": F("arena_votes") + delta}
+    if delta > 0 and target > 0:
+        reaches = Q(arena_pool=True, arena_votes__gte=target - delta)
+        changes["arena_pool"] = Case(When(reaches, then=Value(False)), default=F("arena_pool"))
+        changes["arena_retired_at"] = Case(When(reaches, then=Value(now)), default=F("arena_retired_at"))
+    GenerationRequest.objects.filter(pk=request_id).update(**changes)
+
+
+def arena_pairs_retire(*, now: dt.datetime | None = None) -> int:
+    """Retire the pairs that finished more than RATINGS_ARENA_RETIRE_DAYS ago (periodic;
+    pairs reaching the vote target retire as the vote is cast). Returns how many."""
+    days = settings.RATINGS_ARENA_RETIRE_DAYS
+    if days <= 0:
+        return 0
+    now = now or timezone.now()
+    return GenerationRequest.objects.filter(
+        arena_pool=True, status=GenerationRequest.Status.DONE, finished_at__lt=now - dt.timedelta(days=days)
+    ).update(arena_pool=False, arena_retired_at=now)
+
+
 def _excluded(rater: User) -> bool:
     return RaterTrust.objects.filter(user=rater, excluded=True).exists()
 
@@ -220,6 +255,7 @@ def own_pair_vote(
                 kudos_paid=reward,
                 is_check=_is_gold_request(generation_request),
             )
+            _count_vote(request_id=generation_request.pk, delta=1, now=now)
             if reward:
                 # Keyed per request as well as guarded by the vote: the owner's rebate
                 # can be posted once, whatever happens to the vote row.
@@ -264,11 +300,20 @@ def check_chance(*, calibrated: bool, issued: int, checks_issued: int) -> float:
     return max(usual, min(1.0, checks / max(pairs, 1)))
 
 
+def _check_request_ids() -> set[uuid.UUID]:
+    """Requests that are check items (active gold pairs, pairs holding an active control image):
+    a few rows, read first so the pool is probed by primary key instead of scanned."""
+    golds = GoldPair.objects.filter(active=True).values_list("request_id", flat=True).order_by()
+    controls = ControlImage.objects.filter(active=True).values_list("image__request_id", flat=True).order_by()
+    return set(golds.union(controls))
+
+
 def _balanced_check(*, pool, rater: User) -> GenerationRequest | None:
     """A check item left for the rater, drawn at random among those whose known answer favours
     the pipeline the rater's earlier check items favoured least. So a rater who always picks
     one pipeline's image agrees with about half their checks and cannot pass calibration."""
-    candidates = list(pool.filter(gold_filter()).values_list("pk", flat=True))
+    checks = _check_request_ids()
+    candidates = list(pool.filter(pk__in=checks).values_list("pk", flat=True)) if checks else []
     if not candidates:
         return None
     earlier = set(
@@ -286,12 +331,30 @@ def _balanced_check(*, pool, rater: User) -> GenerationRequest | None:
     return pool.get(pk=pick)
 
 
+def _fewest_votes(pool) -> GenerationRequest | None:
+    """A pair of the pool's lowest tier of live votes, from a random point of it.
+
+    Two seeks in the request_arena_seek index (arena_votes, id), whatever filters the pool
+    carries (they are checked on the few rows the seeks walk past): the lowest tier this
+    rater can be served, then the first pair of that tier at or after a random id (ids are
+    random, so every pair of the tier is about as likely), else the tier's first pair.
+    Raters asking at the same moment get different pairs, and votes spread over the pool.
+    """
+    ordered = pool.order_by("arena_votes", "pk")
+    first = ordered.first()
+    if first is None:
+        return None
+    start = uuid.UUID(int=random.getrandbits(128))
+    return ordered.filter(arena_votes=first.arena_votes, pk__gte=start).first() or first
+
+
 def arena_next(*, rater: User, now: dt.datetime | None = None) -> PairAssignment | None:
     """Issue the rater's next arena pair (None when there is nothing left for them).
 
     A check item (gold pair or control image) with the chance `check_chance` gives, drawn by
-    `_balanced_check`; otherwise the pair with the fewest votes, so votes spread over
-    the pool. Either way the order is drawn per rater and the assignment looks the same.
+    `_balanced_check`; otherwise a pair with the fewest votes (`_fewest_votes`), so votes
+    spread over the pool. Either way the order is drawn per rater and the assignment looks
+    the same.
     """
     now = now or timezone.now()
     pool = arena_pool(rater=rater, now=now)
@@ -300,17 +363,15 @@ def arena_next(*, rater: User, now: dt.datetime | None = None) -> PairAssignment
     chance = check_chance(
         calibrated=rater_trust_of(rater_id=rater.pk).calibrated, issued=issued, checks_issued=checks_issued
     )
-    if chance > 0 and random.random() < chance:
+    is_check = chance > 0 and random.random() < chance
+    if is_check:
         chosen = _balanced_check(pool=pool, rater=rater)
     if chosen is None:
         # Check items come only through the balanced draw, never by this path.
-        chosen = (
-            pool.exclude(gold_filter())
-            .annotate(live_votes=Count("votes", filter=Q(votes__retracted_at__isnull=True), distinct=True))
-            .order_by("live_votes", "?")
-            .first()
-        )
+        is_check = False
+        chosen = _fewest_votes(pool.exclude(gold_filter()))
     if chosen is None:
+        is_check = True
         chosen = _balanced_check(pool=pool, rater=rater)  # no real pair left: a check item, if any
     if chosen is None:
         return None
@@ -326,7 +387,9 @@ def arena_next(*, rater: User, now: dt.datetime | None = None) -> PairAssignment
         request=chosen,
         left_image=left,
         right_image=right,
-        is_gold=_is_gold_request(chosen),
+        # Known from the path that chose it (one marked a check since the pool was read is
+        # caught at the vote: arena_vote looks again).
+        is_gold=is_check,
         issued_at=now,
     )
 
@@ -432,6 +495,7 @@ def arena_vote(
                 )
         except IntegrityError as exc:
             raise _already() from exc
+        _count_vote(request_id=assignment.request_id, delta=1, now=now)
         earned = arena_today(rater=rater, now=now)["kudos"]
         earns = trust.calibrated and not trust.excluded
         reward = max(0, min(settings.RATINGS_ARENA_REWARD, settings.RATINGS_ARENA_DAILY_CAP - earned)) if earns else 0
@@ -481,6 +545,7 @@ def arena_undo(*, rater: User, assignment_id: uuid.UUID | str, now: dt.datetime 
         # Compare-and-swap: of two concurrent undos only one retracts, so only one pays back.
         if Vote.objects.filter(pk=vote.pk, retracted_at__isnull=True).update(retracted_at=now) != 1:
             raise RatingError("This vote was already undone.", "VoteAlreadyUndone")
+        _count_vote(request_id=vote.request_id, delta=-1, now=now)
         if vote.kudos_paid:
             kudos_rebate_reverse(
                 user=rater, amount=vote.kudos_paid, event_key=f"rating-undo:{vote.id}", memo="Arena vote undone"

@@ -179,3 +179,22 @@ def test_staff_see_shared_keys_in_the_admin_without_the_key_and_cannot_edit_them
     assert key not in detail and shared_key.key_hash not in detail
     client.post(f"/admin/accounts/sharedkey/{shared_key.pk}/change/", {"kudos": "999999", "name": "x"})
     assert SharedKey.objects.get().kudos == 77
+
+
+def test_the_admin_index_has_one_accounts_section_holding_users_and_email_addresses(staff_client, alice):
+    from allauth.account.models import EmailAddress
+
+    client, _ = staff_client
+    EmailAddress.objects.create(user=alice[0], email="alice@example.org", verified=True, primary=True)
+    apps = client.get("/admin/").context["app_list"]
+    labels = [app["app_label"] for app in apps]
+    assert "account" not in labels  # allauth's own "Accounts" section is gone
+    accounts = next(app for app in apps if app["app_label"] == "accounts")
+    assert {model["object_name"] for model in accounts["models"]} >= {"User", "EmailAddress"}
+    sections = [app["name"].lower() for app in apps]
+    assert sum("account" in name for name in sections) <= 1
+    # The moved list works, with allauth's admin, on allauth's rows.
+    listing = client.get("/admin/accounts/emailaddress/?q=alice")
+    assert listing.status_code == 200
+    assert "alice@example.org" in listing.content.decode()
+    assert client.get("/admin/account/emailaddress/").status_code == 404

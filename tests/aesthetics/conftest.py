@@ -35,6 +35,13 @@ def write_folder(folder: Path, count: int, *, prefix: str = "img") -> list[Path]
     return paths
 
 
+@pytest.fixture(autouse=True)
+def unthrottled(settings):
+    # These tests rate at machine speed; the throttle has its own tests (test_throttle.py).
+    settings.AESTHETICS_MIN_RATING_INTERVAL_SECONDS = 0
+    settings.AESTHETICS_MAX_RATINGS_PER_MINUTE = 0
+
+
 @pytest.fixture
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -40,6 +40,9 @@ def test_a_rater_rates_images_by_keyboard_on_a_phone_screen_and_earns_each_time(
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.AESTHETICS_RATING_REWARD = 2
     settings.AESTHETICS_CONTROL_EVERY = 0
+    # Keys come faster than a person rates; the throttle has its own tests (tests/aesthetics/test_throttle.py).
+    settings.AESTHETICS_MIN_RATING_INTERVAL_SECONDS = 0
+    settings.AESTHETICS_MAX_RATINGS_PER_MINUTE = 0
     write_folder(tmp_path / "set", 3)
     rating_set_import(name="phone-set", path=tmp_path / "set")
     charlie, _ = make_user("charlie", password=PASSWORD)

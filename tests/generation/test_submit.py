@@ -166,3 +166,11 @@ def test_only_the_requester_may_cancel(demo_models, alice, bob):
 def test_unknown_fields_are_ignored_like_the_ai_horde_does(demo_models, alice):
     result = request_submit(user=alice[0], body=body(replacement_filter=True, params={"hires_fix": False, "foo": 1}))
     assert result.request is not None
+
+
+def test_only_comparison_requests_enter_the_arena_pool(demo_models, alice):
+    user, _ = alice
+    plain = request_submit(user=user, body=body()).request
+    pair = request_submit(user=user, body=BETA).request
+    assert (plain.arena_pool, pair.arena_pool) == (False, True)
+    assert (plain.arena_votes, pair.arena_votes) == (0, 0)

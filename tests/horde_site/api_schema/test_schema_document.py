@@ -57,7 +57,7 @@ OPERATIONS = {
     ("delete", "/api/v2/filters/{filter_id}"): ("filter_delete", {200, 401, 403, 404}),
     # The ratings service (v1) for single images.
     ("get", "/api/v1/rating/new"): ("v1_rating_new", {200, 400, 401, 403, 404}),
-    ("post", "/api/v1/rating/{image_id}"): ("v1_rating_submit", {200, 400, 401, 403, 404, 415}),
+    ("post", "/api/v1/rating/{image_id}"): ("v1_rating_submit", {200, 400, 401, 403, 404, 415, 429}),
     ("get", "/api/v1/image/ratings/{image_id}"): ("v1_image_ratings", {200, 401, 403, 404}),
     ("get", "/api/v1/user/ratings/"): ("v1_user_ratings", {200, 400, 401, 403, 404}),
     ("get", "/api/v1/user/validate/{user_id}/"): ("v1_user_validate", {200, 400, 401, 403, 404}),

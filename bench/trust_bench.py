@@ -1,0 +1,111 @@
+"""Rater trust recomputed for every rater at the seed's scale: 20,000 raters with 1 M arena
+votes on 100,000 pairs and 1.5 M single-image ratings of 300,000 images.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/horde_trust_bench \\
+        .venv/bin/python bench/trust_bench.py [--images 300000] [--raters 20000] [--pairs 100000] [--reuse]
+
+The database is dropped and recreated (its name must contain "bench"), migrated and filled in
+SQL by the two other benches' fills (bench/aesthetics_bench.py, bench/arena_bench.py), and
+every rater gets a trust row (a third calibrated, so the consensus has a crowd). Then times
+`ratings.services.rater_trust_recompute_all` (set-based on PostgreSQL) and, for comparison,
+the one-rater `rater_trust_recompute` on 50 raters projected to all of them. Prints the
+figures and writes bench/out/trust.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "horde_site.settings")
+os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production")
+os.environ.setdefault("RATINGS_PSEUDONYM_KEY", "bench-pseudonym-key-not-for-production")
+os.environ.setdefault("HORDE_VAR_DIR", "/tmp/horde-bench-var")
+os.environ.setdefault("DEBUG", "0")
+
+from w1 import recreate_database  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=300_000)
+    parser.add_argument("--raters", type=int, default=20_000)
+    parser.add_argument("--pairs", type=int, default=100_000)
+    parser.add_argument("--votes-per-pair", type=int, default=10)
+    parser.add_argument("--reuse", action="store_true", help="Measure again on the database a run filled.")
+    args = parser.parse_args()
+    if not args.reuse:
+        recreate_database(os.environ.get("DATABASE_URL", ""))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from accounts.models import User
+    from ratings.models import Vote
+    from ratings.services.trust import rater_trust_recompute, rater_trust_recompute_all
+
+    if "bench" not in str(connection.settings_dict["NAME"]):
+        raise SystemExit("Name a bench database (with 'bench' in its name).")
+    figures: dict = {"raters": args.raters, "images": args.images, "pairs": args.pairs}
+    if not args.reuse:
+        import aesthetics_bench
+        import arena_bench
+
+        call_command("migrate", verbosity=0)
+        started = time.perf_counter()
+        figures.update(aesthetics_bench.fill(args.images, args.raters))
+        arena_bench.fill(args.pairs, args.votes_per_pair)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO ratings_ratertrust (user_id, gold_votes, gold_agreement, consensus_votes, score,
+                    override, arena_votes, excluded, flagged, bias_opportunities, bias_sided, updated_at)
+                SELECT id, CASE WHEN id %% 3 = 0 THEN 10 ELSE 0 END, CASE WHEN id %% 3 = 0 THEN 1.0 END, 0, 1.0,
+                       '', 50, false, false, 0, 0, now()
+                FROM accounts_user WHERE username LIKE %s
+                """,
+                ["rater%"],
+            )
+            cursor.execute("ANALYZE")
+        figures["fill_s"] = round(time.perf_counter() - started, 1)
+    figures["votes"] = Vote.objects.count()
+    print(f"filled: {figures}", flush=True)
+
+    started = time.perf_counter()
+    figures["recomputed"] = rater_trust_recompute_all()
+    figures["recompute_all_s"] = round(time.perf_counter() - started, 2)
+    print(f"rater_trust_recompute_all: {figures['recomputed']} raters in {figures['recompute_all_s']} s", flush=True)
+    started = time.perf_counter()
+    rater_trust_recompute_all()
+    figures["recompute_all_again_s"] = round(time.perf_counter() - started, 2)
+    print(f"again (warm): {figures['recompute_all_again_s']} s", flush=True)
+
+    one = []
+    for user in User.objects.filter(username__startswith="rater").order_by("?")[:50]:
+        start = time.perf_counter()
+        rater_trust_recompute(user=user)
+        one.append(time.perf_counter() - start)
+    figures["one_rater_mean_ms"] = round(statistics.mean(one) * 1000, 1)
+    figures["one_by_one_projected_s"] = round(statistics.mean(one) * figures["recomputed"], 1)
+    figures["load_average"] = os.getloadavg()
+    print(
+        f"one rater at a time: {figures['one_rater_mean_ms']} ms each, "
+        f"{figures['one_by_one_projected_s']} s projected for all; load average {figures['load_average']}"
+    )
+    out = ROOT / "bench" / "out"
+    out.mkdir(exist_ok=True)
+    (out / "trust.json").write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
