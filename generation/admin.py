@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from .backends.recipes import RecipeError, recipe_validate
-from .models import GenerationRequest, Image, ImageModel, Job, Pipeline, Worker
+from .models import GenerationRequest, Image, ImageModel, Job, Pipeline, Team, Worker, WorkerMessage
 
 
 class StaffCanView:
@@ -137,12 +137,13 @@ class WorkerAdmin(StaffCanView, admin.ModelAdmin):
         "paused",
     ]
     list_editable = ["maintenance", "paused"]
-    list_filter = ["kind", "maintenance", "paused", "backend"]
+    list_filter = ["kind", "maintenance", "paused", "backend", "team"]
     search_fields = ["name", "owner__username"]
     list_select_related = ["owner"]
     readonly_fields = [
         "id",
         "info",
+        "retired_at",
         "last_seen",
         "jobs_done",
         "kudos_earned",
@@ -151,6 +152,24 @@ class WorkerAdmin(StaffCanView, admin.ModelAdmin):
         "created_at",
     ]
     raw_id_fields = ["owner"]
+
+
+@admin.register(Team)
+class TeamAdmin(StaffCanView, admin.ModelAdmin):
+    list_display = ["name", "owner", "requests_fulfilled", "kudos", "created_at"]
+    search_fields = ["name", "owner__username"]
+    raw_id_fields = ["owner"]
+    readonly_fields = ["id", "requests_fulfilled", "kudos", "uptime_seconds", "mps_done", "seconds_busy", "created_at"]
+
+
+@admin.register(WorkerMessage)
+class WorkerMessageAdmin(StaffCanView, admin.ModelAdmin):
+    """Staff's messages to workers' owners (also POST /api/v2/workers/messages)."""
+
+    list_display = ["worker", "origin", "created_at", "expires_at"]
+    search_fields = ["worker__name", "message"]
+    raw_id_fields = ["worker", "author"]
+    readonly_fields = ["id", "created_at"]
 
 
 class JobInline(StaffCanView, ReadOnlyInline):

@@ -201,7 +201,8 @@ class GeneratePopApi(APIView):
                 413,
                 415,
                 429,
-                e403="Anonymous workers are refused (AnonForbiddenWorker); the worker name is another user's",
+                e403="Anonymous workers are refused (AnonForbiddenWorker); the worker name is another user's "
+                "(WrongCredentials); the worker is in maintenance (WorkerMaintenance)",
                 e429="Too many calls from this client (TooManyRequests, with Retry-After)",
             ),
         },
@@ -237,6 +238,9 @@ class GeneratePopApi(APIView):
             if len(jobs) < amount
             else {}
         )
+        if not jobs and worker.maintenance:
+            # As on the AI Horde: a worker in maintenance is told so (with its owner's message).
+            raise HordeError(403, "WorkerMaintenance", worker.maintenance_msg or "This worker is in maintenance mode.")
         if not jobs:
             return Response(
                 {
@@ -365,7 +369,7 @@ class GenerateR2UploadApi(APIView):
                 413,
                 e400="The job is no longer waiting for this upload (AbortedGen), or the image is too large",
                 e403="The URL is invalid, expired or for another job (InvalidUploadToken)",
-                e404="A path that is no text (NotFound)",
+                e404="A path that is no text (ThingNotFound)",
             ),
         },
     )

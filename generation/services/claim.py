@@ -24,7 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Exists, F, Q, Value, When
 from django.utils import timezone
 
 from generation import conf
@@ -49,10 +49,17 @@ def _use_skip_locked() -> bool:
 
 
 # --- PostgreSQL: the rules as SQL, shared by the claim and the skipped counts -----------
-# Each rule is named for the pop's `skipped` key a job failing it is counted under.
+# Each rule is named for the pop's `skipped` key a job failing it is counted under
+# (those in SKIPPED_REASONS; the worker's own state is no job's reason).
 # `r` is the request, `m` the job's model.
+SKIPPED_REASONS = ("max_pixels", "nsfw", "untrusted", "worker_id")
 _SQL_SERVED = "m.name = ANY(%(models)s) AND m.enabled"
 _SQL_RULES = {
+    # The worker itself, read from its row at claim time (not from the caller's object, which
+    # a long-running Celery process loaded at start): in maintenance, paused or retired it
+    # takes nothing. Not a `skipped` reason: no job is skipped, the worker is.
+    "worker_state": """EXISTS (SELECT 1 FROM generation_worker w WHERE w.id = %(worker)s
+        AND NOT w.maintenance AND NOT w.paused AND w.retired_at IS NULL)""",
     "max_pixels": "r.width * r.height <= %(max_pixels)s",
     "nsfw": "(%(nsfw)s OR NOT r.nsfw)",
     # A comparison is the experiment: a worker outside staff's trust, or the requester's
@@ -131,7 +138,9 @@ GROUP BY reason
 """
 _SKIPPED = _SKIPPED_TEMPLATE.format(
     served=_SQL_SERVED,
-    reasons="\n        ".join(f"WHEN NOT ({rule}) THEN '{name}'" for name, rule in _SQL_RULES.items()),
+    reasons="\n        ".join(
+        f"WHEN NOT ({rule}) THEN '{name}'" for name, rule in _SQL_RULES.items() if name in SKIPPED_REASONS
+    ),
 )
 
 
@@ -144,6 +153,7 @@ def _sql_params(*, worker: Worker, models: list[str], max_pixels: int, nsfw: boo
         "serves_comparisons": worker_serves_comparisons(worker),
         "owner": worker.owner_id,
         "me": json.dumps([str(worker.pk)]),
+        "worker": worker.pk,
     }
 
 
@@ -194,7 +204,9 @@ def _orm_rules(*, worker: Worker, models: list[str], max_pixels: int, nsfw: bool
     comparisons = Q(model__compare_pipelines=False)
     if worker_serves_comparisons(worker):
         comparisons |= ~Q(request__user_id=worker.owner_id)
+    ready = Worker.objects.filter(pk=worker.pk, maintenance=False, paused=False, retired_at__isnull=True)
     return {
+        "worker_state": Q(Exists(ready)),
         "models": Q(model__name__in=models, model__enabled=True),
         "max_pixels": Q(pixels__lte=max_pixels),
         "nsfw": Q() if (worker.nsfw if nsfw is None else nsfw) else Q(request__nsfw=False),
@@ -326,7 +338,8 @@ def jobs_skipped(*, worker: Worker, models: list[str], max_pixels: int, nsfw: bo
             cursor.execute(_SKIPPED, {**params, "scan": SKIPPED_SCAN_JOBS})
             return dict(cursor.fetchall())
     rules = _orm_rules(worker=worker, models=models, max_pixels=max_pixels, nsfw=nsfw)
-    reason = Case(*[When(~rule, then=Value(name)) for name, rule in rules.items() if rule], default=Value(""))
+    reasons = [When(~rule, then=Value(name)) for name, rule in rules.items() if rule and name != "worker_state"]
+    reason = Case(*reasons, default=Value(""))
     rows = (
         Job.objects.filter(status=Job.Status.QUEUED)
         .alias(pixels=PIXELS)

@@ -29,6 +29,8 @@ from generation import conf
 from generation.models import Worker
 from kudos.services import kudos_reward
 
+from .teams import team_totals_add
+
 
 def _interval_seconds() -> int:
     return max(60, int(settings.HORDE_UPTIME_INTERVAL_SECONDS))
@@ -66,7 +68,10 @@ def worker_uptime_reward(*, worker: Worker, now: dt.datetime) -> int:
         claimed = Worker.objects.filter(pk=worker.pk, uptime_paid_interval__lt=latest).update(
             uptime_paid_interval=latest, uptime_kudos=F("uptime_kudos") + amount
         )
-        if claimed != 1 or amount <= 0:
+        if claimed != 1:
+            return 0
+        team_totals_add(worker=worker, uptime_seconds=length, kudos=max(amount, 0))
+        if amount <= 0:
             return 0
         kudos_reward(
             user=worker.owner, amount=amount, event_key=f"worker-uptime:{worker.pk}:{latest}", memo="Worker uptime"

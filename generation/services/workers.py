@@ -35,7 +35,7 @@ def worker_register_http(
     name = name.strip()
     now = timezone.now()
     models = sorted(set(models))
-    worker = Worker.objects.filter(name=name).first()
+    worker = Worker.objects.filter(name=name, retired_at__isnull=True).first()
     if worker is None:
         try:
             with transaction.atomic():
@@ -50,7 +50,7 @@ def worker_register_http(
                     last_seen=now,
                 )
         except IntegrityError:  # registered by a concurrent pop
-            worker = Worker.objects.get(name=name)
+            worker = Worker.objects.get(name=name, retired_at__isnull=True)
     if worker.owner_id != owner.pk:
         raise WorkerActionRefused(403, "WrongCredentials", f"The worker name {name!r} belongs to another user.", "name")
     worker.owner = owner  # the apikey's user, already loaded: no join needed
@@ -77,7 +77,7 @@ def worker_register_celery(
 ) -> Worker:
     """A `gpu_worker` process registers (or re-registers, after a restart) under its name."""
     with transaction.atomic():
-        worker = Worker.objects.select_for_update().filter(name=name).first()
+        worker = Worker.objects.select_for_update().filter(name=name, retired_at__isnull=True).first()
         if worker is not None and worker.owner_id != owner.pk:
             raise WorkerActionRefused(
                 403, "WrongCredentials", f"The worker name {name!r} belongs to another user.", "name"
@@ -90,7 +90,7 @@ def worker_register_celery(
             "max_pixels": max_pixels,
             "info": info,
             "last_seen": timezone.now(),
-            "paused": False,
+            # Not "paused": a staff pause (or an owner's maintenance) outlives a restart.
         }
         if worker is None:
             return Worker.objects.create(name=name, **values)
