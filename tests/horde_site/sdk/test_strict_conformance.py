@@ -31,7 +31,7 @@ def webp(width: int, height: int, colour=(200, 40, 40)) -> str:
 
 
 @pytest.fixture
-def answers(api_client, alice, bob, settings):
+def answers(api_client, alice, bob, make_user, settings):
     """(SDK model name, answer) for every AI Horde operation Horde serves, from one flow."""
     call_command("seed_demo", stdout=io.StringIO())
     settings.HORDE_CELERY_DISPATCH = False
@@ -82,6 +82,28 @@ def answers(api_client, alice, bob, settings):
     call("ImageGenerateStatusResponse", "delete", f"/api/v2/generate/status/{plain['id']}", alice[1])
     workers = call("AllWorkersDetailsResponse", "get", "/api/v2/workers")
     call("SingleWorkerDetailsResponse", "get", f"/api/v2/workers/{workers[0]['id']}")
+    # Worker control, teams and staff's messages (bob is trusted: he may create a team).
+    box = workers[0]
+    call("SingleWorkerDetailsResponse", "get", f"/api/v2/workers/name/{box['name']}")
+    team = call("ModifyTeam", "post", "/api/v2/teams", bob[1], {"name": "Foxes", "info": "we draw foxes"})
+    call("ModifyTeam", "patch", f"/api/v2/teams/{team['id']}", bob[1], {"info": "we draw red foxes"})
+    modify = {"maintenance": True, "maintenance_msg": "new GPU", "info": "RTX", "team": team["id"]}
+    call("ModifyWorkerResponse", "put", f"/api/v2/workers/{box['id']}", bob[1], modify)
+    call("ModifyWorkerResponse", "put", f"/api/v2/workers/{box['id']}", bob[1], {"maintenance": False, "team": ""})
+    call("ModifyWorkerResponse", "put", f"/api/v2/workers/{box['id']}", bob[1], {"team": team["id"]})
+    call("TeamDetails", "get", f"/api/v2/teams/{team['id']}")
+    call("AllTeamDetailsResponse", "get", "/api/v2/teams")
+    staff = make_user("staffer", is_staff=True)
+    message = {"worker_id": box["id"], "message": "Please update", "expiry": 24}
+    call("ResponseModelMessage", "post", "/api/v2/workers/messages", staff[1], message)
+    call("ResponseModelMessages", "get", "/api/v2/workers/messages", bob[1])
+    from generation.models import WorkerMessage
+
+    message_id = WorkerMessage.objects.get().pk
+    call("ResponseModelMessage", "get", f"/api/v2/workers/messages/{message_id}")
+    call("DeleteWorkerMessageResponse", "delete", f"/api/v2/workers/messages/{message_id}", staff[1])
+    call("DeleteWorkerResponse", "delete", f"/api/v2/workers/{box['id']}", bob[1])
+    call("DeleteTeamResponse", "delete", f"/api/v2/teams/{team['id']}", bob[1])
     call("KudosTransferResponse", "post", "/api/v2/kudos/transfer", alice[1], {"username": "bob", "amount": 10})
     # As the SDK sends it: a float.
     call("KudosTransferResponse", "post", "/api/v2/kudos/transfer", alice[1], {"username": "bob", "amount": 5.0})
