@@ -241,15 +241,17 @@ class Command(BaseCommand):
                 if ready == self.taking.is_set():
                     continue
                 queues = [self.queue_of[name] for name in worker.model_names if name in self.queue_of]
+                command = app.control.add_consumer if ready else app.control.cancel_consumer
+                # A broadcast nobody heard (the consumer not started yet, a broker blip) is lost:
+                # the state flips only when this worker answered for every queue, else next round.
+                answered = all(command(queue, destination=[hostname], reply=True, timeout=5) for queue in queues)
+                if not answered:
+                    continue
                 if ready:
                     self.taking.set()
-                    for queue in queues:
-                        app.control.add_consumer(queue, destination=[hostname], reply=True, timeout=5)
                     self.stdout.write(f"control: back in service, consuming {', '.join(queues)}")
                 else:
                     self.taking.clear()
-                    for queue in queues:
-                        app.control.cancel_consumer(queue, destination=[hostname], reply=True, timeout=5)
                     self.stdout.write(f"control: in maintenance or paused, stopped consuming {', '.join(queues)}")
                 self.stdout.flush()
             except Exception as exc:  # the database or broker may be restarting: try again next round
