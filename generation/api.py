@@ -241,6 +241,10 @@ class GeneratePopApi(APIView):
         if not jobs and worker.maintenance:
             # As on the AI Horde: a worker in maintenance is told so (with its owner's message).
             raise HordeError(403, "WorkerMaintenance", worker.maintenance_msg or "This worker is in maintenance mode.")
+        # Staff's messages, as the AI Horde's pop carries them: only when there are any (the
+        # registration read whether there are, so a pop without messages costs no query).
+        has_messages = getattr(worker, "has_messages", False)
+        messages = {"messages": selectors.worker_pop_messages(worker=worker)} if has_messages else {}
         if not jobs:
             return Response(
                 {
@@ -251,6 +255,7 @@ class GeneratePopApi(APIView):
                     "model": None,
                     "r2_upload": None,
                     "ttl": None,
+                    **messages,
                 }
             )
         first = jobs[0]
@@ -266,6 +271,7 @@ class GeneratePopApi(APIView):
                 "r2_upload": r2_uploads[0] if first.request.r2 else None,
                 "r2_uploads": r2_uploads if first.request.r2 else None,
                 "ttl": int(conf.job_ttl_seconds()),
+                **messages,
             }
         )
 

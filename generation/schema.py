@@ -91,6 +91,14 @@ class PopSkippedSerializer(serializers.Serializer):
     worker_id = serializers.IntegerField(required=False)
 
 
+class PopMessageSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    worker_id = serializers.CharField()
+    message = serializers.CharField()
+    origin = serializers.CharField()
+    expiry = serializers.CharField(help_text="When it expires (ISO 8601).")
+
+
 class GenerationPopSerializer(serializers.Serializer):
     """The pop's answer (GenerationPayloadStable); `id` is null when no job was given."""
 
@@ -105,6 +113,7 @@ class GenerationPopSerializer(serializers.Serializer):
         child=serializers.URLField(), allow_null=True, required=False, help_text="With a job: one URL per job."
     )
     ttl = serializers.IntegerField(allow_null=True, help_text="Seconds the claim lasts.")
+    messages = PopMessageSerializer(many=True, required=False, help_text="Staff's running messages, when any.")
 
 
 class SubmitRewardSerializer(serializers.Serializer):
@@ -195,7 +204,7 @@ class DeletedWorkerSerializer(serializers.Serializer):
 
 
 class WorkerMessageSerializer(serializers.Serializer):
-    """horde-sdk's ResponseModelMessage (its id is in the pop's `messages` and POST's Location header)."""
+    """horde-sdk's ResponseModelMessage (its id is in the worker's pops' `messages` and POST's Location header)."""
 
     worker_id = serializers.CharField()
     message = serializers.CharField()

@@ -414,3 +414,18 @@ def worker_message_json(*, message: WorkerMessage) -> dict[str, Any]:
         "origin": message.origin,
         "expiry": max(0, math.ceil(left / 3600)),
     }
+
+
+def worker_pop_messages(*, worker: Worker) -> list[dict[str, Any]]:
+    """Staff's running messages to this worker, as the AI Horde's pop shows them (with their id)."""
+    found = worker_messages(owner_id=None, worker_id=worker.pk, validity="active")
+    return [
+        {
+            "id": str(message.pk),
+            "worker_id": str(message.worker_id),
+            "message": message.message,
+            "origin": message.origin,
+            "expiry": message.expires_at.isoformat(),
+        }
+        for message in found[:20]
+    ]

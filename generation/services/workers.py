@@ -6,10 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
-from generation.models import Worker
+from generation.models import Worker, WorkerMessage
 
 from .errors import WorkerActionRefused
 
@@ -35,7 +36,9 @@ def worker_register_http(
     name = name.strip()
     now = timezone.now()
     models = sorted(set(models))
-    worker = Worker.objects.filter(name=name, retired_at__isnull=True).first()
+    # Whether staff left it a message still running, in the same query (the pop shows them).
+    unread = WorkerMessage.objects.filter(worker=OuterRef("pk"), expires_at__gt=now)
+    worker = Worker.objects.filter(name=name, retired_at__isnull=True).annotate(has_messages=Exists(unread)).first()
     if worker is None:
         try:
             with transaction.atomic():

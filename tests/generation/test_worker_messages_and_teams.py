@@ -53,6 +53,17 @@ def test_staff_message_a_workers_owner_who_reads_it_by_list_and_by_id(api_client
     assert by_worker.json() == [shape]
 
 
+def test_the_workers_pops_carry_its_running_messages_with_their_ids(api_client, staff, alice, box):
+    pop = {"name": "alices-box", "models": [SD], "max_pixels": 512 * 512}
+    assert "messages" not in call(api_client, "post", "/api/v2/generate/pop", pop, alice[1]).json()
+    send(api_client, staff, box, text="Please update")
+    message = WorkerMessage.objects.get()
+    shown = call(api_client, "post", "/api/v2/generate/pop", pop, alice[1]).json()["messages"]
+    assert [(m["id"], m["message"], m["worker_id"]) for m in shown] == [(str(message.pk), "Please update", str(box.pk))]
+    WorkerMessage.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert "messages" not in call(api_client, "post", "/api/v2/generate/pop", pop, alice[1]).json()
+
+
 def test_another_owner_sees_none_of_them_and_may_not_ask_for_them(api_client, staff, alice, bob, box):
     send(api_client, staff, box)
     assert call(api_client, "get", "/api/v2/workers/messages", key=bob[1]).json() == []

@@ -97,6 +97,13 @@ def answers(api_client, alice, bob, make_user, settings):
     message = {"worker_id": box["id"], "message": "Please update", "expiry": 24}
     call("ResponseModelMessage", "post", "/api/v2/workers/messages", staff[1], message)
     call("ResponseModelMessages", "get", "/api/v2/workers/messages", bob[1])
+    # The worker's pop carries the message (with its id), with a job and without.
+    alice_sd = {"prompt": "a fox", "models": [SD], "params": {"width": 512, "height": 512, "steps": 10}}
+    call("ImageGenerateAsyncResponse", "post", "/api/v2/generate/async", alice[1], alice_sd, status=202)
+    with_job = call("ImageGenerateJobPopResponse", "post", "/api/v2/generate/pop", bob[1], worker)
+    assert with_job["id"] and with_job["messages"][0]["message"] == "Please update"
+    empty = call("ImageGenerateJobPopResponse", "post", "/api/v2/generate/pop", bob[1], {**worker, "models": ["x"]})
+    assert empty["id"] is None and len(empty["messages"]) == 1
     from generation.models import WorkerMessage
 
     message_id = WorkerMessage.objects.get().pk
