@@ -231,6 +231,9 @@ class GeneratePopApi(APIView):
             max_pixels=worker.max_pixels,
             amount=amount,
         )
+        if not jobs and worker.maintenance:
+            # As on the AI Horde: a worker in maintenance is told so (with its owner's message).
+            raise HordeError(403, "WorkerMaintenance", worker.maintenance_msg or "This worker is in maintenance mode.")
         # Why waiting jobs were not given, as the AI Horde says it: only when the pop came back
         # short (one cheap query), so a busy queue's pops stay at their few queries.
         skipped = (
@@ -238,9 +241,6 @@ class GeneratePopApi(APIView):
             if len(jobs) < amount
             else {}
         )
-        if not jobs and worker.maintenance:
-            # As on the AI Horde: a worker in maintenance is told so (with its owner's message).
-            raise HordeError(403, "WorkerMaintenance", worker.maintenance_msg or "This worker is in maintenance mode.")
         # Staff's messages, as the AI Horde's pop carries them: only when there are any (the
         # registration read whether there are, so a pop without messages costs no query).
         has_messages = getattr(worker, "has_messages", False)

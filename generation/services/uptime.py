@@ -3,7 +3,7 @@ uptime (10 minutes, as on the AI Horde), through the ledger.
 
 Housekeeping (Celery beat, every minute) calls `workers_uptime_reward`:
 - A worker counts as up when it was seen within HORDE_WORKER_STALE_SECONDS, is not
-  in maintenance nor paused, serves at least one model, is not owned by the
+  in maintenance nor paused nor retired, serves at least one model, is not owned by the
   anonymous user, and its last HORDE_UPTIME_MAX_FAULT_STREAK claims did not all fail.
 - `uptime_since` marks the start of its current unbroken stretch up; a run that finds
   it down clears it, so the next stretch starts over.
@@ -42,6 +42,7 @@ def _is_up(worker: Worker, now: dt.datetime) -> bool:
         and (now - worker.last_seen).total_seconds() <= conf.worker_stale_seconds()
         and not worker.maintenance
         and not worker.paused
+        and worker.retired_at is None
         and worker.model_names
         and worker.fault_streak < settings.HORDE_UPTIME_MAX_FAULT_STREAK
         and not worker.owner.is_anonymous_horde_user
