@@ -102,6 +102,8 @@ class WorkerApi(PublicReadMixin, APIView):
                 403,
                 404,
                 415,
+                429,
+                e429="Too many changes from this client (TooManyRequests, with Retry-After)",
                 e400="Invalid body, nothing to change (NoWorkerModSelected) or the name taken "
                 "(WorkerNameAlreadyExists)",
                 e403="Not the owner (NotOwner, NotModerator), pause without staff (NotModerator), anonymous "

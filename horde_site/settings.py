@@ -242,6 +242,10 @@ HORDE_RATE_LIMITS = {
     "api-rate-own-pair": f"POST {envint('HORDE_RATE_RATINGS_PER_MINUTE', 60)}/60",
     "api-arena-next": f"GET {envint('HORDE_RATE_ARENA_PER_MINUTE', 120)}/60",
     "api-arena-vote": f"POST {envint('HORDE_RATE_ARENA_PER_MINUTE', 120)}/60",
+    # Worker and team changes: 30 a minute, as on the AI Horde.
+    "worker": f"PUT {envint('HORDE_RATE_WORKER_CHANGES_PER_MINUTE', 30)}/60",
+    "teams": f"POST {envint('HORDE_RATE_TEAM_CHANGES_PER_MINUTE', 30)}/60",
+    "team": f"PATCH {envint('HORDE_RATE_TEAM_CHANGES_PER_MINUTE', 30)}/60",
 }
 RATE_LIMITS_OFF = envbool("HORDE_RATE_LIMITS_OFF")
 if RATE_LIMITS_OFF:
