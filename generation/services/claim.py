@@ -57,9 +57,12 @@ _SQL_SERVED = "m.name = ANY(%(models)s) AND m.enabled"
 _SQL_RULES = {
     # The worker itself, read from its row at claim time (not from the caller's object, which
     # a long-running Celery process loaded at start): in maintenance, paused or retired it
-    # takes nothing. Not a `skipped` reason: no job is skipped, the worker is.
+    # takes nothing. Not a `skipped` reason: no job is skipped, the worker is. FOR SHARE: a
+    # retirement (an UPDATE of this row) waits for a claim in flight to commit, and a claim
+    # that meets a retirement in flight re-reads the row after it and takes nothing, so the
+    # retirement's list of claims to give back is complete (worker_control.worker_retire).
     "worker_state": """EXISTS (SELECT 1 FROM generation_worker w WHERE w.id = %(worker)s
-        AND NOT w.maintenance AND NOT w.paused AND w.retired_at IS NULL)""",
+        AND NOT w.maintenance AND NOT w.paused AND w.retired_at IS NULL FOR SHARE)""",
     "max_pixels": "r.width * r.height <= %(max_pixels)s",
     "nsfw": "(%(nsfw)s OR NOT r.nsfw)",
     # A comparison is the experiment: a worker outside staff's trust, or the requester's

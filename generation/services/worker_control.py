@@ -113,8 +113,8 @@ def worker_retire(*, worker: Worker, user: User) -> dict[str, str]:
     # Compare-and-swap: of two deletes at once, one retires it (the other finds it gone).
     if not Worker.objects.filter(pk=worker.pk, retired_at__isnull=True).update(retired_at=timezone.now()):
         raise ControlRefused(404, "WorkerNotFound", "Worker not found.")
-    # Once the retirement is committed the worker can claim nothing more; a claim racing it
-    # (a statement that read the row just before) is given back by the time-to-live.
+    # Once the retirement is committed the worker can claim nothing more, and every claim it
+    # made is visible: the claim holds its worker row FOR SHARE, which the UPDATE above waited for.
     for job in Job.objects.filter(worker=worker, status=Job.Status.CLAIMED):
         job_release(job=job, worker=worker)
     return {"deleted_id": str(worker.pk), "deleted_name": worker.name}
