@@ -142,7 +142,10 @@ def user_details(*, user: User) -> dict:
     from kudos.selectors import user_balance
 
     worker_ids = [
-        str(pk) for pk in Worker.objects.filter(owner_id=user.pk).order_by("created_at").values_list("pk", flat=True)
+        str(pk)
+        for pk in Worker.objects.filter(owner_id=user.pk, retired_at__isnull=True)
+        .order_by("created_at")
+        .values_list("pk", flat=True)
     ]
     records = user_records(user=user)
     return {

@@ -19,7 +19,7 @@ from moderation.admin_actions import flag_workers, unflag_workers
 
 from . import admin_styles  # noqa: F401  (registers the Style admin)
 from .backends.recipes import RecipeError, recipe_validate
-from .models import GenerationRequest, Image, ImageModel, Job, Pipeline, Worker
+from .models import GenerationRequest, Image, ImageModel, Job, Pipeline, Team, Worker, WorkerMessage
 from .selectors import staff_image_url
 
 
@@ -142,7 +142,7 @@ class WorkerAdmin(StaffCanView, admin.ModelAdmin):
         "flags",
     ]
     list_editable = ["maintenance", "paused"]
-    list_filter = ["kind", "maintenance", "paused", "backend", "flags"]
+    list_filter = ["kind", "maintenance", "paused", "backend", "flags", "team"]
     search_fields = ["name", "owner__username"]
     list_select_related = ["owner"]
     # Flags change only through the actions (a reason, recorded): 1 = no comparison work, 2+ = none.
@@ -151,6 +151,7 @@ class WorkerAdmin(StaffCanView, admin.ModelAdmin):
         "id",
         "flags",
         "info",
+        "retired_at",
         "last_seen",
         "jobs_done",
         "kudos_earned",
@@ -159,6 +160,24 @@ class WorkerAdmin(StaffCanView, admin.ModelAdmin):
         "created_at",
     ]
     raw_id_fields = ["owner"]
+
+
+@admin.register(Team)
+class TeamAdmin(StaffCanView, admin.ModelAdmin):
+    list_display = ["name", "owner", "requests_fulfilled", "kudos", "created_at"]
+    search_fields = ["name", "owner__username"]
+    raw_id_fields = ["owner"]
+    readonly_fields = ["id", "requests_fulfilled", "kudos", "uptime_seconds", "mps_done", "seconds_busy", "created_at"]
+
+
+@admin.register(WorkerMessage)
+class WorkerMessageAdmin(StaffCanView, admin.ModelAdmin):
+    """Staff's messages to workers' owners (also POST /api/v2/workers/messages)."""
+
+    list_display = ["worker", "origin", "created_at", "expires_at"]
+    search_fields = ["worker__name", "message"]
+    raw_id_fields = ["worker", "author"]
+    readonly_fields = ["id", "created_at"]
 
 
 class JobInline(StaffCanView, ReadOnlyInline):

@@ -218,7 +218,8 @@ class GeneratePopApi(APIView):
                 413,
                 415,
                 429,
-                e403="Anonymous workers are refused (AnonForbiddenWorker); the worker name is another user's",
+                e403="Anonymous workers are refused (AnonForbiddenWorker); the worker name is another user's "
+                "(WrongCredentials); the worker is in maintenance (WorkerMaintenance)",
                 e429="Too many calls from this client (TooManyRequests, with Retry-After)",
             ),
         },
@@ -247,6 +248,9 @@ class GeneratePopApi(APIView):
             max_pixels=worker.max_pixels,
             amount=amount,
         )
+        if not jobs and worker.maintenance:
+            # As on the AI Horde: a worker in maintenance is told so (with its owner's message).
+            raise HordeError(403, "WorkerMaintenance", worker.maintenance_msg or "This worker is in maintenance mode.")
         # Why waiting jobs were not given, as the AI Horde says it: only when the pop came back
         # short (one cheap query), so a busy queue's pops stay at their few queries.
         skipped = (
@@ -254,6 +258,10 @@ class GeneratePopApi(APIView):
             if len(jobs) < amount
             else {}
         )
+        # Staff's messages, as the AI Horde's pop carries them: only when there are any (the
+        # registration read whether there are, so a pop without messages costs no query).
+        has_messages = getattr(worker, "has_messages", False)
+        messages = {"messages": selectors.worker_pop_messages(worker=worker)} if has_messages else {}
         if not jobs:
             return Response(
                 {
@@ -264,6 +272,7 @@ class GeneratePopApi(APIView):
                     "model": None,
                     "r2_upload": None,
                     "ttl": None,
+                    **messages,
                 }
             )
         first = jobs[0]
@@ -279,6 +288,7 @@ class GeneratePopApi(APIView):
                 "r2_upload": r2_uploads[0] if first.request.r2 else None,
                 "r2_uploads": r2_uploads if first.request.r2 else None,
                 "ttl": int(conf.job_ttl_seconds()),
+                **messages,
             }
         )
 
@@ -384,7 +394,7 @@ class GenerateR2UploadApi(APIView):
                 413,
                 e400="The job is no longer waiting for this upload (AbortedGen), or the image is too large",
                 e403="The URL is invalid, expired or for another job (InvalidUploadToken)",
-                e404="A path that is no text (NotFound)",
+                e404="A path that is no text (ThingNotFound)",
             ),
         },
     )

@@ -1,8 +1,6 @@
-"""The AI Horde v2 read-only status API (DRF): heartbeat, models, workers. Public: no apikey."""
+"""The AI Horde v2 read-only status API (DRF): heartbeat, models, the workers list. Public: no apikey."""
 
 from __future__ import annotations
-
-import uuid
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -11,8 +9,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from generation import selectors
-from generation.models import Worker
-from horde_site.api_errors import not_found
 from horde_site.api_schema import QueryIntegerField, error_responses
 
 from .schema import ActiveModelSerializer, HeartbeatSerializer, WorkerDetailsSerializer
@@ -80,22 +76,3 @@ class WorkersApi(APIView):
         if "name" in query.validated_data:
             workers = workers.filter(name__iexact=query.validated_data["name"])
         return Response([selectors.worker_details(worker=worker) for worker in workers])
-
-
-class WorkerApi(APIView):
-    authentication_classes: list = []
-
-    @extend_schema(
-        operation_id="worker_details",
-        tags=["workers"],
-        responses={200: WorkerDetailsSerializer, **error_responses(404, e404="No such worker (WorkerNotFound)")},
-    )
-    def get(self, request: Request, worker_id: str) -> Response:
-        try:
-            pk = uuid.UUID(str(worker_id))
-        except ValueError:
-            pk = None
-        worker = Worker.objects.select_related("owner").filter(pk=pk).first() if pk else None
-        if worker is None:
-            raise not_found("Worker not found.", rc="WorkerNotFound")
-        return Response(selectors.worker_details(worker=worker))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import api, api_stats, api_status, api_styles
+from . import api, api_stats, api_status, api_styles, api_teams, api_workers
 
 urlpatterns = [
     path("generate/async", api.GenerateAsyncApi.as_view(), name="generate-async"),
@@ -23,5 +23,11 @@ urlpatterns = [
     path("styles/image/<str:style_id>", api_styles.StyleImageApi.as_view(), name="style-image"),
     path("styles/image_by_name/<str:style_name>", api_styles.StyleImageByNameApi.as_view(), name="style-image-by-name"),
     path("workers", api_status.WorkersApi.as_view(), name="workers"),
-    path("workers/<str:worker_id>", api_status.WorkerApi.as_view(), name="worker"),
+    # Before workers/{id}: "messages" and "name" are not worker ids.
+    path("workers/messages", api_workers.WorkerMessagesApi.as_view(), name="worker-messages"),
+    path("workers/messages/<str:message_id>", api_workers.WorkerMessageApi.as_view(), name="worker-message"),
+    path("workers/name/<str:worker_name>", api_workers.WorkerByNameApi.as_view(), name="worker-by-name"),
+    path("workers/<str:worker_id>", api_workers.WorkerApi.as_view(), name="worker"),
+    path("teams", api_teams.TeamsApi.as_view(), name="teams"),
+    path("teams/<str:team_id>", api_teams.TeamApi.as_view(), name="team"),
 ]

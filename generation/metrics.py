@@ -51,7 +51,7 @@ def queue_metrics() -> Iterable[Metric]:
     )
     since = now - timedelta(seconds=conf.worker_stale_seconds())
     kinds: dict[str, int] = {}
-    for name, kind, mps, seconds in Worker.objects.filter(last_seen__gte=since).values_list(
+    for name, kind, mps, seconds in Worker.objects.filter(last_seen__gte=since, retired_at__isnull=True).values_list(
         "name", "kind", "mps_done", "seconds_busy"
     ):
         kinds[kind] = kinds.get(kind, 0) + 1

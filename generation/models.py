@@ -18,6 +18,10 @@ Invariants:
   purposes its whole pair (`hidden_pair_requests()`), is left out of every public place,
   and its file is moved out of public storage
   (moderation.hiding). `file_deleted_at`: the file itself is gone, the record kept.
+- A retired worker (DELETE /v2/workers/{id}) keeps its row (its images stay attributed)
+  but gives up its name: names are unique among live workers only.
+- A worker in maintenance, paused or retired gets no jobs: the claim's SQL rules read
+  these columns, so no stale worker object in a process can claim past them.
 """
 
 from __future__ import annotations
@@ -112,13 +116,37 @@ class Pipeline(models.Model):
         return f"{self.name} v{self.version}"
 
 
+class Team(models.Model):
+    """Workers that pool their contributions under one name (the AI Horde's teams).
+
+    The totals count what its workers did while in the team (a worker that leaves
+    takes nothing back): kept by job completion and uptime payments."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    info = models.CharField(max_length=1000, blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="teams")
+    requests_fulfilled = models.PositiveIntegerField(default=0)
+    kudos = models.BigIntegerField(default=0)
+    uptime_seconds = models.BigIntegerField(default=0)
+    mps_done = models.FloatField(default=0)
+    seconds_busy = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Worker(models.Model):
     class Kind(models.TextChoices):
         CELERY = "celery", "Celery GPU worker"
         HTTP = "http", "HTTP volunteer worker"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="workers")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.HTTP)
     model_names = models.JSONField(default=list, blank=True, help_text="Names of the image models it serves.")
@@ -126,7 +154,14 @@ class Worker(models.Model):
     max_pixels = models.PositiveBigIntegerField(default=1024 * 1024)
     nsfw = models.BooleanField(default=False)
     maintenance = models.BooleanField(default=False)
+    # The owner's note shown as the worker's `info` (the AI Horde's), apart from the device facts.
+    note = models.CharField(max_length=1000, blank=True)
+    # What the owner is told when a pop is refused for maintenance (the AI Horde's maintenance_msg).
+    maintenance_msg = models.CharField(max_length=1000, blank=True)
     paused = models.BooleanField(default=False)
+    # Set by DELETE /v2/workers/{id}: out of every list and claim, its name free for a new worker.
+    retired_at = models.DateTimeField(null=True, blank=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="workers")
     # Staff flags (moderation.services.worker_flag): 1 = no comparison work, 2+ = no work at all.
     flags = models.PositiveSmallIntegerField(default=0, editable=False)
     info = models.JSONField(default=dict, blank=True, help_text="Device, memory in use, versions (from heartbeats).")
@@ -147,9 +182,32 @@ class Worker(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(retired_at__isnull=True), name="worker_unique_live_name"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class WorkerMessage(models.Model):
+    """A message from staff to a worker's owner (the AI Horde's worker messages), until it expires."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    worker = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    message = models.CharField(max_length=2000)
+    origin = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.message[:50]
 
 
 class GenerationRequest(models.Model):

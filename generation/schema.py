@@ -45,7 +45,9 @@ class RequestStatusCheckSerializer(serializers.Serializer):
 class GenerationStableSerializer(serializers.Serializer):
     img = serializers.CharField(help_text="The image's URL, or the base64 webp when the request asked r2=false.")
     seed = serializers.CharField()
-    id = serializers.CharField(help_text="The image id (random; what the rate endpoint takes).")
+    id = serializers.CharField(
+        help_text="The generation id: the job id the worker popped and submitted (the rate endpoint takes it)."
+    )
     censored = serializers.BooleanField()
     worker_id = serializers.CharField()
     worker_name = serializers.CharField()
@@ -92,6 +94,14 @@ class PopSkippedSerializer(serializers.Serializer):
     worker_id = serializers.IntegerField(required=False)
 
 
+class PopMessageSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    worker_id = serializers.CharField()
+    message = serializers.CharField()
+    origin = serializers.CharField()
+    expiry = serializers.CharField(help_text="When it expires (ISO 8601).")
+
+
 class GenerationPopSerializer(serializers.Serializer):
     """The pop's answer (GenerationPayloadStable); `id` is null when no job was given."""
 
@@ -106,6 +116,7 @@ class GenerationPopSerializer(serializers.Serializer):
         child=serializers.URLField(), allow_null=True, required=False, help_text="With a job: one URL per job."
     )
     ttl = serializers.IntegerField(allow_null=True, help_text="Seconds the claim lasts.")
+    messages = PopMessageSerializer(many=True, required=False, help_text="Staff's running messages, when any.")
 
 
 class SubmitRewardSerializer(serializers.Serializer):
@@ -252,3 +263,70 @@ class StyleStableSerializer(serializers.Serializer):
     use_count = serializers.IntegerField(help_text="Requests made with it.")
     updated = serializers.DateTimeField()
     examples = serializers.ListField(child=serializers.DictField(), max_length=0)
+
+
+# --- Worker control, worker messages, teams (generation.api_workers, generation.api_teams) ---
+class ModifyWorkerSerializer(serializers.Serializer):
+    """The AI Horde's ModifyWorker: only the fields the PUT set."""
+
+    maintenance = serializers.BooleanField(required=False)
+    paused = serializers.BooleanField(required=False)
+    info = serializers.CharField(required=False)
+    name = serializers.CharField(required=False)
+    team = serializers.CharField(required=False, help_text='The team\'s name, or "None" when it left its team.')
+
+
+class DeletedWorkerSerializer(serializers.Serializer):
+    deleted_id = serializers.CharField()
+    deleted_name = serializers.CharField()
+
+
+class WorkerMessageSerializer(serializers.Serializer):
+    """horde-sdk's ResponseModelMessage (its id is in the worker's pops' `messages` and POST's Location header)."""
+
+    worker_id = serializers.CharField()
+    message = serializers.CharField()
+    origin = serializers.CharField()
+    expiry = serializers.IntegerField(help_text="Hours until it expires (0 once expired).")
+
+
+class SimpleResponseSerializer(serializers.Serializer):
+    message = serializers.CharField()
+
+
+class WorkerDetailLiteSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["image"])
+    name = serializers.CharField()
+    id = serializers.CharField()
+    online = serializers.BooleanField()
+
+
+class ActiveModelLiteSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    count = serializers.IntegerField(help_text="Workers of the team serving it.")
+
+
+class TeamDetailsSerializer(serializers.Serializer):
+    """The AI Horde's TeamDetails: totals of what its workers did while in the team."""
+
+    name = serializers.CharField()
+    id = serializers.CharField()
+    info = serializers.CharField()
+    creator = serializers.CharField(help_text="name#id")
+    kudos = serializers.FloatField(help_text="Kudos its workers earned while in the team (jobs and uptime).")
+    requests_fulfilled = serializers.IntegerField()
+    uptime = serializers.IntegerField(help_text="Seconds its workers were up (paid uptime) while in the team.")
+    worker_count = serializers.IntegerField()
+    workers = WorkerDetailLiteSerializer(many=True)
+    models = ActiveModelLiteSerializer(many=True)
+
+
+class ModifyTeamSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    info = serializers.CharField()
+
+
+class DeletedTeamSerializer(serializers.Serializer):
+    deleted_id = serializers.CharField()
+    deleted_name = serializers.CharField()

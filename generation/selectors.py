@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from generation import conf
-from generation.models import GenerationRequest, Image, ImageModel, Job, Style, Worker
+from generation.models import GenerationRequest, Image, ImageModel, Job, Style, Team, Worker, WorkerMessage
 from generation.pricing import megapixelsteps
 from kudos.models import Entry
 
@@ -31,7 +31,7 @@ SPEED_CACHE_SECONDS = 10
 
 def workers_online() -> QuerySet[Worker]:
     cutoff = timezone.now() - timedelta(seconds=conf.worker_stale_seconds())
-    return Worker.objects.filter(last_seen__gte=cutoff, paused=False, maintenance=False)
+    return Worker.objects.filter(last_seen__gte=cutoff, paused=False, maintenance=False, retired_at__isnull=True)
 
 
 def _model_capacity() -> dict[str, dict[str, Any]]:
@@ -211,7 +211,9 @@ def request_generations(*, request: GenerationRequest, base_url: str = "", staff
             {
                 "img": img,
                 "seed": str(image.seed),
-                "id": str(image.id),
+                # The job's id: the one a worker popped and submitted, as on the AI Horde, where
+                # one id follows a generation from pop to status to rate (rate takes either).
+                "id": str(image.job_id),
                 "censored": image.censored or hidden,
                 "worker_id": str(image.worker_id) if image.worker_id else "",
                 "worker_name": image.worker.name if image.worker else "",
@@ -291,14 +293,16 @@ def worker_details(*, worker: Worker) -> dict[str, Any]:
         "uptime": uptime,
         "maintenance_mode": worker.maintenance,
         "paused": worker.paused,
-        "info": ", ".join(f"{key}: {value}" for key, value in sorted(info.items()) if key != "bridge_agent")[:1000],
+        # The owner's note when there is one (the AI Horde's info), else what the heartbeats report.
+        "info": worker.note
+        or ", ".join(f"{key}: {value}" for key, value in sorted(info.items()) if key != "bridge_agent")[:1000],
         "nsfw": worker.nsfw,
         "owner": worker.owner.horde_name,
         "trusted": worker.owner.trusted,
         "flagged": False,
         "uncompleted_jobs": 0,
         "models": list(worker.model_names or []),
-        "team": {"name": None, "id": None},
+        "team": {"name": worker.team.name, "id": str(worker.team_id)} if worker.team_id else {"name": None, "id": None},
         "bridge_agent": str(info.get("bridge_agent") or f"horde:{worker.kind}:{worker.backend or 'unknown'}")[:1000],
         "max_pixels": worker.max_pixels,
         "megapixelsteps_generated": int(worker.mps_done),
@@ -312,7 +316,19 @@ def worker_details(*, worker: Worker) -> dict[str, Any]:
 
 
 def workers_list() -> QuerySet[Worker]:
-    return Worker.objects.select_related("owner").order_by("name")
+    """Every live worker (retired ones are out of every list, as deleted ones on the AI Horde)."""
+    return Worker.objects.filter(retired_at__isnull=True).select_related("owner", "team").order_by("name")
+
+
+def worker_by_id(*, worker_id: Any) -> Worker | None:
+    """A live worker, or None for a malformed, unknown or retired id."""
+    import uuid
+
+    try:
+        pk = uuid.UUID(str(worker_id))
+    except (ValueError, TypeError):
+        return None
+    return workers_list().filter(pk=pk).first()
 
 
 @dataclass(frozen=True)
@@ -396,3 +412,76 @@ def style_details(*, style: Style) -> dict[str, Any]:
         "updated": style.updated_at.isoformat(),
         "examples": [],
     }
+
+
+def team_details(*, team: Team) -> dict[str, Any]:
+    """As /api/v2/teams/{id} (TeamDetails): its live workers, the models they serve, its totals."""
+    workers = list(workers_list().filter(team=team))
+    models: dict[str, int] = {}
+    for worker in workers:
+        for name in worker.model_names or []:
+            models[name] = models.get(name, 0) + 1
+    return {
+        "name": team.name,
+        "id": str(team.pk),
+        "info": team.info,
+        "creator": team.owner.horde_name,
+        "kudos": float(team.kudos),
+        "requests_fulfilled": team.requests_fulfilled,
+        "uptime": int(team.uptime_seconds),
+        "worker_count": len(workers),
+        "workers": [
+            {"type": "image", "name": worker.name, "id": str(worker.pk), "online": worker_is_online(worker=worker)}
+            for worker in workers
+        ],
+        "models": [{"name": name, "count": count} for name, count in sorted(models.items())],
+    }
+
+
+def teams_list() -> QuerySet[Team]:
+    return Team.objects.select_related("owner").order_by("name")
+
+
+def worker_messages(
+    *, owner_id: int | None, worker_id: Any | None, validity: str, now: Any | None = None
+) -> QuerySet[WorkerMessage]:
+    """Messages to workers (of `owner_id`, of one worker), newest first; validity active|expired|all."""
+    now = now or timezone.now()
+    found = WorkerMessage.objects.select_related("worker").order_by("-created_at", "pk")
+    if owner_id is not None:
+        found = found.filter(worker__owner_id=owner_id)
+    if worker_id is not None:
+        found = found.filter(worker_id=worker_id)
+    if validity == "active":
+        found = found.filter(expires_at__gt=now)
+    elif validity == "expired":
+        found = found.filter(expires_at__lte=now)
+    return found
+
+
+def worker_message_json(*, message: WorkerMessage) -> dict[str, Any]:
+    """horde-sdk's ResponseModelMessage; expiry in hours left, rounded up."""
+    import math
+
+    left = (message.expires_at - timezone.now()).total_seconds()
+    return {
+        "worker_id": str(message.worker_id),
+        "message": message.message,
+        "origin": message.origin,
+        "expiry": max(0, math.ceil(left / 3600)),
+    }
+
+
+def worker_pop_messages(*, worker: Worker) -> list[dict[str, Any]]:
+    """Staff's running messages to this worker, as the AI Horde's pop shows them (with their id)."""
+    found = worker_messages(owner_id=None, worker_id=worker.pk, validity="active")
+    return [
+        {
+            "id": str(message.pk),
+            "worker_id": str(message.worker_id),
+            "message": message.message,
+            "origin": message.origin,
+            "expiry": message.expires_at.isoformat(),
+        }
+        for message in found[:20]
+    ]

@@ -35,7 +35,14 @@ def forbidden(message: str, rc: str = "Forbidden") -> HordeError:
     return HordeError(status.HTTP_403_FORBIDDEN, rc, message)
 
 
-def not_found(message: str, rc: str = "NotFound") -> HordeError:
+# The AI Horde answers an unknown route with Flask's plain 404 (no rc) and names a missing
+# thing of no more specific kind ThingNotFound; a wrong method is a refused request there
+# (horde-sdk's RC has no NotFound nor MethodNotAllowed, so clients see names they know).
+NOT_FOUND_RC = "ThingNotFound"
+METHOD_NOT_ALLOWED_RC = "BadRequest"
+
+
+def not_found(message: str, rc: str = NOT_FOUND_RC) -> HordeError:
     return HordeError(status.HTTP_404_NOT_FOUND, rc, message)
 
 
@@ -85,9 +92,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, exceptions.PermissionDenied):
         return Response(_body(str(exc.detail), "Forbidden"), status=403)
     if isinstance(exc, (Http404, exceptions.NotFound)):
-        return Response(_body("Not found.", "NotFound"), status=404)
+        return Response(_body("Not found.", NOT_FOUND_RC), status=404)
     if isinstance(exc, exceptions.MethodNotAllowed):
-        return Response(_body(str(exc.detail), "MethodNotAllowed"), status=405)
+        return Response(_body(str(exc.detail), METHOD_NOT_ALLOWED_RC), status=405)
     if isinstance(exc, exceptions.Throttled):
         return Response(_body(str(exc.detail), "TooManyRequests"), status=429)
     response = drf_exception_handler(exc, context)
@@ -106,7 +113,7 @@ def json_error(message: str, rc: str, status_code: int) -> JsonResponse:
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api_path(request):
-        return json_error("Not found.", "NotFound", 404)
+        return json_error("Not found.", NOT_FOUND_RC, 404)
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)

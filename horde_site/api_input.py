@@ -83,10 +83,10 @@ class ApiTextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith("/api/"):
-            from horde_site.api_errors import json_error
+            from horde_site.api_errors import NOT_FOUND_RC, json_error
 
             if text_problem(request.path):
-                return json_error("Not found.", "NotFound", 404)
+                return json_error("Not found.", NOT_FOUND_RC, 404)
             for key, values in request.GET.lists():
                 for text in (key, *values):
                     problem = text_problem(text)

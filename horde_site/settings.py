@@ -251,6 +251,10 @@ HORDE_RATE_LIMITS = {
     "api-arena-vote": f"POST {envint('HORDE_RATE_ARENA_PER_MINUTE', 120)}/60",
     # As on the AI Horde: five new shared keys a minute.
     "api-sharedkeys": f"PUT {envint('HORDE_RATE_SHAREDKEYS_PER_MINUTE', 5)}/60",
+    # Worker and team changes: 30 a minute, as on the AI Horde.
+    "worker": f"PUT {envint('HORDE_RATE_WORKER_CHANGES_PER_MINUTE', 30)}/60",
+    "teams": f"POST {envint('HORDE_RATE_TEAM_CHANGES_PER_MINUTE', 30)}/60",
+    "team": f"PATCH {envint('HORDE_RATE_TEAM_CHANGES_PER_MINUTE', 30)}/60",
 }
 RATE_LIMITS_OFF = envbool("HORDE_RATE_LIMITS_OFF")
 if RATE_LIMITS_OFF:

@@ -11,7 +11,8 @@ from rest_framework import serializers
 
 
 class RevealedImageSerializer(serializers.Serializer):
-    image_id = serializers.CharField()
+    id = serializers.CharField(help_text="The generation id (status `generations[].id`).")
+    image_id = serializers.CharField(help_text="The image id (as the arena shows it).")
     pipeline = serializers.CharField(allow_null=True)
     version = serializers.CharField(allow_null=True)
 

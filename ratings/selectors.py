@@ -102,6 +102,7 @@ def pair_reveal(*, vote: Vote) -> dict[str, dict[str, str | None]]:
     def side(image: Image) -> dict[str, str | None]:
         pipeline = image.job.pipeline
         return {
+            "id": str(image.job_id),  # the generation id, as status `generations[].id` names it
             "image_id": str(image.id),
             "pipeline": pipeline.name if pipeline else None,
             "version": pipeline.version if pipeline else None,

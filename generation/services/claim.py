@@ -24,7 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Exists, F, Q, Value, When
 from django.utils import timezone
 
 from generation import conf
@@ -54,17 +54,31 @@ def _use_skip_locked() -> bool:
 
 
 # --- PostgreSQL: the rules as SQL, shared by the claim and the skipped counts -----------
-# Each rule is named for the pop's `skipped` key a job failing it is counted under.
+# Each rule is named for the pop's `skipped` key a job failing it is counted under
+# (those in SKIPPED_REASONS; the worker's own state is no job's reason).
 # `r` is the request, `m` the job's model.
+SKIPPED_REASONS = ("max_pixels", "nsfw", "untrusted", "worker_id")
 _SQL_SERVED = "m.name = ANY(%(models)s) AND m.enabled"
 _SQL_RULES = {
+    # The worker itself, read from its row at claim time (not from the caller's object, which
+    # a long-running Celery process loaded at start): in maintenance, paused or retired it
+    # takes nothing. Not a `skipped` reason: no job is skipped, the worker is. FOR SHARE: a
+    # retirement (an UPDATE of this row) waits for a claim in flight to commit, and a claim
+    # that meets a retirement in flight re-reads the row after it and takes nothing, so the
+    # retirement's list of claims to give back is complete (worker_control.worker_retire).
+    "worker_state": """EXISTS (SELECT 1 FROM generation_worker w WHERE w.id = %(worker)s
+        AND NOT w.maintenance AND NOT w.paused AND w.retired_at IS NULL FOR SHARE)""",
     "max_pixels": "r.width * r.height <= %(max_pixels)s",
     "nsfw": "(%(nsfw)s OR NOT r.nsfw)",
     # A comparison is the experiment: a worker outside staff's trust, or the requester's
     # own worker, could render a flat image for one pipeline and steer the result. A worker
     # staff flagged twice gets nothing (counted as untrusted: the AI Horde's skipped keys).
-    "untrusted": """%(may_work)s AND (%(trusted)s OR NOT r.trusted_workers)
-    AND (NOT m.compare_pipelines OR (%(serves_comparisons)s AND r.user_id <> %(owner)s))""",
+    # The flags are read from the worker's row, as its state is: a flag staff set after a
+    # Celery process loaded its worker holds from that process's next claim.
+    "untrusted": """(SELECT w.flags FROM generation_worker w WHERE w.id = %(worker)s) < 2
+    AND (%(trusted)s OR NOT r.trusted_workers)
+    AND (NOT m.compare_pipelines OR (%(serves_comparisons)s AND r.user_id <> %(owner)s
+        AND (SELECT w.flags FROM generation_worker w WHERE w.id = %(worker)s) < 1))""",
     "worker_id": """(r.workers = '[]'::jsonb
          OR (NOT r.worker_blacklist AND r.workers @> %(me)s::jsonb)
          OR (r.worker_blacklist AND NOT r.workers @> %(me)s::jsonb))""",
@@ -137,7 +151,9 @@ GROUP BY reason
 """
 _SKIPPED = _SKIPPED_TEMPLATE.format(
     served=_SQL_SERVED,
-    reasons="\n        ".join(f"WHEN NOT ({rule}) THEN '{name}'" for name, rule in _SQL_RULES.items()),
+    reasons="\n        ".join(
+        f"WHEN NOT ({rule}) THEN '{name}'" for name, rule in _SQL_RULES.items() if name in SKIPPED_REASONS
+    ),
 )
 
 
@@ -147,10 +163,11 @@ def _sql_params(*, worker: Worker, models: list[str], max_pixels: int, nsfw: boo
         "max_pixels": max_pixels,
         "nsfw": bool(worker.nsfw if nsfw is None else nsfw),
         "trusted": bool(worker.owner.trusted),
-        "serves_comparisons": worker_serves_comparisons(worker),
-        "may_work": worker_may_work(worker),
+        # Its kind and owner's trust; its flags the SQL reads from the row.
+        "serves_comparisons": worker.kind == Worker.Kind.CELERY or bool(worker.owner.trusted),
         "owner": worker.owner_id,
         "me": json.dumps([str(worker.pk)]),
+        "worker": worker.pk,
     }
 
 
@@ -201,7 +218,9 @@ def _orm_rules(*, worker: Worker, models: list[str], max_pixels: int, nsfw: bool
     comparisons = Q(model__compare_pipelines=False)
     if worker_serves_comparisons(worker):
         comparisons |= ~Q(request__user_id=worker.owner_id)
+    ready = Worker.objects.filter(pk=worker.pk, maintenance=False, paused=False, retired_at__isnull=True)
     return {
+        "worker_state": Q(Exists(ready)),
         "models": Q(model__name__in=models, model__enabled=True),
         "max_pixels": Q(pixels__lte=max_pixels),
         "nsfw": Q() if (worker.nsfw if nsfw is None else nsfw) else Q(request__nsfw=False),
@@ -335,7 +354,8 @@ def jobs_skipped(*, worker: Worker, models: list[str], max_pixels: int, nsfw: bo
             cursor.execute(_SKIPPED, {**params, "scan": SKIPPED_SCAN_JOBS})
             return dict(cursor.fetchall())
     rules = _orm_rules(worker=worker, models=models, max_pixels=max_pixels, nsfw=nsfw)
-    reason = Case(*[When(~rule, then=Value(name)) for name, rule in rules.items() if rule], default=Value(""))
+    reasons = [When(~rule, then=Value(name)) for name, rule in rules.items() if rule and name != "worker_state"]
+    reason = Case(*reasons, default=Value(""))
     rows = (
         Job.objects.filter(status=Job.Status.QUEUED)
         .alias(pixels=PIXELS)

@@ -28,6 +28,7 @@ from .images import censored_placeholder, image_validate
 from .request_state import request_status_refresh, reward_memo
 from .stats import stats_count_finished
 from .storage import image_store
+from .teams import team_totals_add
 
 
 @dataclass
@@ -131,14 +132,18 @@ def _job_finish(
         busy = inference_seconds
         if busy is None and job.claimed_at is not None:
             busy = (now - job.claimed_at).total_seconds()
+        mps = megapixelsteps(width=request.width, height=request.height, steps=request.steps)
+        busy = max(busy or 0.0, 0.001)
         Worker.objects.filter(pk=worker.pk).update(
             jobs_done=F("jobs_done") + 1,
             kudos_earned=F("kudos_earned") + reward,
-            mps_done=F("mps_done") + megapixelsteps(width=request.width, height=request.height, steps=request.steps),
-            seconds_busy=F("seconds_busy") + max(busy or 0.0, 0.001),
+            mps_done=F("mps_done") + mps,
+            seconds_busy=F("seconds_busy") + busy,
             last_seen=now,
             fault_streak=0,
         )
+        # The worker's team (read from its row now: it may have joined since it claimed) counts it too.
+        team_totals_add(worker=worker, requests=1, kudos=reward, mps=mps, seconds_busy=busy)
         request_status_refresh(request=request)
         if reward:
             # Late, so the owner's balance row is held only until the commit. The only

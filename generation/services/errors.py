@@ -43,3 +43,8 @@ def bad(rc: str, message: str, field: str | None = None) -> RequestRefused:
 def worker_bad(rc: str, message: str, field: str | None = None) -> WorkerActionRefused:
     """A 400 refusal of a worker's action."""
     return WorkerActionRefused(400, rc, message, field)
+
+
+class ControlRefused(GenerationError):
+    """An owner's or staff's change to a worker, team or worker message was refused
+    (not theirs, staff only, a name taken, nothing to change)."""

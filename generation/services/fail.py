@@ -63,22 +63,47 @@ def job_fail_claim(*, job: Job, worker: Worker | None, reason: str, now: datetim
         if current.worker_id:
             # A streak of failed claims stops the worker's uptime rewards (generation.services.uptime).
             Worker.objects.filter(pk=current.worker_id).update(fault_streak=F("fault_streak") + 1)
-        if Job.objects.filter(request=request, status=Job.Status.CANCELLED).exists():
-            # The requester cancelled while this job ran: it does not go back to the queue.
-            Job.objects.filter(pk=job.pk).update(status=Job.Status.CANCELLED, finished_at=timezone.now())
-            job_refund_if_charged(job=current, reason="cancelled")
-            request_status_refresh(request=request)
-        elif current.attempts >= conf.max_job_attempts():
+        if current.attempts >= conf.max_job_attempts() and not _cancelled(request):
             logger.warning("Job %s faulted after %s attempts (%s)", job.pk, current.attempts, reason)
             _request_fault(request=request, job=current)
         else:
-            Job.objects.filter(pk=job.pk).update(
-                status=Job.Status.QUEUED, worker=None, claimed_at=None, expires_at=None, dispatched_at=timezone.now()
-            )
-            if conf.celery_dispatch():
-                ids, queue = [str(job.pk)], current.model.queue
-                transaction.on_commit(lambda: jobs_dispatch(job_ids=ids, queue=queue))
+            _give_back(request=request, job=current)
     return True
+
+
+def job_release(*, job: Job, worker: Worker) -> bool:
+    """`worker` gives back its claim on `job` through no fault of the job (the worker was
+    retired): back to the queue with no fault counted, or cancelled and refunded if its
+    requester cancelled meanwhile. False when the claim is no longer that worker's."""
+    with transaction.atomic():
+        request = GenerationRequest.objects.select_for_update().select_related("user").get(pk=job.request_id)
+        current = Job.objects.filter(pk=job.pk, status=Job.Status.CLAIMED, worker=worker).select_for_update().first()
+        if current is None:
+            return False
+        transaction.on_commit(lambda: r2_staging_discard(current))
+        _give_back(request=request, job=current)
+    return True
+
+
+def _cancelled(request: GenerationRequest) -> bool:
+    return Job.objects.filter(request=request, status=Job.Status.CANCELLED).exists()
+
+
+def _give_back(*, request: GenerationRequest, job: Job) -> None:
+    """A claim that ended without an image (request row locked by the caller): back to the
+    queue (and to the broker), or, when the requester cancelled while it ran, cancelled."""
+    if _cancelled(request):
+        # The requester cancelled while this job ran: it does not go back to the queue.
+        Job.objects.filter(pk=job.pk).update(status=Job.Status.CANCELLED, finished_at=timezone.now())
+        job_refund_if_charged(job=job, reason="cancelled")
+        request_status_refresh(request=request)
+        return
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.QUEUED, worker=None, claimed_at=None, expires_at=None, dispatched_at=timezone.now()
+    )
+    if conf.celery_dispatch():
+        ids, queue = [str(job.pk)], job.model.queue
+        transaction.on_commit(lambda: jobs_dispatch(job_ids=ids, queue=queue))
 
 
 def _request_fault(*, request: GenerationRequest, job: Job) -> int:

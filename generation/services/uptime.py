@@ -3,7 +3,7 @@ uptime (10 minutes, as on the AI Horde), through the ledger.
 
 Housekeeping (Celery beat, every minute) calls `workers_uptime_reward`:
 - A worker counts as up when it was seen within HORDE_WORKER_STALE_SECONDS, is not
-  in maintenance nor paused, serves at least one model, is not owned by the
+  in maintenance nor paused nor retired, serves at least one model, is not owned by the
   anonymous user, and its last HORDE_UPTIME_MAX_FAULT_STREAK claims did not all fail.
 - `uptime_since` marks the start of its current unbroken stretch up; a run that finds
   it down clears it, so the next stretch starts over.
@@ -29,6 +29,8 @@ from generation import conf
 from generation.models import Worker
 from kudos.services import kudos_reward
 
+from .teams import team_totals_add
+
 
 def _interval_seconds() -> int:
     return max(60, int(settings.HORDE_UPTIME_INTERVAL_SECONDS))
@@ -40,6 +42,7 @@ def _is_up(worker: Worker, now: dt.datetime) -> bool:
         and (now - worker.last_seen).total_seconds() <= conf.worker_stale_seconds()
         and not worker.maintenance
         and not worker.paused
+        and worker.retired_at is None
         and worker.model_names
         and worker.fault_streak < settings.HORDE_UPTIME_MAX_FAULT_STREAK
         and not worker.owner.is_anonymous_horde_user
@@ -66,7 +69,10 @@ def worker_uptime_reward(*, worker: Worker, now: dt.datetime) -> int:
         claimed = Worker.objects.filter(pk=worker.pk, uptime_paid_interval__lt=latest).update(
             uptime_paid_interval=latest, uptime_kudos=F("uptime_kudos") + amount
         )
-        if claimed != 1 or amount <= 0:
+        if claimed != 1:
+            return 0
+        team_totals_add(worker=worker, uptime_seconds=length, kudos=max(amount, 0))
+        if amount <= 0:
             return 0
         kudos_reward(
             user=worker.owner, amount=amount, event_key=f"worker-uptime:{worker.pk}:{latest}", memo="Worker uptime"

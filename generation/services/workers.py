@@ -6,10 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
-from generation.models import Worker
+from generation.models import Worker, WorkerMessage
 from site_status.selectors import modes_current, worker_invites
 
 from .errors import WorkerActionRefused
@@ -36,7 +37,9 @@ def worker_register_http(
     name = name.strip()
     now = timezone.now()
     models = sorted(set(models))
-    worker = Worker.objects.filter(name=name).first()
+    # Whether staff left it a message still running, in the same query (the pop shows them).
+    unread = WorkerMessage.objects.filter(worker=OuterRef("pk"), expires_at__gt=now)
+    worker = Worker.objects.filter(name=name, retired_at__isnull=True).annotate(has_messages=Exists(unread)).first()
     if worker is None:
         _invite_only_check(owner=owner)
         try:
@@ -52,7 +55,7 @@ def worker_register_http(
                     last_seen=now,
                 )
         except IntegrityError:  # registered by a concurrent pop
-            worker = Worker.objects.get(name=name)
+            worker = Worker.objects.get(name=name, retired_at__isnull=True)
     if worker.owner_id != owner.pk:
         raise WorkerActionRefused(403, "WrongCredentials", f"The worker name {name!r} belongs to another user.", "name")
     worker.owner = owner  # the apikey's user, already loaded: no join needed
@@ -96,7 +99,7 @@ def worker_register_celery(
 ) -> Worker:
     """A `gpu_worker` process registers (or re-registers, after a restart) under its name."""
     with transaction.atomic():
-        worker = Worker.objects.select_for_update().filter(name=name).first()
+        worker = Worker.objects.select_for_update().filter(name=name, retired_at__isnull=True).first()
         if worker is not None and worker.owner_id != owner.pk:
             raise WorkerActionRefused(
                 403, "WrongCredentials", f"The worker name {name!r} belongs to another user.", "name"
@@ -109,7 +112,7 @@ def worker_register_celery(
             "max_pixels": max_pixels,
             "info": info,
             "last_seen": timezone.now(),
-            "paused": False,
+            # Not "paused": a staff pause (or an owner's maintenance) outlives a restart.
         }
         if worker is None:
             return Worker.objects.create(name=name, **values)

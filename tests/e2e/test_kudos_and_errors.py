@@ -75,7 +75,7 @@ def test_an_unknown_page_is_branded_and_fits_a_phone(browser, live_server, make_
         assert page.locator("header.topbar .brand").is_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         api = page.request.get("/api/v2/no-such-thing")
-        assert api.status == 404 and api.json() == {"message": "Not found.", "rc": "NotFound"}
+        assert api.status == 404 and api.json() == {"message": "Not found.", "rc": "ThingNotFound"}
     finally:
         context.close()
 

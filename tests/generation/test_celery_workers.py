@@ -63,9 +63,10 @@ def spawn_worker(tmp_path):
     started: list[subprocess.Popen] = []
     logs: list = []
 
-    def spawn(name: str, owner: str, *, models=(SD, SDXL), env: dict | None = None, concurrency: int = 1):
+    def spawn(name: str, owner: str, *, models=(SD, SDXL), env: dict | None = None, concurrency: int = 1, args=()):
         command = [sys.executable, "manage.py", "gpu_worker", "--models", *models, "--owner", owner]
         command += ["--name", name, "--concurrency", str(concurrency), "--heartbeat", "1", "--loglevel", "info"]
+        command += list(args)
         log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 - closed at teardown
         logs.append(log)
         process = subprocess.Popen(
@@ -206,3 +207,29 @@ def test_a_celery_worker_serves_the_beta_while_an_untrusted_http_workers_pop_ski
     assert wait_until(lambda: all_done(pair))
     assert set(Image.objects.filter(request=pair).values_list("worker__name", flat=True)) == {"gpu-bob"}
     assert set(pair.jobs.values_list("attempts", flat=True)) == {1}
+
+
+def test_a_gpu_worker_put_in_maintenance_stops_taking_tasks_within_seconds_and_resumes_after(
+    celery_models, alice, bob, spawn_worker
+):
+    from generation.services.worker_control import WorkerChange, worker_modify
+
+    process = spawn_worker("gpu-maint", "bob", models=(SD,), args=("--control-seconds", "0.5"))
+    worker = Worker.objects.get(name="gpu-maint")
+    started = time.monotonic()
+    worker_modify(worker=worker, user=bob[0], change=WorkerChange(maintenance=True))
+    stopped = lambda: "stopped consuming" in process.log_path.read_text()  # noqa: E731
+    assert wait_until(stopped, timeout=15), process.log_path.read_text()
+    assert time.monotonic() - started < 10  # within seconds
+
+    request = request_submit(user=alice[0], body=body()).request
+    queue = celery_models[SD].queue
+    time.sleep(3)  # long enough for a consuming worker to have taken and finished it
+    assert request.jobs.get().status == Job.Status.QUEUED
+    broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
+    assert broker.llen(queue) == 1  # its message waits on the broker, for any other worker
+
+    worker_modify(worker=worker, user=bob[0], change=WorkerChange(maintenance=False))
+    assert wait_until(lambda: all_done(request), timeout=30), process.log_path.read_text()
+    assert "back in service" in process.log_path.read_text()
+    assert request.jobs.get().worker_id == worker.pk

@@ -81,6 +81,28 @@ def test_maintenance_breaks_the_stretch_and_nothing_is_paid_for_it(worker, bob):
     assert uptime_keys() == [f"worker-uptime:{worker.pk}:{K + 3}"]
 
 
+def test_a_retired_worker_earns_no_uptime_even_if_it_still_checks_in(worker, bob):
+    run(worker, 0)
+    Worker.objects.filter(pk=worker.pk).update(retired_at=at(1))
+    assert run(worker, 20) == 0 and run(worker, 30) == 0
+    assert uptime_keys() == []
+
+
+def test_the_uptime_paid_while_in_a_team_counts_in_the_teams_totals(worker, bob):
+    from generation.models import Team
+
+    team = Team.objects.create(name="Foxes", owner=bob[0])
+    Worker.objects.filter(pk=worker.pk).update(team=team)
+    run(worker, 0)
+    assert run(worker, 20) == 50
+    team.refresh_from_db()
+    assert (team.uptime_seconds, team.kudos) == (INTERVAL, 50)
+    Worker.objects.filter(pk=worker.pk).update(team=None)
+    assert run(worker, 30) == 50  # paid, but no longer the team's
+    team.refresh_from_db()
+    assert (team.uptime_seconds, team.kudos) == (INTERVAL, 50)
+
+
 def test_a_worker_that_went_offline_starts_over(worker, settings):
     settings.HORDE_WORKER_STALE_SECONDS = 120
     run(worker, 0)

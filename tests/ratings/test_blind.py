@@ -129,7 +129,12 @@ def shown(request: GenerationRequest) -> tuple[Image, Image]:
 
 
 def side(image: Image) -> dict[str, str]:
-    return {"image_id": str(image.id), "pipeline": image.job.pipeline.name, "version": image.job.pipeline.version}
+    return {
+        "id": str(image.job_id),
+        "image_id": str(image.id),
+        "pipeline": image.job.pipeline.name,
+        "version": image.job.pipeline.version,
+    }
 
 
 def test_the_workers_metadata_never_reaches_the_stored_files(worker_pair):

@@ -365,14 +365,17 @@ def test_serving_and_rating_your_own_pair_over_the_api_leaves_you_poorer(api_cli
     flat = io.BytesIO()
     PILImage.new("RGB", (1024, 1024), (128, 128, 128)).save(flat, format="WEBP")
     image = base64.b64encode(flat.getvalue()).decode()
+    popped_ids = set()
     for _ in range(2):  # one pop payload is one recipe
         popped = post("/api/v2/generate/pop", {"name": "bobs-box", "models": [beta], "max_pixels": 1024 * 1024}, bob[1])
         assert popped.json().get("id"), popped.json()
+        popped_ids.add(popped.json()["id"])
         done = post("/api/v2/generate/submit", {"id": popped.json()["id"], "generation": image}, bob[1])
         assert done.status_code == 200, done.json()
 
     status = api_client.get(f"/api/v2/generate/status/{request_id}").json()
     left, right = (generation["id"] for generation in status["generations"])
+    assert {left, right} == popped_ids  # one id per generation, from pop to status to rate
     rated = post(
         f"/api/v2/generate/rate/{request_id}",
         {

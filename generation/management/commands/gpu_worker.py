@@ -15,6 +15,11 @@ It consumes the Celery queues of the models it serves (ImageModel.queue),
 registers itself as a Worker (kind celery) owned by --owner, loads the backend
 once for the whole process (a thread pool shares it, as a GPU model in VRAM
 would be shared) and keeps a heartbeat (last_seen, device and memory).
+
+Every `--control-seconds` it reads its Worker row: put in maintenance or paused
+(PUT /v2/workers/{id}) or retired, it stops consuming its queues, so their
+messages wait on the broker for other workers (the claim would refuse it anyway:
+generation.services.claim reads the same row); back in service, it consumes again.
 """
 
 from __future__ import annotations
@@ -55,6 +60,9 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="", help="Worker name (default: gpu-<host>-<backend>).")
         parser.add_argument("--max-pixels", type=int, default=2048 * 2048)
         parser.add_argument("--heartbeat", type=float, default=15.0, help="Seconds between heartbeats.")
+        parser.add_argument(
+            "--control-seconds", type=float, default=2.0, help="How often it checks for maintenance or pause."
+        )
         parser.add_argument("--loglevel", default="info")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -67,6 +75,8 @@ class Command(BaseCommand):
             raise CommandError("Say which models to serve: --models, --all-models or --dynamic-models N.")
         if options["reselect_seconds"] <= 0:
             raise CommandError("--reselect-seconds must be positive.")
+        if options["control_seconds"] <= 0:
+            raise CommandError("--control-seconds must be positive.")
         owner = User.objects.filter(username=options["owner"]).first() if options["owner"] else None
         if owner is None or owner.is_anonymous_horde_user:
             raise CommandError("--owner must name a registered user (the worker's rewards go to them).")
@@ -126,6 +136,18 @@ class Command(BaseCommand):
         beat.start()
         queues = [model.queue for model in models]
         hostname = f"{name}@{socket.gethostname()}"
+        # Set while the worker takes jobs (not in maintenance, paused or retired); the demand
+        # follower adds queues only then, so it cannot undo a maintenance stop.
+        self.taking = threading.Event()
+        self.taking.set()
+        self.queue_of = {model.name: model.queue for model in candidates}
+        control = threading.Thread(
+            target=self._follow_control,
+            args=(worker, options["control_seconds"], hostname, stop),
+            daemon=True,
+            name="control",
+        )
+        control.start()
         if dynamic:
             follower = threading.Thread(
                 target=self._follow_demand,
@@ -191,7 +213,7 @@ class Command(BaseCommand):
                 if prepare is not None and added:
                     pipelines = Pipeline.objects.filter(model__name__in=added, active=True).order_by("model", "name")
                     prepare([{"name": p.name, "version": p.version, "recipe": p.recipe} for p in pipelines])
-                for name in added:
+                for name in added if self.taking.is_set() else []:
                     app.control.add_consumer(queue_of[name], destination=[hostname], reply=True, timeout=5)
                 # Claims follow the new list first, so a message of a dropped model still in
                 # hand finds nothing to claim and its job waits for a worker that serves it.
@@ -203,6 +225,37 @@ class Command(BaseCommand):
                 self.stdout.write(f"demand: now serving {', '.join(chosen)} (added {added}, dropped {dropped})")
             except Exception as exc:  # the database or broker may be restarting: try again next round
                 self.stderr.write(f"choosing models failed: {exc}")
+            finally:
+                connection.close()
+
+    def _follow_control(self, worker: Any, every: float, hostname: str, stop: threading.Event) -> None:
+        """Stop consuming while the worker's row says maintenance, paused or retired; resume after."""
+        from django.db import connection
+
+        from horde_site.celery import app
+
+        while not stop.wait(every):
+            try:
+                row = Worker.objects.filter(pk=worker.pk).values("maintenance", "paused", "retired_at").first()
+                ready = bool(row) and not (row["maintenance"] or row["paused"] or row["retired_at"])
+                if ready == self.taking.is_set():
+                    continue
+                queues = [self.queue_of[name] for name in worker.model_names if name in self.queue_of]
+                command = app.control.add_consumer if ready else app.control.cancel_consumer
+                # A broadcast nobody heard (the consumer not started yet, a broker blip) is lost:
+                # the state flips only when this worker answered for every queue, else next round.
+                answered = all(command(queue, destination=[hostname], reply=True, timeout=5) for queue in queues)
+                if not answered:
+                    continue
+                if ready:
+                    self.taking.set()
+                    self.stdout.write(f"control: back in service, consuming {', '.join(queues)}")
+                else:
+                    self.taking.clear()
+                    self.stdout.write(f"control: in maintenance or paused, stopped consuming {', '.join(queues)}")
+                self.stdout.flush()
+            except Exception as exc:  # the database or broker may be restarting: try again next round
+                self.stderr.write(f"reading the worker's state failed: {exc}")
             finally:
                 connection.close()
 

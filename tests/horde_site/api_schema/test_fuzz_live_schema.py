@@ -82,6 +82,9 @@ RETARGETS = {
     "generate_pipeline": ("path", "job_id", "job"),
     "generate_submit": ("body", "id", "job"),
     "worker_details": ("path", "worker_id", "worker"),
+    "worker_modify": ("path", "worker_id", "worker"),
+    "worker_delete": ("path", "worker_id", "worker"),
+    "worker_message_create": ("body", "worker_id", "worker"),
     "generate_pop": ("body", "models", "models"),
     "kudos_transfer": ("body", "username", "bob"),
     # Not the delete: the key must outlive the fuzz of the other two.

@@ -203,3 +203,22 @@ def test_sign_up_is_limited_per_ip_address(client, db, settings):
         client.logout()
     assert statuses[:2] == [302, 302]
     assert statuses[2] == 429
+
+
+def test_worker_changes_are_limited_as_on_the_ai_horde_and_a_refused_one_changes_nothing(
+    client, demo_models, alice, limits
+):
+    from generation.models import Worker
+
+    worker = Worker.objects.create(name="alices-box", owner=alice[0])
+    limits(worker="PUT 2/60")
+    url = f"/api/v2/workers/{worker.pk}"
+
+    def put(info):
+        return client.put(url, data=json.dumps({"info": info}), content_type="application/json", HTTP_APIKEY=alice[1])
+
+    assert [put(info).status_code for info in ("one", "two")] == [200, 200]
+    refused = put("three")
+    assert (refused.status_code, refused.json()["rc"]) == (429, "TooManyRequests")
+    worker.refresh_from_db()
+    assert worker.note == "two"

@@ -93,6 +93,35 @@ def answers(api_client, alice, bob, make_user, settings):
     call("ImageGenerateStatusResponse", "delete", f"/api/v2/generate/status/{plain['id']}", alice[1])
     workers = call("AllWorkersDetailsResponse", "get", "/api/v2/workers")
     call("SingleWorkerDetailsResponse", "get", f"/api/v2/workers/{workers[0]['id']}")
+    # Worker control, teams and staff's messages (bob is trusted: he may create a team).
+    box = workers[0]
+    call("SingleWorkerDetailsResponse", "get", f"/api/v2/workers/name/{box['name']}")
+    team = call("ModifyTeam", "post", "/api/v2/teams", bob[1], {"name": "Foxes", "info": "we draw foxes"})
+    call("ModifyTeam", "patch", f"/api/v2/teams/{team['id']}", bob[1], {"info": "we draw red foxes"})
+    modify = {"maintenance": True, "maintenance_msg": "new GPU", "info": "RTX", "team": team["id"]}
+    call("ModifyWorkerResponse", "put", f"/api/v2/workers/{box['id']}", bob[1], modify)
+    call("ModifyWorkerResponse", "put", f"/api/v2/workers/{box['id']}", bob[1], {"maintenance": False, "team": ""})
+    call("ModifyWorkerResponse", "put", f"/api/v2/workers/{box['id']}", bob[1], {"team": team["id"]})
+    call("TeamDetails", "get", f"/api/v2/teams/{team['id']}")
+    call("AllTeamDetailsResponse", "get", "/api/v2/teams")
+    staff = make_user("staffer", is_staff=True)
+    message = {"worker_id": box["id"], "message": "Please update", "expiry": 24}
+    call("ResponseModelMessage", "post", "/api/v2/workers/messages", staff[1], message)
+    call("ResponseModelMessages", "get", "/api/v2/workers/messages", bob[1])
+    # The worker's pop carries the message (with its id), with a job and without.
+    alice_sd = {"prompt": "a fox", "models": [SD], "params": {"width": 512, "height": 512, "steps": 10}}
+    call("ImageGenerateAsyncResponse", "post", "/api/v2/generate/async", alice[1], alice_sd, status=202)
+    with_job = call("ImageGenerateJobPopResponse", "post", "/api/v2/generate/pop", bob[1], worker)
+    assert with_job["id"] and with_job["messages"][0]["message"] == "Please update"
+    empty = call("ImageGenerateJobPopResponse", "post", "/api/v2/generate/pop", bob[1], {**worker, "models": ["x"]})
+    assert empty["id"] is None and len(empty["messages"]) == 1
+    from generation.models import WorkerMessage
+
+    message_id = WorkerMessage.objects.get().pk
+    call("ResponseModelMessage", "get", f"/api/v2/workers/messages/{message_id}")
+    call("DeleteWorkerMessageResponse", "delete", f"/api/v2/workers/messages/{message_id}", staff[1])
+    call("DeleteWorkerResponse", "delete", f"/api/v2/workers/{box['id']}", bob[1])
+    call("DeleteTeamResponse", "delete", f"/api/v2/teams/{team['id']}", bob[1])
     call("KudosTransferResponse", "post", "/api/v2/kudos/transfer", alice[1], {"username": "bob", "amount": 10})
     # As the SDK sends it: a float.
     call("KudosTransferResponse", "post", "/api/v2/kudos/transfer", alice[1], {"username": "bob", "amount": 5.0})

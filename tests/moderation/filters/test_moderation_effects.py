@@ -70,6 +70,21 @@ def test_a_worker_flagged_twice_gets_no_work_at_all(demo_models, alice, bob, mak
     assert jobs_skipped(worker=worker, models=[SD], max_pixels=BIG) == {"untrusted": 1}
 
 
+def test_a_flag_holds_for_a_worker_object_loaded_before_it(demo_models, alice, bob, make_worker):
+    # A Celery GPU worker loads its Worker once at start: the claim reads the flags from the row.
+    bob[0].trusted = True
+    bob[0].save(update_fields=["trusted"])
+    loaded = Worker.objects.select_related("owner").get(pk=make_worker(bob[0], name="bob-http").pk)
+    request_submit(user=alice[0], body=body(**PAIR))
+    worker_flag(worker=Worker.objects.get(pk=loaded.pk), by=None, reason="flat images")
+    assert loaded.flags == 0  # the stale object
+    assert jobs_claim(worker=loaded, models=[SDXL], max_pixels=BIG, amount=2) == []
+    worker_flag(worker=Worker.objects.get(pk=loaded.pk), by=None, reason="again")
+    plain = request_submit(user=alice[0], body=body()).request
+    assert jobs_claim(worker=loaded, models=[SD], max_pixels=BIG, amount=1) == []
+    assert plain.jobs.filter(status="queued").count() == 1
+
+
 def test_the_pop_of_a_flagged_worker_says_untrusted(demo_models, alice, bob, call):
     request_submit(user=alice[0], body=body())
     pop = {"name": "bob-http", "models": [SD], "max_pixels": BIG}
