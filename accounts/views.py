@@ -119,6 +119,7 @@ def shared_key_delete_view(request: HttpRequest, handle: str) -> HttpResponse:
     shared_key = _own_key(request, handle)
     shared_key_delete(shared_key=shared_key)
     messages.success(request, f"Shared key {shared_key.name or '(no name)'} deleted: it no longer works.")
+    return redirect("accounts:profile")
 
 
 @login_required

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.apikey_auth import require_user
+from accounts.schema import SimpleResponseSerializer
 from generation import selectors
 from generation.models import Worker, WorkerMessage
 from generation.services import GenerationError
@@ -30,7 +31,6 @@ from horde_site.api_schema import StrictBooleanField, StrictCharField, StrictInt
 from .schema import (
     DeletedWorkerSerializer,
     ModifyWorkerSerializer,
-    SimpleResponseSerializer,
     WorkerDetailsSerializer,
     WorkerMessageSerializer,
 )

@@ -290,10 +290,6 @@ class WorkerMessageSerializer(serializers.Serializer):
     expiry = serializers.IntegerField(help_text="Hours until it expires (0 once expired).")
 
 
-class SimpleResponseSerializer(serializers.Serializer):
-    message = serializers.CharField()
-
-
 class WorkerDetailLiteSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=["image"])
     name = serializers.CharField()

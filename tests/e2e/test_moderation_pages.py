@@ -16,8 +16,8 @@ def test_a_viewer_opts_in_to_nsfw_images_on_the_profile_at_390_px(phone, make_us
     log_in(phone, "vera", "/profile/")
     assert_fits(phone, "/profile/")
     assert "Hidden" in phone.locator("#nsfw-state").inner_text()
-    phone.locator("#nsfw-toggle").tap()
-    phone.wait_for_url("**/profile/")
+    with phone.expect_navigation():  # the form posts and comes back to /profile/
+        phone.locator("#nsfw-toggle").tap()
     assert "Shown" in phone.locator("#nsfw-state").inner_text()
     viewer.refresh_from_db()
     assert viewer.show_nsfw

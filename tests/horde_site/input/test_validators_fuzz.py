@@ -94,6 +94,13 @@ one_bad_value = st.builds(_with, st.just(VALID), st.sampled_from(PATHS), st.one_
 async_bodies = st.one_of(async_bodies, one_bad_value)
 
 
+@pytest.fixture(autouse=True)
+def no_waiting_cap(settings):
+    # Hypothesis runs every example in one test's transaction: the accepted requests pile up,
+    # and the waiting-request cap (its own tests: tests/generation) would answer the rest 429.
+    settings.HORDE_MAX_WAITING_REQUESTS = 100_000
+
+
 @pytest.fixture
 def demo_models(db):
     call_command("seed_demo", stdout=io.StringIO())
