@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
@@ -21,6 +20,7 @@ from django.utils.html import format_html
 
 from generation.models import Image
 
+from .admin_actions import ReasonForm
 from .hiding import image_file_delete, image_hide, image_unhide, private_storage
 from .models import AuditEntry, PromptFilter, Report, ReportedImage
 from .reports import reports_dismiss
@@ -82,18 +82,6 @@ class ReportInline(ReadOnly, admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
-
-    def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
-        if "\x00" in reason:
-            raise forms.ValidationError("The reason cannot hold a NUL character.")
-        if not reason:
-            raise forms.ValidationError("A reason is required.")
-        return reason
 
 
 class QueueFilter(admin.SimpleListFilter):

@@ -25,7 +25,14 @@ from .services import (
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
+    """Why a moderation action is taken: required, recorded in the audit trail. (Django's
+    CharField already refuses NUL characters and strips the text.)"""
+
+    reason = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "A reason is required."},
+    )
 
 
 def _reason_action(name: str, title: str, apply: Callable) -> Callable:
