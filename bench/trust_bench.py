@@ -7,7 +7,8 @@ votes on 100,000 pairs and 1.5 M single-image ratings of 300,000 images.
 The database is dropped and recreated (its name must contain "bench"), migrated and filled in
 SQL by the two other benches' fills (bench/aesthetics_bench.py, bench/arena_bench.py), and
 every rater gets a trust row (a third calibrated, so the consensus has a crowd). Then times
-`ratings.services.rater_trust_recompute_all` (set-based on PostgreSQL) and, for comparison,
+`ratings.services.rater_trust_recompute_all` (set-based on PostgreSQL), the leaderboard's
+`leaderboard_compute` over the same votes and, for comparison,
 the one-rater `rater_trust_recompute` on 50 raters projected to all of them. Prints the
 figures and writes bench/out/trust.json.
 """
@@ -97,6 +98,17 @@ def main() -> None:
         one.append(time.perf_counter() - start)
     figures["one_rater_mean_ms"] = round(statistics.mean(one) * 1000, 1)
     figures["one_by_one_projected_s"] = round(statistics.mean(one) * figures["recomputed"], 1)
+    # The leaderboard over the same 1 M votes (its periodic refresh: read, fit, 200-round cluster
+    # bootstrap), every rater made staff-trusted first so that every vote counts (the worst case).
+    from ratings.leaderboard import leaderboard_compute
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE ratings_ratertrust SET override = 'trusted', excluded = false")
+    started = time.perf_counter()
+    board = leaderboard_compute()
+    figures["leaderboard_s"] = round(time.perf_counter() - started, 2)
+    figures["leaderboard_votes"] = sum(model["votes"] for model in board["models"])
+    print(f"leaderboard_compute: {figures['leaderboard_votes']} votes in {figures['leaderboard_s']} s", flush=True)
     figures["load_average"] = os.getloadavg()
     print(
         f"one rater at a time: {figures['one_rater_mean_ms']} ms each, "

@@ -64,7 +64,7 @@ from scipy.sparse.csgraph import connected_components
 PRIOR = 1e-3  # L2 weight on strengths: identifiability only, negligible next to a handful of votes
 CONFIDENCE = 0.95
 NEWTON_ITERATIONS = 100
-BOOTSTRAP_CHUNK = 25  # rounds resampled at once: bounds memory to CHUNK x votes floats
+BOOTSTRAP_CHUNK = 25  # rounds resampled at once: bounds memory to CHUNK x requests floats
 
 LEFT, RIGHT, TIE, BOTH_BAD = 0, 1, 2, 3
 CHOICE_CODES = {"left": LEFT, "right": RIGHT, "tie": TIE, "both_bad": BOTH_BAD}
@@ -215,13 +215,6 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))  # overflow-free logistic
 
 
-def cluster_weights(votes: VoteArrays, *, rounds: int, rng: np.random.Generator) -> np.ndarray:
-    """(rounds, votes) pigeonhole resampling weights: request multiplicity x rater multiplicity x weight."""
-    requests = _draw_with_replacement(votes.requests, rounds=rounds, rng=rng)
-    raters = _draw_with_replacement(votes.raters, rounds=rounds, rng=rng)
-    return requests[:, votes.request] * raters[:, votes.rater] * votes.weight[None, :]
-
-
 def _draw_with_replacement(clusters: int, *, rounds: int, rng: np.random.Generator) -> np.ndarray:
     """(rounds, clusters): how often each cluster is drawn in `clusters` draws with replacement
     (multinomial counts; counting drawn indices is far faster than rng.multinomial for many clusters)."""
@@ -230,18 +223,63 @@ def _draw_with_replacement(clusters: int, *, rounds: int, rng: np.random.Generat
     return np.bincount((drawn + offsets).ravel(), minlength=rounds * clusters).reshape(rounds, clusters).astype(float)
 
 
+def _vote_tables(votes: VoteArrays, columns: list[np.ndarray]) -> list[sparse.csr_matrix]:
+    """Each column (one value per vote) as a (requests x raters) sparse table."""
+    tables = []
+    for values in columns:
+        keep = values != 0
+        tables.append(
+            sparse.csr_matrix(
+                (values[keep], (votes.request[keep], votes.rater[keep])), shape=(votes.requests, votes.raters)
+            )
+        )
+    return tables
+
+
+def _pigeonhole_sums(tables: list[sparse.csr_matrix], requests: np.ndarray, raters: np.ndarray) -> np.ndarray:
+    """(rounds, tables): for each table T and round r, sum_q,a requests[r, q] * T[q, a] * raters[r, a].
+
+    A vote's resampling weight is a product of its request's and its rater's multiplicities, so
+    each resampled sum is a bilinear form over the (requests x raters) table of the votes: one
+    sparse product per table, votes x rounds work, never a (rounds x votes) array (at a million
+    votes, building that array for every chunk of rounds was most of the leaderboard's time)."""
+    out = np.empty((requests.shape[0], len(tables)))
+    for k, table in enumerate(tables):
+        out[:, k] = np.einsum("qr,rq->r", table @ raters.T, requests)
+    return out
+
+
 def bootstrap(votes: VoteArrays, *, rounds: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Strengths (rounds, size) and left shares of decisive votes (rounds,) over cluster resamples."""
+    """Strengths (rounds, size) and left shares of decisive votes (rounds,) over cluster resamples.
+
+    Each round draws the requests, then the raters, with replacement (pigeonhole); a vote counts
+    (request multiplicity x rater multiplicity x its weight) times in the round's win matrix."""
+    n = votes.size
+    winner_left = np.select([votes.choice == LEFT, votes.choice == RIGHT], [1.0, 0.0], 0.5)
+    # One column per cell W[i, j] (i beat j) that any vote adds to, then the position bias's two
+    # counts (votes, not trust: multiplicities only).
+    cells = np.unique(np.concatenate([votes.left * n + votes.right, votes.right * n + votes.left]))
+    columns = [
+        votes.weight
+        * (
+            np.where(votes.left * n + votes.right == cell, winner_left, 0.0)
+            + np.where(votes.right * n + votes.left == cell, 1.0 - winner_left, 0.0)
+        )
+        for cell in cells.tolist()
+    ]
+    columns += [(votes.choice == LEFT).astype(float), (votes.choice <= RIGHT).astype(float)]
+    tables = _vote_tables(votes, columns)
     strengths, left_shares = [], []
-    decisive_left = (votes.choice == LEFT).astype(float)
-    decisive = (votes.choice <= RIGHT).astype(float)
     for start in range(0, rounds, BOOTSTRAP_CHUNK):
-        weights = cluster_weights(votes, rounds=min(BOOTSTRAP_CHUNK, rounds - start), rng=rng)
-        strengths.append(fit_strengths(win_matrix(votes, weights)))
-        # The position bias counts votes, not trust: multiplicities only.
-        counts = weights / votes.weight[None, :]
+        size = min(BOOTSTRAP_CHUNK, rounds - start)
+        requests = _draw_with_replacement(votes.requests, rounds=size, rng=rng)
+        raters = _draw_with_replacement(votes.raters, rounds=size, rng=rng)
+        sums = _pigeonhole_sums(tables, requests, raters)
+        wins = np.zeros((size, n * n))
+        wins[:, cells] = sums[:, : len(cells)]
+        strengths.append(fit_strengths(wins.reshape(size, n, n)))
         with np.errstate(invalid="ignore", divide="ignore"):
-            left_shares.append((counts @ decisive_left) / (counts @ decisive))
+            left_shares.append(sums[:, -2] / sums[:, -1])
     return np.concatenate(strengths), np.concatenate(left_shares)
 
 

@@ -246,7 +246,7 @@ def arena_throttle_state(*, rater: User, now: dt.datetime) -> dict[str, object]:
     return {"last_minute": int(row["count"] or 0), "last_at": row["last"]}
 
 
-def vote_weights(*, rater_ids: set[int]) -> dict[int, float]:
+def vote_weights(*, rater_ids: set[int] | None) -> dict[int, float]:
     """Weight of each rater's votes on the leaderboard (>= 0; 0: their votes do not count).
 
     base = RaterTrust.base_weight: 0 until the rater passed calibration on check items they
@@ -255,19 +255,26 @@ def vote_weights(*, rater_ids: set[int]) -> dict[int, float]:
     RATINGS_WEIGHT_CAP. Then the influence cap: a
     rater with n > F live votes on one model (F = RATINGS_RATER_FULL_VOTES_PER_MODEL) has each
     vote weigh F/n of that, so together they never weigh more than F votes, on any model.
+
+    `rater_ids=None`: every rater with a live vote (the leaderboard's read: whole tables, not
+    an IN list of every rater id).
     """
-    if not rater_ids:
+    if rater_ids is not None and not rater_ids:
         return {}
-    trusts = {trust.user_id: trust for trust in RaterTrust.objects.filter(user_id__in=rater_ids)}
+
+    def only(queryset: QuerySet, field: str) -> QuerySet:
+        return queryset if rater_ids is None else queryset.filter(**{f"{field}__in": rater_ids})
+
+    trusts = {trust.user_id: trust for trust in only(RaterTrust.objects.all(), "user_id")}
     # Staff's moderation: votes kept, never counted (moderation.services).
     silenced = set(
-        User.objects.filter(pk__in=rater_ids)
+        only(User.objects.all(), "pk")
         .filter(Q(suspended_at__isnull=False) | Q(shadow_banned=True))
         .values_list("pk", flat=True)
     )
     busiest: dict[int, int] = defaultdict(int)
     rows = (
-        Vote.objects.filter(rater_id__in=rater_ids, retracted_at__isnull=True)
+        only(Vote.objects.filter(retracted_at__isnull=True), "rater_id")
         .values("rater_id", "request__model_id")
         .annotate(n=Count("id"))
         .order_by()
@@ -277,7 +284,7 @@ def vote_weights(*, rater_ids: set[int]) -> dict[int, float]:
         busiest[rater_id] = max(busiest[rater_id], count)
     full = settings.RATINGS_RATER_FULL_VOTES_PER_MODEL
     weights = {}
-    for rater_id in rater_ids:
+    for rater_id in busiest if rater_ids is None else rater_ids:
         base = 0.0 if rater_id in silenced else (trusts.get(rater_id) or RaterTrust(user_id=rater_id)).base_weight
         most = busiest[rater_id]
         weights[rater_id] = base * (full / most) if full > 0 and most > full else base

@@ -184,6 +184,8 @@ def test_vote_weights_are_zero_for_new_raters_capped_and_diminish_past_many_vote
     Vote.objects.create(request=other, rater=star, source="arena", left_image=left, right_image=right, choice="left")
     assert vote_weights(rater_ids={star.pk}) == {star.pk: pytest.approx(0.45)}
     assert vote_weights(rater_ids=set()) == {}
+    # Every rater at once (the leaderboard's read): those with live votes, the same weights.
+    assert vote_weights(rater_ids=None) == {star.pk: pytest.approx(0.45)}
 
 
 def test_check_items_are_drawn_balanced_so_voting_one_way_cannot_pass(charlie, alice, make_pair, sdxl_model):

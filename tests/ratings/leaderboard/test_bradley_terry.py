@@ -6,10 +6,13 @@ import numpy as np
 import pytest
 
 from ratings.leaderboard_stats import (
+    BOOTSTRAP_CHUNK,
     CHOICE_CODES,
     LEFT,
     RIGHT,
     TIE,
+    _draw_with_replacement,
+    bootstrap,
     effective_clusters,
     few_cluster_factor,
     fit_strengths,
@@ -95,6 +98,37 @@ def test_the_order_the_votes_arrive_in_changes_nothing():
     assert np.array_equal(
         rank_model(table, rounds=30, seed=2)["ci_low"], rank_model(shuffled, rounds=30, seed=2)["ci_low"]
     )
+
+
+def test_a_bootstrap_round_counts_each_vote_request_times_rater_multiplicity_times_its_weight():
+    """The bootstrap sums the votes as bilinear forms over the requests x raters table; the same
+    draws counted vote by vote (the pigeonhole definition) give the same rounds."""
+    rng = np.random.default_rng(11)
+    count = 3000
+    left = rng.integers(0, 3, count)
+    votes = vote_arrays(
+        size=3,
+        left=left,
+        right=(left + rng.integers(1, 3, count)) % 3,
+        choice=rng.integers(0, 4, count),
+        request=rng.integers(0, 400, count),
+        rater=rng.integers(0, 60, count),
+        weight=rng.random(count) + 0.1,
+    )
+    rounds = BOOTSTRAP_CHUNK + 10  # two chunks, the second one short
+    strengths, shares = bootstrap(votes, rounds=rounds, rng=np.random.default_rng(5))
+    draws = np.random.default_rng(5)
+    expected_strengths, expected_shares = [], []
+    for start in range(0, rounds, BOOTSTRAP_CHUNK):
+        size = min(BOOTSTRAP_CHUNK, rounds - start)
+        requests = _draw_with_replacement(votes.requests, rounds=size, rng=draws)
+        raters = _draw_with_replacement(votes.raters, rounds=size, rng=draws)
+        times = requests[:, votes.request] * raters[:, votes.rater]
+        expected_strengths.append(fit_strengths(win_matrix(votes, times * votes.weight)))
+        expected_shares.append((times @ (votes.choice == LEFT)) / (times @ (votes.choice <= RIGHT)))
+    np.testing.assert_allclose(strengths, np.concatenate(expected_strengths), atol=1e-9)
+    np.testing.assert_allclose(shares, np.concatenate(expected_shares), atol=1e-12)
+    assert strengths.shape == (rounds, 3) and np.ptp(strengths[:, 0]) > 0  # the rounds do differ
 
 
 def test_a_tie_counts_as_half_a_win_each_way():

@@ -233,12 +233,12 @@ def test_each_vote_weighs_its_raters_weight(base_votes, make_pair, make_vote, ra
     asked = []
 
     def weights(*, rater_ids):
-        asked.append(set(rater_ids))
-        return {rater_id: 0.0 if rater_id == raters[1].pk else 1.0 for rater_id in rater_ids}
+        asked.append(rater_ids)
+        return {raters[0].pk: 1.0, raters[1].pk: 0.0}
 
     monkeypatch.setattr(leaderboard, "vote_weights", weights)
     muted = leaderboard_compute(rounds=20)["models"][0]
-    assert asked == [{raters[0].pk, raters[1].pk}]
+    assert asked == [None]  # every rater's weight, read once
     monkeypatch.undo()
     # Weight 0: as if rater 1 had never voted (counts included).
     from ratings.models import Vote
@@ -247,7 +247,9 @@ def test_each_vote_weighs_its_raters_weight(base_votes, make_pair, make_vote, ra
     without = leaderboard_compute(rounds=20)["models"][0]
     assert muted == without and muted["votes"] == 30 and counted["votes"] == 50
 
-    monkeypatch.setattr(leaderboard, "vote_weights", lambda *, rater_ids: dict.fromkeys(rater_ids, 3.0))
+    monkeypatch.setattr(
+        leaderboard, "vote_weights", lambda *, rater_ids: dict.fromkeys([raters[0].pk, raters[1].pk], 3.0)
+    )
     scaled = leaderboard_compute(rounds=20)["models"][0]
     # Weighing every vote alike changes no strength (only the prior's tiny pull).
     for row, plain in zip(scaled["pipelines"], without["pipelines"], strict=True):
