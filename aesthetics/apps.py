@@ -13,14 +13,19 @@ class AestheticsConfig(AppConfig):
         # ratings app cannot import this app (imports point down), so this app registers
         # its figures with ratings.services.trust instead.
         from ratings.services.trust import trust_sources
-        from ratings.services.trust_batch import trust_batch_sources
+        from ratings.services.trust_batch import trust_batch_sources, trust_changed_sources
+        from ratings.services.trust_runs import trust_check_digests
 
-        from .trust import single_image_checks, single_image_checks_all
+        from .trust import CHANGED, single_image_checks, single_image_checks_all, single_image_digest
 
         if single_image_checks not in trust_sources:
             trust_sources.append(single_image_checks)
         if single_image_checks_all not in trust_batch_sources:
             trust_batch_sources.append(single_image_checks_all)
+        if CHANGED not in trust_changed_sources:
+            trust_changed_sources.append(CHANGED)
+        if single_image_digest not in trust_check_digests:
+            trust_check_digests.append(single_image_digest)
         # A pair whose images still wait for single-image ratings is not shown unblinded.
         from ratings.selectors import retired_conditions
 

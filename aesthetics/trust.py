@@ -53,14 +53,27 @@ def single_image_checks(user: User) -> CheckTally:
     )
 
 
-# Each rater's latest RECENT ratings: all of them when nobody has more (no sort needed).
+# Each rater's latest RECENT ratings (raters of this run: the temporary table trust_scope that
+# ratings.services.trust_batch made): all of them when nobody has more (no sort needed).
 _RECENT_WINDOWED = """(SELECT rater_id, image_id, rating, is_check FROM (
     SELECT rater_id, image_id, rating, is_check,
            row_number() OVER (PARTITION BY rater_id ORDER BY created_at DESC) AS rank
-    FROM aesthetics_imagerating) ranked WHERE rank <= %(recent)s)"""
-_RECENT_ALL = "aesthetics_imagerating"
+    FROM aesthetics_imagerating WHERE rater_id IN (SELECT user_id FROM trust_scope)) ranked
+    WHERE rank <= %(recent)s)"""
+_RECENT_ALL = """(SELECT rater_id, image_id, rating, is_check FROM aesthetics_imagerating
+    WHERE rater_id IN (SELECT user_id FROM trust_scope))"""
 
-_MOST = "SELECT COALESCE(max(n), 0) FROM (SELECT count(*) AS n FROM aesthetics_imagerating GROUP BY rater_id) s"
+_MOST = """SELECT COALESCE(max(n), 0) FROM (SELECT count(*) AS n FROM aesthetics_imagerating
+    WHERE rater_id IN (SELECT user_id FROM trust_scope) GROUP BY rater_id) s"""
+
+# For the incremental recompute (trust_batch.trust_changed_sources): raters of images rated
+# since %(since)s, and of images rated by a rater who joined or left the crowd since (their
+# ratings moved in or out of the image's consensus).
+CHANGED = """
+SELECT rater_id FROM aesthetics_imagerating WHERE image_id IN (
+    SELECT image_id FROM aesthetics_imagerating WHERE created_at >= %(since)s
+    UNION SELECT i.image_id FROM aesthetics_imagerating i JOIN trust_flipped f ON f.user_id = i.rater_id
+)"""
 
 # One pass over the ratings: control answers, and each real rating against the mean of the
 # image's other real ratings by raters who are not excluded (the rater's own taken out of the
@@ -71,7 +84,9 @@ WITH excluded AS (
 ), left_out AS (
     -- What the excluded raters put into the images' stored counters (few rows).
     SELECT image_id, count(*) AS n, sum(rating) AS total FROM aesthetics_imagerating i
-    WHERE i.rater_id IN (SELECT user_id FROM excluded) GROUP BY image_id
+    WHERE i.rater_id IN (SELECT user_id FROM excluded)
+      AND i.image_id IN (SELECT image_id FROM {recent} mine)
+    GROUP BY image_id
 ), crowd AS (
     -- Per image, from the stored counters (exact: moved in each rating's transaction): the
     -- ratings of raters who are not excluded. (A control image's ratings are all checks and
@@ -96,8 +111,8 @@ GROUP BY r.rater_id
 
 
 def single_image_checks_all() -> dict[int, CheckTally]:
-    """`single_image_checks` for every rater at once, in one statement (PostgreSQL): for
-    ratings.services.trust_batch, which recomputes all raters together."""
+    """`single_image_checks` for every rater of this run (trust_scope) at once, in one statement
+    (PostgreSQL): for ratings.services.trust_batch, which recomputes all of them together."""
     from django.db import connection
 
     params = {
@@ -115,3 +130,17 @@ def single_image_checks_all() -> dict[int, CheckTally]:
             )
             for rater_id, checks, right, consensus, agreed in cursor.fetchall()
         }
+
+
+def single_image_digest() -> str:
+    """What the single-image figures depend on besides the ratings: the control answers and
+    the divergence setting (for ratings.services.trust_runs' digest: a change recomputes every
+    rater)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(md5(string_agg(id::text || ':' || control_rating::text, ',' ORDER BY id)), '') "
+            "FROM aesthetics_setimage WHERE control_rating IS NOT NULL"
+        )
+        return f"{cursor.fetchone()[0]}:{settings.AESTHETICS_MAX_DIVERGENCE!r}"

@@ -401,6 +401,11 @@ RATINGS_ARENA_RETIRE_DAYS = envint("RATINGS_ARENA_RETIRE_DAYS", 30)
 RATINGS_GOLD_EVERY = envint("RATINGS_GOLD_EVERY", 10)
 # Rater trust: below the threshold a rater is excluded (earns nothing, votes not counted).
 RATINGS_TRUST_THRESHOLD = float(os.environ.get("RATINGS_TRUST_THRESHOLD", "0.5"))
+# The periodic recompute (RATINGS_TRUST_RECOMPUTE_SECONDS) redoes only the raters whose figures
+# can have changed since its previous run, looking back this much further (for votes whose
+# transaction was still open then), and everyone when the latest full run is this old.
+RATINGS_TRUST_RECOMPUTE_OVERLAP_SECONDS = envint("RATINGS_TRUST_RECOMPUTE_OVERLAP_SECONDS", 300)
+RATINGS_TRUST_FULL_RECOMPUTE_HOURS = envfloat("RATINGS_TRUST_FULL_RECOMPUTE_HOURS", 24)
 RATINGS_TRUST_MIN_GOLD = envint("RATINGS_TRUST_MIN_GOLD", 3)
 RATINGS_TRUST_MIN_CONSENSUS = envint("RATINGS_TRUST_MIN_CONSENSUS", 5)
 RATINGS_CONSENSUS_MIN_OTHERS = envint("RATINGS_CONSENSUS_MIN_OTHERS", 2)

@@ -106,6 +106,10 @@ class Vote(models.Model):
                 & (Q(right_artifacts__isnull=True) | Q(right_artifacts__lte=5)),
             ),
         ]
+        indexes = [
+            # The incremental trust recompute looks up votes undone since its previous run.
+            models.Index(fields=["retracted_at"], name="vote_retracted", condition=Q(retracted_at__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.choice} on {self.request_id} by {self.rater_id}"
@@ -144,6 +148,12 @@ class RaterTrust(models.Model):
         null=True, blank=True, help_text="How often the other raters picked it on those pairs."
     )
     bias_p_value = models.FloatField(null=True, blank=True, help_text="One-sided binomial test, Bonferroni-corrected.")
+    # The rater's standing in the crowd as the latest all-raters recompute read it (counted:
+    # not excluded and calibrated). The next incremental recompute compares it with the
+    # current standing: a rater who joined or left the crowd since changes the consensus of
+    # everyone who voted on the same pairs or rated the same images.
+    crowd_counted = models.BooleanField(default=False)
+    crowd_excluded = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -177,6 +187,25 @@ class RaterTrust(models.Model):
         if self.excluded or self.flagged or not self.calibrated:
             return 0.0
         return max(0.0, min(cap, self.score))
+
+
+class TrustRecompute(models.Model):
+    """One run of the all-raters trust recompute (ratings.services.trust_runs): when it read
+    the data, whether it recomputed everyone or only the raters whose inputs changed since the
+    previous run, and a digest of the check items' definitions (a change recomputes everyone)."""
+
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField()
+    full = models.BooleanField()
+    raters = models.PositiveIntegerField()
+    seconds = models.FloatField()
+    checks_digest = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{'full' if self.full else 'incremental'} trust recompute at {self.started_at:%Y-%m-%d %H:%M}"
 
 
 class GoldPair(models.Model):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .services import arena_pairs_retire, rater_trust_recompute_all
+from .services import arena_pairs_retire, rater_trust_recompute_changed
 
 
 @shared_task(queue="housekeeping")
 def rater_trust_recompute_all_task() -> int:
-    """Periodic (CELERY_BEAT_SCHEDULE): refresh every rater's trust figures and exclusion."""
-    return rater_trust_recompute_all()
+    """Periodic (CELERY_BEAT_SCHEDULE): refresh the trust figures and exclusion of every rater
+    whose figures can have changed since the previous run (everyone when needed: trust_runs)."""
+    return rater_trust_recompute_changed()
 
 
 @shared_task(name="ratings.arena_pairs_retire", queue="housekeeping")

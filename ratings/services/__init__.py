@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from .errors import RatingError
-from .trust import rater_trust_recompute, rater_trust_recompute_all, rater_trust_set_override
+from .trust import (
+    rater_trust_recompute,
+    rater_trust_recompute_all,
+    rater_trust_recompute_changed,
+    rater_trust_set_override,
+)
 from .voting import (
     Judgement,
     arena_next,
@@ -29,5 +34,6 @@ __all__ = [
     "own_reward",
     "rater_trust_recompute",
     "rater_trust_recompute_all",
+    "rater_trust_recompute_changed",
     "rater_trust_set_override",
 ]

@@ -266,20 +266,31 @@ def rater_trust_recompute_all(*, now: dt.datetime | None = None) -> int:
     """Recompute every rater who has voted, or has a trust row; returns how many.
 
     On PostgreSQL set-based (trust_batch: a few statements for all raters, the same figures,
-    all judged against one snapshot of the crowd); elsewhere (the SQLite dev default, small
-    data) one rater at a time.
+    all judged against one snapshot of the crowd), recorded as a full run (trust_runs);
+    elsewhere (the SQLite dev default, small data) one rater at a time.
     """
     now = now or timezone.now()
     if connection.vendor == "postgresql":
-        from .trust_batch import rater_trust_recompute_all_batched
+        from .trust_runs import trust_recompute
 
-        return rater_trust_recompute_all_batched(now=now)
+        return trust_recompute(now=now, full=True).raters
     users = User.objects.filter(Q(votes__isnull=False) | Q(rater_trust__isnull=False)).distinct()
     count = 0
     for user in users.iterator():
         rater_trust_recompute(user=user, now=now)
         count += 1
     return count
+
+
+def rater_trust_recompute_changed(*, now: dt.datetime | None = None) -> int:
+    """The periodic recompute: on PostgreSQL only the raters whose figures can have changed
+    since the previous run (everyone when that cannot be told: trust_runs); returns how many
+    were recomputed. Elsewhere everyone, as rater_trust_recompute_all."""
+    if connection.vendor == "postgresql":
+        from .trust_runs import trust_recompute
+
+        return trust_recompute(now=now).raters
+    return rater_trust_recompute_all(now=now)
 
 
 def rater_trust_set_override(*, user: User, override: str) -> RaterTrust:

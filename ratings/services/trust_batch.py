@@ -11,6 +11,11 @@ change the crowd of one recomputed later).
 
 The scores, flags and exclusions are written by one UPDATE; the staff override is read in
 that same statement, so an override set meanwhile is never undone.
+
+Scope: everyone, or (given `since`) only the raters whose figures can have changed since a
+previous run (`_CHANGED`: see ratings.services.trust_runs, which decides). Every statement
+reads the raters to recompute from the temporary table `trust_scope`, and so do the
+registered sources; the crowd they are judged against is always everyone's.
 """
 
 from __future__ import annotations
@@ -28,10 +33,17 @@ from ..models import RaterTrust
 from . import trust
 
 # Apps above ratings register a function here (as with trust.trust_sources) that returns
-# {user id: CheckTally} for every rater at once.
+# {user id: CheckTally} for every rater in the temporary table trust_scope(user_id).
 trust_batch_sources: list[Callable[[], dict]] = []
+# ... and the SQL of the raters whose figures their data may have changed since %(since)s:
+# new ratings, and ratings beside those of a rater who joined or left the crowd since
+# (temporary table trust_flipped(user_id)).
+trust_changed_sources: list[str] = []
 
-_TABLES = "trust_counted, trust_recent, trust_crowd, trust_top, trust_pipeline, trust_vote"
+_TABLES = (
+    "trust_counted, trust_state, trust_flipped, trust_scope, trust_recent, trust_crowd, trust_top, "
+    "trust_pipeline, trust_vote"
+)
 
 _STEPS = [
     # Temporary tables of this session; dropped first as well as at commit, for a caller that
@@ -51,6 +63,22 @@ _STEPS = [
     """,
     "CREATE UNIQUE INDEX ON trust_counted (user_id)",
     "ANALYZE trust_counted",
+    # Everyone's standing as this run reads it (stored as crowd_counted / crowd_excluded at the end).
+    """
+    CREATE TEMP TABLE trust_state ON COMMIT DROP AS
+    SELECT t.user_id, (c.user_id IS NOT NULL) AS counted, t.excluded
+    FROM ratings_ratertrust t LEFT JOIN trust_counted c ON c.user_id = t.user_id
+    """,
+    # Who joined or left the crowd since the latest all-raters run read it.
+    """
+    CREATE TEMP TABLE trust_flipped ON COMMIT DROP AS
+    SELECT s.user_id FROM trust_state s JOIN ratings_ratertrust t ON t.user_id = s.user_id
+    WHERE s.counted <> t.crowd_counted OR s.excluded <> t.crowd_excluded
+    """,
+    "-- scope",
+    "CREATE UNIQUE INDEX ON trust_scope (user_id)",
+    "ANALYZE trust_scope",
+    "-- most votes",
     # Each rater's latest live votes, with what each says (trust.vote_winner: the better image's
     # id, or tie / both_bad as two fixed ids that no image has, so every answer compares as a
     # uuid) and its rank among their timed arena votes.
@@ -67,10 +95,12 @@ _STEPS = [
                              ELSE '00000000-0000-0000-0000-000000000002'::uuid END AS winner,
                (v.source = 'arena' AND COALESCE(v.seconds_to_vote, 0) <> 0) AS timed,
                row_number() OVER (PARTITION BY v.rater_id ORDER BY v.created_at DESC) AS recent_rank
-        FROM ratings_vote v WHERE v.retracted_at IS NULL
+        FROM ratings_vote v WHERE v.retracted_at IS NULL AND v.rater_id IN (SELECT user_id FROM trust_scope)
     ) s
     WHERE s.recent_rank <= %(recent)s
     """,
+    "CREATE INDEX ON trust_recent (request_id)",
+    "ANALYZE trust_recent",
     # What the counted raters' live votes say, per pair.
     """
     CREATE TEMP TABLE trust_crowd ON COMMIT DROP AS
@@ -80,7 +110,7 @@ _STEPS = [
                          ELSE '00000000-0000-0000-0000-000000000002'::uuid END AS winner,
            count(*) AS n
     FROM ratings_vote v JOIN trust_counted c ON c.user_id = v.rater_id
-    WHERE v.retracted_at IS NULL GROUP BY 1, 2
+    WHERE v.retracted_at IS NULL AND v.request_id IN (SELECT request_id FROM trust_recent) GROUP BY 1, 2
     """,
     "CREATE INDEX ON trust_crowd (request_id, winner)",
     "ANALYZE trust_crowd",
@@ -100,7 +130,7 @@ _STEPS = [
     """
     CREATE TEMP TABLE trust_pipeline ON COMMIT DROP AS
     SELECT i.id AS image_id, j.pipeline_id FROM generation_image i JOIN generation_job j ON j.id = i.job_id
-    WHERE i.request_id IN (SELECT request_id FROM ratings_vote)
+    WHERE i.request_id IN (SELECT request_id FROM trust_recent)
     """,
     "CREATE UNIQUE INDEX ON trust_pipeline (image_id)",
     "ANALYZE trust_pipeline",
@@ -158,14 +188,54 @@ SELECT v.rater_id, v.request_id, v.left_image_id AS left_id, v.right_image_id AS
                      WHEN 'tie' THEN '00000000-0000-0000-0000-000000000001'::uuid
                      ELSE '00000000-0000-0000-0000-000000000002'::uuid END AS winner,
        CASE WHEN v.source = 'arena' AND COALESCE(v.seconds_to_vote, 0) <> 0 THEN 1 END AS timed_rank
-FROM ratings_vote v WHERE v.retracted_at IS NULL
+FROM ratings_vote v WHERE v.retracted_at IS NULL AND v.rater_id IN (SELECT user_id FROM trust_scope)
 """
 
 _MOST_VOTES = """
 SELECT COALESCE(max(n), 0), COALESCE(max(timed), 0) FROM (
     SELECT count(*) AS n, count(*) FILTER (WHERE source = 'arena' AND COALESCE(seconds_to_vote, 0) <> 0) AS timed
-    FROM ratings_vote WHERE retracted_at IS NULL GROUP BY rater_id
+    FROM ratings_vote WHERE retracted_at IS NULL AND rater_id IN (SELECT user_id FROM trust_scope) GROUP BY rater_id
 ) s
+"""
+
+# Everyone: whoever has voted or has a trust row.
+_EVERYONE = """
+CREATE TEMP TABLE trust_scope ON COMMIT DROP AS
+SELECT DISTINCT rater_id AS user_id FROM ratings_vote
+UNION SELECT user_id FROM ratings_ratertrust
+"""
+
+# The raters whose figures can have changed since %(since)s (an earlier run's start, less an
+# overlap for transactions that were still open then): whoever voted or undid a vote since, and
+# everyone else on those pairs (the consensus moved); everyone on the pairs of a rater who
+# joined or left the crowd; whoever joined or left it; accounts that stopped being young; trust
+# rows never computed; and what the registered sources name. (Check items' definitions, the
+# settings and time-based rules are in trust_runs' digest: a change there recomputes everyone.)
+_CHANGED = """
+CREATE TEMP TABLE trust_scope ON COMMIT DROP AS
+WITH touched AS (
+    SELECT request_id FROM ratings_vote WHERE created_at >= %(since)s
+    UNION SELECT request_id FROM ratings_vote WHERE retracted_at >= %(since)s
+    UNION SELECT v.request_id FROM ratings_vote v JOIN trust_flipped f ON f.user_id = v.rater_id
+)
+SELECT rater_id AS user_id FROM ratings_vote WHERE request_id IN (SELECT request_id FROM touched)
+UNION SELECT user_id FROM trust_flipped
+UNION SELECT id FROM accounts_user WHERE date_joined > %(young_from)s AND date_joined <= %(young_to)s
+UNION SELECT user_id FROM ratings_ratertrust WHERE account_age_days IS NULL
+{sources}
+"""
+
+# Everyone else's age moves on too (their score cannot: an account that stopped being young is
+# in the scope).
+_AGES = """
+UPDATE ratings_ratertrust t SET account_age_days = extract(epoch FROM (%(now)s - u.date_joined)) / 86400
+FROM accounts_user u WHERE u.id = t.user_id AND t.user_id NOT IN (SELECT user_id FROM trust_scope)
+"""
+
+# The standing this run read becomes the one the next run compares with.
+_REMEMBER_STATE = """
+UPDATE ratings_ratertrust t SET crowd_counted = s.counted, crowd_excluded = s.excluded
+FROM trust_state s WHERE s.user_id = t.user_id AND (t.crowd_counted <> s.counted OR t.crowd_excluded <> s.excluded)
 """
 
 _PER_RATER = """
@@ -197,11 +267,7 @@ SELECT rater_id, pipeline_id, count(*), count(*) FILTER (WHERE picked), sum(chan
 FROM observation GROUP BY rater_id, pipeline_id ORDER BY rater_id, pipeline_id
 """
 
-_RATERS = """
-SELECT u.id, u.date_joined FROM accounts_user u
-WHERE EXISTS (SELECT 1 FROM ratings_vote v WHERE v.rater_id = u.id)
-   OR EXISTS (SELECT 1 FROM ratings_ratertrust t WHERE t.user_id = u.id)
-"""
+_RATERS = "SELECT u.id, u.date_joined FROM accounts_user u JOIN trust_scope s ON s.user_id = u.id"
 
 _WRITE = """
 UPDATE ratings_ratertrust t SET
@@ -271,9 +337,10 @@ def _side_taking_all(rows: list[tuple]) -> dict[int, dict]:
     return worst
 
 
-def trust_figures_all(*, now: dt.datetime) -> dict[int, dict]:
-    """{user id: the figures trust._trust_figures gives} for every rater who has voted or
-    has a trust row. Call it inside a transaction (its temporary tables live until the end)."""
+def trust_figures_all(*, now: dt.datetime, since: dt.datetime | None = None) -> dict[int, dict]:
+    """{user id: the figures trust._trust_figures gives} for every rater who has voted or has a
+    trust row, or (given `since`) for those whose figures can have changed since then. Call it
+    inside a transaction; its temporary tables stay until `trust_tables_drop` or the commit."""
     params = {
         "no_calibration": settings.RATINGS_CALIBRATION_CHECKS <= 0,
         "checks": settings.RATINGS_CALIBRATION_CHECKS,
@@ -282,13 +349,24 @@ def trust_figures_all(*, now: dt.datetime) -> dict[int, dict]:
         "recent": trust.RECENT_VOTES,
         "timed": trust.TIMED_VOTES,
         "min_others": settings.RATINGS_CONSENSUS_MIN_OTHERS,
+        "since": since,
+        "young_from": since - dt.timedelta(days=settings.RATINGS_TRUST_YOUNG_ACCOUNT_DAYS) if since else None,
+        "young_to": now - dt.timedelta(days=settings.RATINGS_TRUST_YOUNG_ACCOUNT_DAYS),
     }
+    scope = _EVERYONE
+    if since is not None:
+        scope = _CHANGED.replace("{sources}", "".join(f"UNION ({sql})\n" for sql in trust_changed_sources))
     with connection.cursor() as cursor:
-        cursor.execute(_MOST_VOTES)
-        most, most_timed = cursor.fetchone()
-        windowed = most > trust.RECENT_VOTES or most_timed > trust.TIMED_VOTES
+        windowed = False
         for step in _STEPS:
-            if "-- windowed" in step and not windowed:
+            if step == "-- scope":
+                step = scope
+            elif step == "-- most votes":
+                cursor.execute(_MOST_VOTES)
+                most, most_timed = cursor.fetchone()
+                windowed = most > trust.RECENT_VOTES or most_timed > trust.TIMED_VOTES
+                continue
+            elif "-- windowed" in step and not windowed:
                 step = _RECENT_PLAIN
             cursor.execute(step, params)
         cursor.execute(_RATERS)
@@ -297,7 +375,6 @@ def trust_figures_all(*, now: dt.datetime) -> dict[int, dict]:
         per_rater = {row[0]: row[1:] for row in cursor.fetchall()}
         cursor.execute(_PER_PIPELINE, params)
         bias = _side_taking_all(cursor.fetchall())
-        cursor.execute(f"DROP TABLE {_TABLES}")
     extra = [source() for source in trust_batch_sources]
     figures = {}
     for user_id, date_joined in raters:
@@ -331,10 +408,17 @@ def trust_figures_all(*, now: dt.datetime) -> dict[int, dict]:
     return figures
 
 
-def rater_trust_recompute_all_batched(*, now: dt.datetime) -> int:
-    """Recompute every rater's figures, score, flag and exclusion in a few statements; returns how many."""
+def trust_tables_drop() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {_TABLES}")
+
+
+def rater_trust_recompute_all_batched(*, now: dt.datetime, since: dt.datetime | None = None) -> int:
+    """Recompute the figures, score, flag and exclusion of every rater (or, given `since`, of
+    those whose figures can have changed since then) in a few statements; returns how many.
+    The crowd standing this run read is kept for the next run to compare with."""
     with transaction.atomic():
-        figures = trust_figures_all(now=now)
+        figures = trust_figures_all(now=now, since=since)
         existing = set(RaterTrust.objects.filter(user_id__in=list(figures)).values_list("user_id", flat=True))
         RaterTrust.objects.bulk_create(
             [RaterTrust(user_id=user_id) for user_id in figures if user_id not in existing], ignore_conflicts=True
@@ -345,4 +429,8 @@ def rater_trust_recompute_all_batched(*, now: dt.datetime) -> int:
         columns.append([scores[user_id] for user_id in users])
         with connection.cursor() as cursor:
             cursor.execute(_WRITE, [now, settings.RATINGS_TRUST_THRESHOLD, users, *columns])
+            if since is not None:
+                cursor.execute(_AGES, {"now": now})
+            cursor.execute(_REMEMBER_STATE)
+        trust_tables_drop()
     return len(users)

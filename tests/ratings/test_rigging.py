@@ -131,7 +131,12 @@ def standings(board) -> list[tuple[str, int]]:
 
 def undefended(monkeypatch) -> None:
     """The leaderboard without the defence: every live vote counts, each with weight 1."""
-    monkeypatch.setattr(leaderboard, "vote_weights", lambda *, rater_ids: dict.fromkeys(rater_ids, 1.0))
+
+    def everyone_alike(*, rater_ids):
+        voters = Vote.objects.values_list("rater_id", flat=True) if rater_ids is None else rater_ids
+        return dict.fromkeys(voters, 1.0)
+
+    monkeypatch.setattr(leaderboard, "vote_weights", everyone_alike)
     monkeypatch.setattr(leaderboard, "votes_counted", lambda: Vote.objects.filter(retracted_at__isnull=True))
 
 

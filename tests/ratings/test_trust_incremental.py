@@ -1,0 +1,221 @@
+"""The periodic trust recompute redoes only the raters whose figures can have changed, and
+leaves everyone exactly as a full recompute would (ratings.services.trust_runs).
+
+On the small horde of test_trust_batch: a full run, then rounds of changes of every kind an
+incremental run must notice (new and undone votes, a new rater, a rater leaving and joining
+the crowd, new single-image ratings, an account that stops being young, the knock-on effect of
+the previous run's own exclusions); after each, everyone's figures as a full run would compute
+them (read only) are compared with what the incremental run leaves stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from aesthetics.models import ImageRating, SetImage
+from generation.models import Image
+from ratings.models import GoldPair, RaterTrust, TrustRecompute, Vote
+from ratings.services import rater_trust_recompute_all, rater_trust_recompute_changed, rater_trust_set_override
+from ratings.services.trust import _excluded, trust_score
+from ratings.services.trust_batch import trust_figures_all, trust_tables_drop
+
+from .test_trust_batch import FIELDS, build_horde, figures_settings  # noqa: F401 (the fixture)
+
+pytestmark = pytest.mark.django_db
+
+
+def full_figures(now: dt.datetime) -> dict[int, dict]:
+    """What a full run would store for everyone now (nothing written)."""
+    with transaction.atomic():
+        figures = trust_figures_all(now=now)
+        trust_tables_drop()
+    overrides = dict(RaterTrust.objects.values_list("user_id", "override"))
+    for user_id, row in figures.items():
+        row["score"] = trust_score(row)
+        row["excluded"] = _excluded(overrides.get(user_id, ""), row["score"], row["flagged"])
+    return figures
+
+
+def assert_stored_as(expected: dict[int, dict]) -> None:
+    stored = {trust.user_id: trust for trust in RaterTrust.objects.all()}
+    assert set(expected) <= set(stored)
+    for user_id, figures in expected.items():
+        trust = stored[user_id]
+        for name in [*FIELDS, "score", "excluded"]:
+            got, want = getattr(trust, name), figures[name]
+            if isinstance(want, float):
+                assert got == pytest.approx(want, rel=1e-9, abs=1e-9), (user_id, name)
+            else:
+                assert got == want, (user_id, name, got, want)
+
+
+def vote(request_id, rater, when, rng):
+    images = list(Image.objects.filter(request_id=request_id))
+    rng.shuffle(images)
+    return Vote.objects.create(
+        request_id=request_id,
+        rater=rater,
+        source=Vote.Source.ARENA,
+        left_image=images[0],
+        right_image=images[1],
+        choice=rng.choice(["left", "right", "left", "tie"]),
+        seconds_to_vote=rng.uniform(2, 9),
+        created_at=when,
+    )
+
+
+def rate(image, rater, rating, when):
+    ImageRating.objects.create(image=image, rater=rater, rating=rating, is_check=False, created_at=when)
+    SetImage.objects.filter(pk=image.pk).update(
+        rating_count=image.rating_count + 1, rating_sum=image.rating_sum + rating
+    )
+
+
+def test_each_incremental_run_leaves_everyone_as_a_full_run_would(settings):
+    rng = random.Random(7)
+    start = timezone.now() - dt.timedelta(days=3)
+    users = build_horde(rng, start)
+    raters = users[:14]
+    # One account young at the first run and no longer at the second.
+    User.objects.filter(pk=raters[13].pk).update(
+        date_joined=start - dt.timedelta(days=settings.RATINGS_TRUST_YOUNG_ACCOUNT_DAYS) + dt.timedelta(minutes=30)
+    )
+    rater_trust_recompute_all(now=start)
+    everyone = RaterTrust.objects.count()
+
+    # Round 1: one new vote and one new single-image rating: only the raters beside them move.
+    now = start + dt.timedelta(hours=2)
+    voted = {v.request_id for v in Vote.objects.filter(rater=raters[2])}
+    unvoted = [r for r in Vote.objects.values_list("request_id", flat=True).distinct() if r not in voted]
+    vote(unvoted[0], raters[2], now - dt.timedelta(minutes=40), rng)
+    image = SetImage.objects.filter(control_rating__isnull=True).order_by("rating_count").first()
+    rate(image, raters[2], 3, now - dt.timedelta(minutes=25))
+    expected = full_figures(now)
+    recomputed = rater_trust_recompute_changed(now=now)
+    run = TrustRecompute.objects.first()
+    assert (run.full, run.raters) == (False, recomputed)
+    assert 0 < recomputed <= everyone  # (this horde is small and dense: most raters share a pair)
+    assert_stored_as(expected)
+    assert RaterTrust.objects.get(user=raters[13]).account_age_days > settings.RATINGS_TRUST_YOUNG_ACCOUNT_DAYS
+
+    # Round 1b: a new rater, an undone vote, and staff block a rater of the crowd (their votes
+    # leave everyone else's consensus).
+    now += dt.timedelta(hours=2)
+    newcomer = User.objects.create(username="newcomer")
+    for request_id in unvoted[1:4]:
+        vote(request_id, newcomer, now - dt.timedelta(minutes=30), rng)
+    Vote.objects.filter(pk=Vote.objects.filter(rater=raters[6], retracted_at__isnull=True).first().pk).update(
+        retracted_at=now - dt.timedelta(minutes=20)
+    )
+    rate(SetImage.objects.get(pk=image.pk), newcomer, 9, now - dt.timedelta(minutes=25))
+    blocked = RaterTrust.objects.filter(excluded=False, override="").order_by("user_id").first().user
+    rater_trust_set_override(user=blocked, override=RaterTrust.Override.BLOCKED)
+    expected = full_figures(now)
+    rater_trust_recompute_changed(now=now)
+    assert TrustRecompute.objects.first().full is False
+    assert_stored_as(expected)
+
+    # Round 2: the previous round's own effects (exclusions it wrote move the crowd of everyone
+    # beside those raters), the block lifted, and one more vote.
+    now += dt.timedelta(hours=2)
+    rater_trust_set_override(user=blocked, override=RaterTrust.Override.NONE)
+    vote(unvoted[4], raters[9], now - dt.timedelta(minutes=45), rng)
+    expected = full_figures(now)
+    rater_trust_recompute_changed(now=now)
+    assert TrustRecompute.objects.first().full is False
+    assert_stored_as(expected)
+
+    # Rounds 3 and 4: nothing new but the previous runs' own effects (in this small horde some
+    # raters' exclusions swing with the crowd they are judged against, full run or not).
+    for _ in range(2):
+        now += dt.timedelta(hours=2)
+        expected = full_figures(now)
+        rater_trust_recompute_changed(now=now)
+        assert TrustRecompute.objects.first().full is False
+        assert_stored_as(expected)
+
+
+def two_groups(start: dt.datetime):
+    """Two groups of four raters, each judging its own two pairs (a third pair each unjudged)."""
+    from .leaderboard import factories
+
+    model = factories.make_model()
+    base, turbo = factories.make_pipeline(model, "base"), factories.make_pipeline(model, "turbo")
+    owner = User.objects.create(username="owner")
+    groups = [[User.objects.create(username=f"g{g}r{i}") for i in range(4)] for g in range(2)]
+    pairs = [[factories.make_pair(model, base, turbo, owner=owner) for _ in range(3)] for _ in range(2)]
+    for group, group_pairs in zip(groups, pairs, strict=True):
+        for request, image_a, image_b in group_pairs[:2]:
+            for rater in group:
+                factories.make_vote(request, rater, image_a, image_b, "left", created_at=start - dt.timedelta(hours=1))
+    return groups, pairs
+
+
+def test_only_the_raters_beside_a_change_are_recomputed():
+    from .leaderboard import factories
+
+    start = timezone.now() - dt.timedelta(days=3)
+    _, pairs = two_groups(start)
+    rater_trust_recompute_all(now=start)
+    now = start + dt.timedelta(hours=1)
+    request, image_a, image_b = pairs[0][0]
+    newcomer = User.objects.create(username="newcomer")
+    factories.make_vote(request, newcomer, image_a, image_b, "right", created_at=now - dt.timedelta(minutes=20))
+    expected = full_figures(now)
+    assert rater_trust_recompute_changed(now=now) == 5  # group 0 and the newcomer
+    assert TrustRecompute.objects.first().full is False
+    assert_stored_as(expected)
+
+
+def test_a_vote_stamped_before_the_previous_run_but_committed_after_it_is_still_seen(settings):
+    """A vote's time is set when its transaction runs; one still open while a run read the data
+    commits with an earlier time than that run's: the next run looks back the overlap further."""
+    from .leaderboard import factories
+
+    start = timezone.now() - dt.timedelta(days=3)
+    _, pairs = two_groups(start)
+    rater_trust_recompute_all(now=start)
+    request, image_a, image_b = pairs[1][0]
+    late = User.objects.create(username="late")
+    stamped = start - dt.timedelta(seconds=settings.RATINGS_TRUST_RECOMPUTE_OVERLAP_SECONDS // 2)
+    factories.make_vote(request, late, image_a, image_b, "right", created_at=stamped)
+    now = start + dt.timedelta(hours=1)
+    expected = full_figures(now)
+    assert rater_trust_recompute_changed(now=now) == 5  # group 1 and the late voter
+    assert_stored_as(expected)
+
+
+def test_a_change_of_check_items_or_settings_or_a_stale_full_run_recomputes_everyone(settings):
+    start = timezone.now() - dt.timedelta(days=3)
+    _, pairs = two_groups(start)
+    rater_trust_recompute_all(now=start)
+    everyone = RaterTrust.objects.count()
+    assert everyone == 8
+
+    now = start + dt.timedelta(hours=1)
+    assert rater_trust_recompute_changed(now=now) == 0  # nothing changed
+    # A new gold pair changes the answers of everyone who voted on that pair (and so more).
+    GoldPair.objects.create(request=pairs[1][0][0], expected_choice="left")
+    now += dt.timedelta(hours=1)
+    assert rater_trust_recompute_changed(now=now) == everyone
+    assert TrustRecompute.objects.first().full is True
+
+    now += dt.timedelta(hours=1)
+    assert rater_trust_recompute_changed(now=now) == 0
+    settings.RATINGS_TRUST_THRESHOLD = 0.3
+    now += dt.timedelta(hours=1)
+    assert rater_trust_recompute_changed(now=now) == everyone
+
+    settings.RATINGS_TRUST_FULL_RECOMPUTE_HOURS = 2
+    now += dt.timedelta(hours=1)
+    assert rater_trust_recompute_changed(now=now) == 0
+    now += dt.timedelta(hours=1, minutes=1)
+    assert rater_trust_recompute_changed(now=now) == everyone
+    # A clock that went back cannot look for changes "since" the future: everyone.
+    assert rater_trust_recompute_changed(now=now - dt.timedelta(hours=5)) == everyone
