@@ -29,6 +29,7 @@ import socket
 import threading
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
@@ -56,7 +57,7 @@ class Command(BaseCommand):
         parser.add_argument("--reselect-seconds", type=float, default=300.0, help="How often --dynamic-models chooses.")
         parser.add_argument("--backend", default="procedural", choices=sorted(BACKENDS))
         parser.add_argument("--concurrency", type=int, default=1, help="Jobs run at once (threads).")
-        parser.add_argument("--owner", default=os.environ.get("HORDE_GPU_OWNER", ""), help="Username of the owner.")
+        parser.add_argument("--owner", default=settings.HORDE_GPU_OWNER, help="Username of the owner.")
         parser.add_argument("--name", default="", help="Worker name (default: gpu-<host>-<backend>).")
         parser.add_argument("--max-pixels", type=int, default=2048 * 2048)
         parser.add_argument("--heartbeat", type=float, default=15.0, help="Seconds between heartbeats.")
