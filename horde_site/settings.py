@@ -262,19 +262,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Per client (apikey, or IP for anonymous calls), per route: "METHOD count/seconds"
 # (horde_site/limits.py). HORDE_RATE_LIMITS_OFF=1 switches them off (load benchmarks).
 HORDE_RATE_LIMITS = {
-    "generate-async": f"POST {envint('HORDE_RATE_ASYNC_PER_MINUTE', 60)}/60",
-    "generate-pop": f"POST {envint('HORDE_RATE_POP_PER_MINUTE', 600)}/60",
-    "generate-submit": f"POST {envint('HORDE_RATE_SUBMIT_PER_MINUTE', 600)}/60",
-    "api-kudos-transfer": f"POST {envint('HORDE_RATE_TRANSFERS_PER_MINUTE', 10)}/60",
-    "api-rate-own-pair": f"POST {envint('HORDE_RATE_RATINGS_PER_MINUTE', 60)}/60",
-    "api-arena-next": f"GET {envint('HORDE_RATE_ARENA_PER_MINUTE', 120)}/60",
-    "api-arena-vote": f"POST {envint('HORDE_RATE_ARENA_PER_MINUTE', 120)}/60",
+    "generate-async": f"POST {envint('HORDE_RATE_ASYNC_PER_MINUTE', 60, minimum=1)}/60",
+    "generate-pop": f"POST {envint('HORDE_RATE_POP_PER_MINUTE', 600, minimum=1)}/60",
+    "generate-submit": f"POST {envint('HORDE_RATE_SUBMIT_PER_MINUTE', 600, minimum=1)}/60",
+    "api-kudos-transfer": f"POST {envint('HORDE_RATE_TRANSFERS_PER_MINUTE', 10, minimum=1)}/60",
+    "api-rate-own-pair": f"POST {envint('HORDE_RATE_RATINGS_PER_MINUTE', 60, minimum=1)}/60",
+    "api-arena-next": f"GET {envint('HORDE_RATE_ARENA_PER_MINUTE', 120, minimum=1)}/60",
+    "api-arena-vote": f"POST {envint('HORDE_RATE_ARENA_PER_MINUTE', 120, minimum=1)}/60",
     # As on the AI Horde: five new shared keys a minute.
-    "api-sharedkeys": f"PUT {envint('HORDE_RATE_SHAREDKEYS_PER_MINUTE', 5)}/60",
+    "api-sharedkeys": f"PUT {envint('HORDE_RATE_SHAREDKEYS_PER_MINUTE', 5, minimum=1)}/60",
     # Worker and team changes: 30 a minute, as on the AI Horde.
-    "worker": f"PUT {envint('HORDE_RATE_WORKER_CHANGES_PER_MINUTE', 30)}/60",
-    "teams": f"POST {envint('HORDE_RATE_TEAM_CHANGES_PER_MINUTE', 30)}/60",
-    "team": f"PATCH {envint('HORDE_RATE_TEAM_CHANGES_PER_MINUTE', 30)}/60",
+    "worker": f"PUT {envint('HORDE_RATE_WORKER_CHANGES_PER_MINUTE', 30, minimum=1)}/60",
+    "teams": f"POST {envint('HORDE_RATE_TEAM_CHANGES_PER_MINUTE', 30, minimum=1)}/60",
+    "team": f"PATCH {envint('HORDE_RATE_TEAM_CHANGES_PER_MINUTE', 30, minimum=1)}/60",
 }
 RATE_LIMITS_OFF = envbool("HORDE_RATE_LIMITS_OFF")
 if RATE_LIMITS_OFF:
@@ -375,21 +375,27 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 16 * 1024 * 
 
 # JSON lines with the request id in production (LOG_FORMAT=json, the default without
 # DEBUG); plain text for a developer's terminal.
-LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "").strip() or ("text" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "text"):
     raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use json or text.")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r}: use DEBUG, INFO, WARNING, ERROR or CRITICAL.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "horde_site.request_log.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "horde_site.request_log.RequestIdFilter"},
+        "task_id": {"()": "horde_site.request_log.TaskIdFilter"},
+    },
     "formatters": {
         "json": {"()": "horde_site.request_log.JsonFormatter"},
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s%(task_id)s] %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id", "task_id"]},
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
