@@ -118,6 +118,14 @@ def keeper_backend_pids(job_pk) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def backend_alive(pid: int) -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
+        return cursor.fetchone() is not None
+
+
 def wait_for(predicate, timeout: float = 10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -139,11 +147,11 @@ def test_the_keeper_goes_on_renewing_after_its_database_connection_is_cut(demo_m
         assert len(first) == 1, first
         with connection.cursor() as cursor:  # what a database restart does to the keeper
             cursor.execute("SELECT pg_terminate_backend(%s)", [first[0]])
+        assert wait_for(lambda: not backend_alive(first[0]))
         cut_at = Job.objects.get(pk=job.pk).expires_at
         # The keeper reconnects and renews again, on a new server process.
-        renewed = wait_for(lambda: Job.objects.get(pk=job.pk).expires_at > cut_at)
-        assert renewed
-        second = keeper_backend_pids(job.pk)
+        assert wait_for(lambda: Job.objects.get(pk=job.pk).expires_at > cut_at)
+        second = wait_for(lambda: keeper_backend_pids(job.pk))
         assert second and first[0] not in second
         assert keeper.thread.is_alive()
         # Housekeeping finds nothing to requeue: the claim is still current.
