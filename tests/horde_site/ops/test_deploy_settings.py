@@ -155,3 +155,8 @@ def test_the_procedural_backend_reads_its_time_from_the_settings():
         "HORDE_PROCEDURAL_SECONDS='soon' is not a number"
         in run(code, DEBUG="0", HORDE_PROCEDURAL_SECONDS="soon").stderr
     )
+
+
+def test_an_unknown_log_level_or_format_stops_the_start():
+    assert "LOG_LEVEL='loud': use DEBUG" in manage("check", DEBUG="0", LOG_LEVEL="loud").stderr
+    assert "LOG_FORMAT='xml': use json or text" in manage("check", DEBUG="0", LOG_FORMAT="xml").stderr
