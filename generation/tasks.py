@@ -106,7 +106,10 @@ class LeaseKeeper:
     """Renews a running job's claim every third of its time-to-live, in a thread, so a job
     that runs longer than one TTL (a slow GPU, a big image) is not requeued under it.
 
-    Housekeeping still requeues the claim of a worker that died: its keeper died with it.
+    A failed renewal (the database restarted, the connection was cut) is logged and tried
+    again next interval: two more chances before the claim lapses. It stops only when the
+    job ends or the claim is gone. Housekeeping still requeues the claim of a worker that
+    died: its keeper died with it.
     """
 
     def __init__(self, *, job: Job, worker: Worker) -> None:
@@ -120,10 +123,14 @@ class LeaseKeeper:
         interval = max(conf.job_ttl_seconds() / 3, 0.05)
         try:
             while not self.stop.wait(interval):
-                if not job_lease_renew(job=self.job, worker=self.worker):
-                    return  # the claim is gone (cancelled, requeued): nothing left to keep
-        except Exception:  # a database blip: the claim may lapse, which only costs a retry
-            logger.warning("could not renew the claim of job %s", self.job.pk, exc_info=True)
+                try:
+                    if not job_lease_renew(job=self.job, worker=self.worker):
+                        return  # the claim is gone (cancelled, requeued): nothing left to keep
+                except Exception:
+                    logger.warning("could not renew the claim of job %s; trying again", self.job.pk, exc_info=True)
+                    # Drop the broken connection: Django opens a fresh one for the next try
+                    # (it would otherwise keep failing on the dead one).
+                    connection.close()
         finally:
             connection.close()  # this thread's own connection
 

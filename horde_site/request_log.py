@@ -1,4 +1,5 @@
-"""One id per HTTP request, in every log line it causes; JSON log lines in production.
+"""One id per HTTP request (and per Celery task) in every log line it causes; JSON log lines
+in production.
 
 The id comes from the proxy's `X-Request-ID` when it sends a sane one (so a line can be
 followed from the load balancer to here), else a fresh one; it is sent back in the answer
@@ -45,6 +46,21 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class TaskIdFilter(logging.Filter):
+    """Puts the id of the Celery task being run on each record (empty outside a task). Celery's
+    own "received" and "succeeded" lines name their task in `data` instead: that id is used."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from celery import current_task
+
+        task_id = getattr(getattr(current_task, "request", None), "id", None)
+        data = getattr(record, "data", None)
+        if not task_id and isinstance(data, dict):
+            task_id = data.get("id")
+        record.task_id = task_id or ""
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: what log collectors parse without rules of their own."""
 
@@ -55,6 +71,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", ""),
+            "task_id": getattr(record, "task_id", ""),
         }
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)

@@ -36,24 +36,41 @@ def envbool(name: str, default: bool = False) -> bool:
     return word in TRUE_WORDS
 
 
-def envint(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return default
-    try:
-        return int(value.strip())
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+def _in_range(name: str, value: float, minimum: float | None, above: float | None) -> None:
+    """Stops start-up on a value that would break the site (a zero TTL requeues every job at
+    once, a zero interval spins a loop), naming the variable."""
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={value!r} is too small: it must be at least {minimum}.")
+    if above is not None and value <= above:
+        raise ImproperlyConfigured(f"{name}={value!r} is too small: it must be more than {above}.")
 
 
-def envfloat(name: str, default: float) -> float:
+def envint(name: str, default: int, *, minimum: int | None = None) -> int:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
-        return default
-    try:
-        return float(value.strip())
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+        number = default
+    else:
+        try:
+            number = int(value.strip())
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+    _in_range(name, number, minimum, None)
+    return number
+
+
+def envfloat(name: str, default: float, *, minimum: float | None = None, above: float | None = None) -> float:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        number = default
+    else:
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+        if number != number or number in (float("inf"), float("-inf")):  # nan, inf: no setting means that
+            raise ImproperlyConfigured(f"{name}={value!r} is not a finite number.")
+    _in_range(name, number, minimum, above)
+    return number
 
 
 def envlist(name: str, default: str) -> list[str]:
@@ -79,7 +96,7 @@ HTTPS = envbool("HORDE_HTTPS", not DEBUG)
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
-SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0)
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
 # Asking browsers to preload the domain is the operator's commitment to make (it is hard
@@ -156,7 +173,7 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60))}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60, minimum=0))}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not envbool("HORDE_PG_JIT", False):
         # PostgreSQL's JIT compiles any query the planner costs high, and an index seek under a
         # LIMIT is costed as if it read the whole index: the arena's next-pair seek took 1.5 s
@@ -232,7 +249,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 900)
+# The soft limit (30 s before the hard one, so a task can clean up) must stay positive. It may
+# exceed the job TTL (HORDE_JOB_TTL_SECONDS): a running job's claim is renewed every third of
+# the TTL (generation.tasks.LeaseKeeper), so housekeeping does not requeue it under the worker.
+CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 900, minimum=31)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 CELERY_TASK_DEFAULT_QUEUE = "housekeeping"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -242,25 +262,25 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Per client (apikey, or IP for anonymous calls), per route: "METHOD count/seconds"
 # (horde_site/limits.py). HORDE_RATE_LIMITS_OFF=1 switches them off (load benchmarks).
 HORDE_RATE_LIMITS = {
-    "generate-async": f"POST {envint('HORDE_RATE_ASYNC_PER_MINUTE', 60)}/60",
-    "generate-pop": f"POST {envint('HORDE_RATE_POP_PER_MINUTE', 600)}/60",
-    "generate-submit": f"POST {envint('HORDE_RATE_SUBMIT_PER_MINUTE', 600)}/60",
-    "api-kudos-transfer": f"POST {envint('HORDE_RATE_TRANSFERS_PER_MINUTE', 10)}/60",
-    "api-rate-own-pair": f"POST {envint('HORDE_RATE_RATINGS_PER_MINUTE', 60)}/60",
-    "api-arena-next": f"GET {envint('HORDE_RATE_ARENA_PER_MINUTE', 120)}/60",
-    "api-arena-vote": f"POST {envint('HORDE_RATE_ARENA_PER_MINUTE', 120)}/60",
+    "generate-async": f"POST {envint('HORDE_RATE_ASYNC_PER_MINUTE', 60, minimum=1)}/60",
+    "generate-pop": f"POST {envint('HORDE_RATE_POP_PER_MINUTE', 600, minimum=1)}/60",
+    "generate-submit": f"POST {envint('HORDE_RATE_SUBMIT_PER_MINUTE', 600, minimum=1)}/60",
+    "api-kudos-transfer": f"POST {envint('HORDE_RATE_TRANSFERS_PER_MINUTE', 10, minimum=1)}/60",
+    "api-rate-own-pair": f"POST {envint('HORDE_RATE_RATINGS_PER_MINUTE', 60, minimum=1)}/60",
+    "api-arena-next": f"GET {envint('HORDE_RATE_ARENA_PER_MINUTE', 120, minimum=1)}/60",
+    "api-arena-vote": f"POST {envint('HORDE_RATE_ARENA_PER_MINUTE', 120, minimum=1)}/60",
     # As on the AI Horde: five new shared keys a minute.
-    "api-sharedkeys": f"PUT {envint('HORDE_RATE_SHAREDKEYS_PER_MINUTE', 5)}/60",
+    "api-sharedkeys": f"PUT {envint('HORDE_RATE_SHAREDKEYS_PER_MINUTE', 5, minimum=1)}/60",
     # Worker and team changes: 30 a minute, as on the AI Horde.
-    "worker": f"PUT {envint('HORDE_RATE_WORKER_CHANGES_PER_MINUTE', 30)}/60",
-    "teams": f"POST {envint('HORDE_RATE_TEAM_CHANGES_PER_MINUTE', 30)}/60",
-    "team": f"PATCH {envint('HORDE_RATE_TEAM_CHANGES_PER_MINUTE', 30)}/60",
+    "worker": f"PUT {envint('HORDE_RATE_WORKER_CHANGES_PER_MINUTE', 30, minimum=1)}/60",
+    "teams": f"POST {envint('HORDE_RATE_TEAM_CHANGES_PER_MINUTE', 30, minimum=1)}/60",
+    "team": f"PATCH {envint('HORDE_RATE_TEAM_CHANGES_PER_MINUTE', 30, minimum=1)}/60",
 }
 RATE_LIMITS_OFF = envbool("HORDE_RATE_LIMITS_OFF")
 if RATE_LIMITS_OFF:
     HORDE_RATE_LIMITS = {}
 # Requests one user may have waiting or running at once (429 TooManyPrompts past it).
-HORDE_MAX_WAITING_REQUESTS = envint("HORDE_MAX_WAITING_REQUESTS", 20)
+HORDE_MAX_WAITING_REQUESTS = envint("HORDE_MAX_WAITING_REQUESTS", 20, minimum=1)
 # Sign-up and log-in limits: django-allauth's own (per IP, per account key), in the cache.
 ACCOUNT_RATE_LIMITS: dict[str, str] | bool = (
     False
@@ -351,25 +371,31 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 # Bound request bodies: a 1024x1024 webp in base64 is well under this.
-DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 16 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 16 * 1024 * 1024, minimum=1)
 
 # JSON lines with the request id in production (LOG_FORMAT=json, the default without
 # DEBUG); plain text for a developer's terminal.
-LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "").strip() or ("text" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "text"):
     raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use json or text.")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured(f"LOG_LEVEL={os.environ['LOG_LEVEL']!r}: use DEBUG, INFO, WARNING, ERROR or CRITICAL.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "horde_site.request_log.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "horde_site.request_log.RequestIdFilter"},
+        "task_id": {"()": "horde_site.request_log.TaskIdFilter"},
+    },
     "formatters": {
         "json": {"()": "horde_site.request_log.JsonFormatter"},
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s%(task_id)s] %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id", "task_id"]},
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
@@ -388,56 +414,56 @@ RATINGS_ARENA_REWARD = envint("RATINGS_ARENA_REWARD", 2)
 RATINGS_ARENA_DAILY_CAP = envint("RATINGS_ARENA_DAILY_CAP", 100)
 # A vote sooner than this after the pair was shown (or finished) is refused: no human
 # looks at two images that fast.
-RATINGS_MIN_SECONDS_TO_VOTE = float(os.environ.get("RATINGS_MIN_SECONDS_TO_VOTE", "1.5"))
-RATINGS_UNDO_SECONDS = envint("RATINGS_UNDO_SECONDS", 10)
+RATINGS_MIN_SECONDS_TO_VOTE = envfloat("RATINGS_MIN_SECONDS_TO_VOTE", 1.5, minimum=0)
+RATINGS_UNDO_SECONDS = envint("RATINGS_UNDO_SECONDS", 10, minimum=0)
 # An unanswered arena pair is held for its rater this long before it may be served again.
-RATINGS_ASSIGNMENT_TTL_SECONDS = envint("RATINGS_ASSIGNMENT_TTL_SECONDS", 600)
+RATINGS_ASSIGNMENT_TTL_SECONDS = envint("RATINGS_ASSIGNMENT_TTL_SECONDS", 600, minimum=1)
 # A pair leaves the arena for good (retired: ratings.services.voting.arena_pairs_retire) once
 # it holds this many live votes, or this many days after it finished (0: no such limit). Only
 # retired pairs may be shown as the leaderboard's example pairs.
-RATINGS_ARENA_TARGET_VOTES = envint("RATINGS_ARENA_TARGET_VOTES", 20)
-RATINGS_ARENA_RETIRE_DAYS = envint("RATINGS_ARENA_RETIRE_DAYS", 30)
+RATINGS_ARENA_TARGET_VOTES = envint("RATINGS_ARENA_TARGET_VOTES", 20, minimum=0)
+RATINGS_ARENA_RETIRE_DAYS = envint("RATINGS_ARENA_RETIRE_DAYS", 30, minimum=0)
 # One arena pair in N is a gold pair or a control image (when one is left for the rater).
-RATINGS_GOLD_EVERY = envint("RATINGS_GOLD_EVERY", 10)
+RATINGS_GOLD_EVERY = envint("RATINGS_GOLD_EVERY", 10, minimum=0)
 # Rater trust: below the threshold a rater is excluded (earns nothing, votes not counted).
-RATINGS_TRUST_THRESHOLD = float(os.environ.get("RATINGS_TRUST_THRESHOLD", "0.5"))
+RATINGS_TRUST_THRESHOLD = envfloat("RATINGS_TRUST_THRESHOLD", 0.5)
 # The periodic recompute (RATINGS_TRUST_RECOMPUTE_SECONDS) redoes only the raters whose figures
 # can have changed since its previous run, looking back this much further (for votes whose
 # transaction was still open then), and everyone when the latest full run is this old.
-RATINGS_TRUST_RECOMPUTE_OVERLAP_SECONDS = envint("RATINGS_TRUST_RECOMPUTE_OVERLAP_SECONDS", 300)
-RATINGS_TRUST_FULL_RECOMPUTE_HOURS = envfloat("RATINGS_TRUST_FULL_RECOMPUTE_HOURS", 24)
+RATINGS_TRUST_RECOMPUTE_OVERLAP_SECONDS = envint("RATINGS_TRUST_RECOMPUTE_OVERLAP_SECONDS", 300, minimum=0)
+RATINGS_TRUST_FULL_RECOMPUTE_HOURS = envfloat("RATINGS_TRUST_FULL_RECOMPUTE_HOURS", 24, above=0)
 RATINGS_TRUST_MIN_GOLD = envint("RATINGS_TRUST_MIN_GOLD", 3)
 RATINGS_TRUST_MIN_CONSENSUS = envint("RATINGS_TRUST_MIN_CONSENSUS", 5)
 RATINGS_CONSENSUS_MIN_OTHERS = envint("RATINGS_CONSENSUS_MIN_OTHERS", 2)
-RATINGS_TRUST_MAX_VOTES_PER_MINUTE = float(os.environ.get("RATINGS_TRUST_MAX_VOTES_PER_MINUTE", "20"))
-RATINGS_TRUST_YOUNG_ACCOUNT_DAYS = float(os.environ.get("RATINGS_TRUST_YOUNG_ACCOUNT_DAYS", "1"))
-RATINGS_TRUST_YOUNG_ACCOUNT_FACTOR = float(os.environ.get("RATINGS_TRUST_YOUNG_ACCOUNT_FACTOR", "0.8"))
+RATINGS_TRUST_MAX_VOTES_PER_MINUTE = envfloat("RATINGS_TRUST_MAX_VOTES_PER_MINUTE", 20, above=0)
+RATINGS_TRUST_YOUNG_ACCOUNT_DAYS = envfloat("RATINGS_TRUST_YOUNG_ACCOUNT_DAYS", 1)
+RATINGS_TRUST_YOUNG_ACCOUNT_FACTOR = envfloat("RATINGS_TRUST_YOUNG_ACCOUNT_FACTOR", 0.8)
 # Calibration: a new rater's first RATINGS_CALIBRATION_PAIRS arena pairs carry at least
 # RATINGS_CALIBRATION_CHECKS check items (gold pairs or control images, served like any pair).
 # Until that many checks are answered with at least RATINGS_CALIBRATION_AGREEMENT agreement (and
 # that many pairs judged) their votes weigh 0 and arena votes earn nothing. 0 checks: no calibration.
 RATINGS_CALIBRATION_PAIRS = envint("RATINGS_CALIBRATION_PAIRS", 15)
 RATINGS_CALIBRATION_CHECKS = envint("RATINGS_CALIBRATION_CHECKS", 5)
-RATINGS_CALIBRATION_AGREEMENT = float(os.environ.get("RATINGS_CALIBRATION_AGREEMENT", "0.8"))
+RATINGS_CALIBRATION_AGREEMENT = envfloat("RATINGS_CALIBRATION_AGREEMENT", 0.8)
 # Arena throttle per rater: votes at least this many seconds apart and at most this many in any
 # 60 s; a vote past either is refused (429 TooManyVotes), stores nothing and pays nothing.
-RATINGS_ARENA_MIN_VOTE_INTERVAL_SECONDS = float(os.environ.get("RATINGS_ARENA_MIN_VOTE_INTERVAL_SECONDS", "3"))
-RATINGS_ARENA_MAX_VOTES_PER_MINUTE = envint("RATINGS_ARENA_MAX_VOTES_PER_MINUTE", 12)
+RATINGS_ARENA_MIN_VOTE_INTERVAL_SECONDS = envfloat("RATINGS_ARENA_MIN_VOTE_INTERVAL_SECONDS", 3, minimum=0)
+RATINGS_ARENA_MAX_VOTES_PER_MINUTE = envint("RATINGS_ARENA_MAX_VOTES_PER_MINUTE", 12, minimum=0)
 # Vote weights (ratings.selectors.vote_weights): no rater weighs more than the cap; a rater's
 # votes on one model beyond RATINGS_RATER_FULL_VOTES_PER_MODEL together weigh as that many.
-RATINGS_WEIGHT_CAP = float(os.environ.get("RATINGS_WEIGHT_CAP", "1.0"))
-RATINGS_RATER_FULL_VOTES_PER_MODEL = envint("RATINGS_RATER_FULL_VOTES_PER_MODEL", 50)
+RATINGS_WEIGHT_CAP = envfloat("RATINGS_WEIGHT_CAP", 1.0, above=0)
+RATINGS_RATER_FULL_VOTES_PER_MODEL = envint("RATINGS_RATER_FULL_VOTES_PER_MODEL", 50, minimum=1)
 # Flagging: a rater who sides with one pipeline against the consensus more often than the crowd
 # does (one-sided binomial test, Bonferroni over pipelines) at p below this, with at least this
 # many such votes, is flagged for staff and left out.
-RATINGS_FLAG_ALPHA = float(os.environ.get("RATINGS_FLAG_ALPHA", "0.001"))
+RATINGS_FLAG_ALPHA = envfloat("RATINGS_FLAG_ALPHA", 0.001)
 RATINGS_FLAG_MIN_SIDED = envint("RATINGS_FLAG_MIN_SIDED", 8)
 
 # --- ratings leaderboard ---
 # Bootstrap rounds and RNG seed of the leaderboard's intervals; how often Celery beat recomputes it.
-LEADERBOARD_BOOTSTRAP_ROUNDS = envint("LEADERBOARD_BOOTSTRAP_ROUNDS", 200)
+LEADERBOARD_BOOTSTRAP_ROUNDS = envint("LEADERBOARD_BOOTSTRAP_ROUNDS", 200, minimum=1)
 LEADERBOARD_SEED = envint("LEADERBOARD_SEED", 20240917)
-LEADERBOARD_REFRESH_SECONDS = envint("LEADERBOARD_REFRESH_SECONDS", 300)
+LEADERBOARD_REFRESH_SECONDS = envint("LEADERBOARD_REFRESH_SECONDS", 300, minimum=1)
 # Key of the dataset export's pseudonyms (rater, request, image and vote ids, each HMAC-SHA256
 # in its own namespace). Its own secret, not SECRET_KEY: rotating SECRET_KEY must not change
 # every rater's id in the dataset. Required unless DEBUG is on; never change it once exports
@@ -455,18 +481,18 @@ RATINGS_EXPORT_ROOT = Path(os.environ.get("RATINGS_EXPORT_ROOT", VAR_DIR / "expo
 
 # --- generation ---
 # The queue's tunables (see generation/conf.py) and its housekeeping schedule.
-HORDE_JOB_TTL_SECONDS = envint("HORDE_JOB_TTL_SECONDS", 300)
-HORDE_MAX_JOB_ATTEMPTS = envint("HORDE_MAX_JOB_ATTEMPTS", 3)
-HORDE_REDISPATCH_AFTER_SECONDS = envint("HORDE_REDISPATCH_AFTER_SECONDS", 120)
+HORDE_JOB_TTL_SECONDS = envint("HORDE_JOB_TTL_SECONDS", 300, minimum=1)
+HORDE_MAX_JOB_ATTEMPTS = envint("HORDE_MAX_JOB_ATTEMPTS", 3, minimum=1)
+HORDE_REDISPATCH_AFTER_SECONDS = envint("HORDE_REDISPATCH_AFTER_SECONDS", 120, minimum=1)
 HORDE_CELERY_DISPATCH = envbool("HORDE_CELERY_DISPATCH", True)
-HORDE_PRIORITY_AGING_PER_SECOND = envfloat("HORDE_PRIORITY_AGING_PER_SECOND", 1.0)
+HORDE_PRIORITY_AGING_PER_SECOND = envfloat("HORDE_PRIORITY_AGING_PER_SECOND", 1.0, minimum=0)
 HORDE_ANONYMOUS_PRIORITY = envfloat("HORDE_ANONYMOUS_PRIORITY", -100_000)
-HORDE_WORKER_STALE_SECONDS = envint("HORDE_WORKER_STALE_SECONDS", 300)
-HORDE_MAX_IMAGE_BYTES = envint("HORDE_MAX_IMAGE_BYTES", 8 * 1024 * 1024)
-HORDE_MAX_PROMPT_CHARS = envint("HORDE_MAX_PROMPT_CHARS", 4000)
-HORDE_MAX_N = envint("HORDE_MAX_N", 10)
+HORDE_WORKER_STALE_SECONDS = envint("HORDE_WORKER_STALE_SECONDS", 300, minimum=1)
+HORDE_MAX_IMAGE_BYTES = envint("HORDE_MAX_IMAGE_BYTES", 8 * 1024 * 1024, minimum=1)
+HORDE_MAX_PROMPT_CHARS = envint("HORDE_MAX_PROMPT_CHARS", 4000, minimum=1)
+HORDE_MAX_N = envint("HORDE_MAX_N", 10, minimum=1)
 # Kudos a new account gets at sign-up on the site (paid once, through the ledger); 0: none.
-HORDE_SIGNUP_KUDOS = envint("HORDE_SIGNUP_KUDOS", 0)
+HORDE_SIGNUP_KUDOS = envint("HORDE_SIGNUP_KUDOS", 0, minimum=0)
 # Queue priority of a requester in debt (just below zero kudos): below everyone not in
 # debt, above anonymous requests (generation.services.submit.job_priority).
 HORDE_DEBT_PRIORITY = envint("HORDE_DEBT_PRIORITY", -50_000)
@@ -474,18 +500,18 @@ HORDE_DEBT_PRIORITY = envint("HORDE_DEBT_PRIORITY", -50_000)
 # --- housekeeping schedule (Celery beat; every task on the housekeeping queue) ---
 # --- Single-image ratings of image sets (aesthetics app) ---
 # An image leaves the rating pool once it has this many ratings.
-AESTHETICS_TARGET_RATINGS = envint("AESTHETICS_TARGET_RATINGS", 5)
+AESTHETICS_TARGET_RATINGS = envint("AESTHETICS_TARGET_RATINGS", 5, minimum=1)
 # Kudos for one single-image rating (nothing while the rater's trust is excluded or flagged).
 AESTHETICS_RATING_REWARD = envint("AESTHETICS_RATING_REWARD", 2)
 # A rating further than this from the mean of the image's other counted ratings is a divergence.
-AESTHETICS_MAX_DIVERGENCE = float(os.environ.get("AESTHETICS_MAX_DIVERGENCE", "3"))
+AESTHETICS_MAX_DIVERGENCE = envfloat("AESTHETICS_MAX_DIVERGENCE", 3)
 # Single-image rating throttle per rater, like the arena's: ratings at least this many seconds
 # apart and at most this many in any 60 s; a rating past either is refused (429 TooManyRatings),
 # stores nothing and pays nothing. 0 turns a limit off.
-AESTHETICS_MIN_RATING_INTERVAL_SECONDS = float(os.environ.get("AESTHETICS_MIN_RATING_INTERVAL_SECONDS", "1"))
-AESTHETICS_MAX_RATINGS_PER_MINUTE = envint("AESTHETICS_MAX_RATINGS_PER_MINUTE", 30)
+AESTHETICS_MIN_RATING_INTERVAL_SECONDS = envfloat("AESTHETICS_MIN_RATING_INTERVAL_SECONDS", 1, minimum=0)
+AESTHETICS_MAX_RATINGS_PER_MINUTE = envint("AESTHETICS_MAX_RATINGS_PER_MINUTE", 30, minimum=0)
 # About one image in this many served is a control image ("rate this image N"), when a set has any.
-AESTHETICS_CONTROL_EVERY = envint("AESTHETICS_CONTROL_EVERY", 20)
+AESTHETICS_CONTROL_EVERY = envint("AESTHETICS_CONTROL_EVERY", 20, minimum=0)
 # Images larger than this many pixels are refused by the import.
 AESTHETICS_IMPORT_MAX_PIXELS = envint("AESTHETICS_IMPORT_MAX_PIXELS", 4096 * 4096)
 # An admin upload (a zip of images) may unpack to at most this many bytes.
@@ -494,29 +520,29 @@ AESTHETICS_UPLOAD_MAX_BYTES = envint("AESTHETICS_UPLOAD_MAX_BYTES", 4 * 1024**3)
 # --- Worker uptime rewards (generation.services.uptime) ---
 # Kudos per interval of uptime (online, taking work, not in maintenance), once per worker and interval.
 HORDE_UPTIME_KUDOS = envint("HORDE_UPTIME_KUDOS", 50)
-HORDE_UPTIME_INTERVAL_SECONDS = envint("HORDE_UPTIME_INTERVAL_SECONDS", 600)
+HORDE_UPTIME_INTERVAL_SECONDS = envint("HORDE_UPTIME_INTERVAL_SECONDS", 600, minimum=1)
 # This many failed claims in a row (and no finished job since) stop the rewards.
 HORDE_UPTIME_MAX_FAULT_STREAK = envint("HORDE_UPTIME_MAX_FAULT_STREAK", 3)
 
 CELERY_BEAT_SCHEDULE = {
     "generation-workers-uptime-reward": {
         "task": "generation.workers_uptime_reward",
-        "schedule": float(envint("HORDE_UPTIME_EVERY_SECONDS", 60)),
+        "schedule": float(envint("HORDE_UPTIME_EVERY_SECONDS", 60, minimum=1)),
         "options": {"queue": "housekeeping"},
     },
     "aesthetics-shared-comparisons": {
         "task": "aesthetics.shared_comparisons_join",
-        "schedule": float(envint("AESTHETICS_SHARED_JOIN_SECONDS", 300)),
+        "schedule": float(envint("AESTHETICS_SHARED_JOIN_SECONDS", 300, minimum=1)),
         "options": {"queue": "housekeeping"},
     },
     "ratings-trust-recompute": {
         "task": "ratings.tasks.rater_trust_recompute_all_task",
-        "schedule": envint("RATINGS_TRUST_RECOMPUTE_SECONDS", 900),
+        "schedule": envint("RATINGS_TRUST_RECOMPUTE_SECONDS", 900, minimum=1),
         "options": {"queue": "housekeeping"},
     },
     "ratings-arena-retire": {
         "task": "ratings.arena_pairs_retire",
-        "schedule": float(envint("RATINGS_ARENA_RETIRE_EVERY_SECONDS", 3600)),
+        "schedule": float(envint("RATINGS_ARENA_RETIRE_EVERY_SECONDS", 3600, minimum=1)),
         "options": {"queue": "housekeeping"},
     },
     "ratings-leaderboard-refresh": {
@@ -526,25 +552,31 @@ CELERY_BEAT_SCHEDULE = {
     },
     "generation-requeue-expired": {
         "task": "generation.requeue_expired",
-        "schedule": float(envint("HORDE_REQUEUE_EVERY_SECONDS", 15)),
+        "schedule": float(envint("HORDE_REQUEUE_EVERY_SECONDS", 15, minimum=1)),
         "options": {"queue": "housekeeping"},
     },
     "generation-maintenance-abort": {
         "task": "generation.maintenance_abort",
-        "schedule": float(envint("HORDE_MAINTENANCE_ABORT_EVERY_SECONDS", 15)),
+        "schedule": float(envint("HORDE_MAINTENANCE_ABORT_EVERY_SECONDS", 15, minimum=1)),
         "options": {"queue": "housekeeping"},
     },
     "generation-stats-compact": {
         "task": "generation.stats_compact",
-        "schedule": float(envint("HORDE_STATS_COMPACT_EVERY_SECONDS", 600)),
+        "schedule": float(envint("HORDE_STATS_COMPACT_EVERY_SECONDS", 600, minimum=1)),
         "options": {"queue": "housekeeping"},
     },
     "generation-redispatch-queued": {
         "task": "generation.redispatch_queued",
-        "schedule": float(envint("HORDE_REDISPATCH_EVERY_SECONDS", 60)),
+        "schedule": float(envint("HORDE_REDISPATCH_EVERY_SECONDS", 60, minimum=1)),
         "options": {"queue": "housekeeping"},
     },
 }
+
+# --- GPU workers (manage.py gpu_worker) ---
+# The owner (a username) of a GPU worker started without --owner.
+HORDE_GPU_OWNER = os.environ.get("HORDE_GPU_OWNER", "")
+# Simulated inference time of the procedural backend (demos, benchmarks, crash tests).
+HORDE_PROCEDURAL_SECONDS = envfloat("HORDE_PROCEDURAL_SECONDS", 0, minimum=0)
 
 # --- diffusers backend ---
 # Local weights only: each checkpoint a recipe names is a diffusers-format folder here
@@ -554,6 +586,6 @@ HORDE_MODELS_DIR = Path(os.environ.get("HORDE_MODELS_DIR", VAR_DIR / "models"))
 HORDE_DIFFUSERS_DEVICE = os.environ.get("HORDE_DIFFUSERS_DEVICE", "")
 # Checkpoints kept loaded at once (least recently used swapped out past it); on CUDA the
 # free memory is checked as well before each load.
-HORDE_DIFFUSERS_MAX_RESIDENT = envint("HORDE_DIFFUSERS_MAX_RESIDENT", 3)
+HORDE_DIFFUSERS_MAX_RESIDENT = envint("HORDE_DIFFUSERS_MAX_RESIDENT", 3, minimum=1)
 # Optional cap in MiB on the weights kept loaded (0: none besides the free-memory check).
-HORDE_DIFFUSERS_MEMORY_BUDGET_MB = envint("HORDE_DIFFUSERS_MEMORY_BUDGET_MB", 0)
+HORDE_DIFFUSERS_MEMORY_BUDGET_MB = envint("HORDE_DIFFUSERS_MEMORY_BUDGET_MB", 0, minimum=0)

@@ -131,9 +131,7 @@ class DiffusersBackend:
         compile_unet: bool = False,
         recipes: list[dict[str, Any]] | None = None,
     ) -> None:
-        self.models_dir = Path(
-            models_dir or os.environ.get("HORDE_MODELS_DIR") or _setting("HORDE_MODELS_DIR", "var/models")
-        ).resolve()
+        self.models_dir = Path(models_dir or _setting("HORDE_MODELS_DIR", "var/models")).resolve()
         device = device or _setting("HORDE_DIFFUSERS_DEVICE", "") or ("cuda" if torch.cuda.is_available() else "cpu")
         self.device = torch.device(device)
         if self.device.type == "cuda" and not torch.cuda.is_available():

@@ -17,6 +17,7 @@ import textwrap
 import time
 from typing import Any
 
+from django.conf import settings
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from .base import JobSpec
@@ -35,7 +36,7 @@ class ProceduralBackend:
     def __init__(self, **options: Any) -> None:
         self.options = options
         # Simulated inference time (demos, benchmarks, crash tests): a real GPU takes seconds.
-        self.seconds = float(options.get("seconds", os.environ.get("HORDE_PROCEDURAL_SECONDS", 0)) or 0)
+        self.seconds = float(options.get("seconds", settings.HORDE_PROCEDURAL_SECONDS))
 
     def _rng(self, spec: JobSpec) -> random.Random:
         parts = (spec.prompt, spec.negative_prompt, str(spec.seed), spec.pipeline_name, spec.pipeline_version)

@@ -103,3 +103,59 @@ def test_a_renewal_does_not_revive_a_claim_that_moved_on(demo_models, alice, bob
     again = job_claim(worker=first, models=[SD], max_pixels=4096 * 4096)  # the same worker, a new attempt
     assert job_lease_renew(job=claimed, worker=first) is False  # the stale attempt renews nothing
     assert job_lease_renew(job=again, worker=first) is True
+
+
+def keeper_backend_pids(job_pk) -> list[int]:
+    """Server processes whose last statement was this job's renewal (the keeper's connection)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND query LIKE %s",
+            ['UPDATE "generation_job" SET "expires_at"%'],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def backend_alive(pid: int) -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
+        return cursor.fetchone() is not None
+
+
+def wait_for(predicate, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_the_keeper_goes_on_renewing_after_its_database_connection_is_cut(demo_models, alice, bob, make_worker):
+    from django.db import connection
+
+    job = request_submit(user=alice[0], body=body()).request.jobs.get()
+    worker = make_worker(bob[0], name="w-keeper", models=[SD])
+    claimed = job_claim(worker=worker, models=[SD], max_pixels=4096 * 4096)
+    with tasks.LeaseKeeper(job=claimed, worker=worker) as keeper:
+        first = wait_for(lambda: keeper_backend_pids(job.pk))
+        assert len(first) == 1, first
+        with connection.cursor() as cursor:  # what a database restart does to the keeper
+            cursor.execute("SELECT pg_terminate_backend(%s)", [first[0]])
+        assert wait_for(lambda: not backend_alive(first[0]))
+        cut_at = Job.objects.get(pk=job.pk).expires_at
+        # The keeper reconnects and renews again, on a new server process.
+        assert wait_for(lambda: Job.objects.get(pk=job.pk).expires_at > cut_at)
+        second = wait_for(lambda: keeper_backend_pids(job.pk))
+        assert second and first[0] not in second
+        assert keeper.thread.is_alive()
+        # Housekeeping finds nothing to requeue: the claim is still current.
+        assert jobs_requeue_expired() == 0
+    assert not keeper.thread.is_alive()
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (Job.Status.CLAIMED, 1)

@@ -44,22 +44,48 @@ def locked(path: Path) -> dict[str, tuple[str, int]]:
     return entries
 
 
-@pytest.mark.parametrize("name", ["requirements", "requirements-dev", "requirements-gpu"])
+# Every requirements*.in has its lock: a new .in that scripts/lock.sh forgets fails here.
+IN_FILES = sorted(path.stem for path in ROOT.glob("requirements*.in"))
+
+
+def included(path: Path) -> dict[str, str]:
+    """The .in file's own pins and those of the files it includes with `-r`."""
+    pins = top_level(path)
+    for line in path.read_text().splitlines():
+        if line.startswith("-r "):
+            pins |= included(path.parent / line.split()[1])
+    return pins
+
+
+def test_the_lock_script_compiles_every_in_file():
+    script = (ROOT / "scripts" / "lock.sh").read_text()
+    assert IN_FILES == ["requirements", "requirements-dev", "requirements-gpu", "requirements-sdk"]
+    for name in IN_FILES:
+        assert name in script, f"scripts/lock.sh does not compile {name}.in"
+    assert "requirements-sdk.in requirements-sdk.txt" in script
+
+
+@pytest.mark.parametrize("name", IN_FILES)
 def test_every_package_of_a_lock_file_is_pinned_with_hashes(name):
+    assert (ROOT / f"{name}.txt").is_file(), f"{name}.in has no lock file: run ./scripts/lock.sh"
     lock = locked(ROOT / f"{name}.txt")
     assert len(lock) > len(top_level(ROOT / f"{name}.in"))  # transitive dependencies are in it
     assert all(hashes for _, hashes in lock.values()), [pkg for pkg, (_, h) in lock.items() if not h]
 
 
-@pytest.mark.parametrize("name", ["requirements", "requirements-dev", "requirements-gpu"])
+@pytest.mark.parametrize("name", IN_FILES)
 def test_a_lock_file_holds_its_top_level_requirements_at_their_pins(name):
     lock = locked(ROOT / f"{name}.txt")
-    wanted = top_level(ROOT / f"{name}.in")
-    if name != "requirements":
-        wanted |= top_level(ROOT / "requirements.in")
+    wanted = included(ROOT / f"{name}.in")
+    assert wanted, f"{name}.in pins nothing"
     for package, version in wanted.items():
         assert package in lock, f"{package} is missing from {name}.txt: run ./scripts/lock.sh"
         assert lock[package][0].split("+")[0] == version, f"{package}: {lock[package][0]} != {version}"
+
+
+def test_the_dev_and_gpu_locks_include_the_runtime_requirements():
+    for name in ("requirements-dev", "requirements-gpu"):
+        assert set(top_level(ROOT / "requirements.in")) <= set(included(ROOT / f"{name}.in"))
 
 
 def test_the_dev_and_gpu_locks_keep_the_runtime_pins():

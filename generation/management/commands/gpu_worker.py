@@ -24,11 +24,13 @@ generation.services.claim reads the same row); back in service, it consumes agai
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
@@ -39,6 +41,8 @@ from generation.demand import models_by_demand
 from generation.models import ImageModel, Pipeline, Worker
 from generation.selectors import model_stats
 from generation.services import WorkerActionRefused, worker_heartbeat, worker_models_set, worker_register_celery
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -56,7 +60,7 @@ class Command(BaseCommand):
         parser.add_argument("--reselect-seconds", type=float, default=300.0, help="How often --dynamic-models chooses.")
         parser.add_argument("--backend", default="procedural", choices=sorted(BACKENDS))
         parser.add_argument("--concurrency", type=int, default=1, help="Jobs run at once (threads).")
-        parser.add_argument("--owner", default=os.environ.get("HORDE_GPU_OWNER", ""), help="Username of the owner.")
+        parser.add_argument("--owner", default=settings.HORDE_GPU_OWNER, help="Username of the owner.")
         parser.add_argument("--name", default="", help="Worker name (default: gpu-<host>-<backend>).")
         parser.add_argument("--max-pixels", type=int, default=2048 * 2048)
         parser.add_argument("--heartbeat", type=float, default=15.0, help="Seconds between heartbeats.")
@@ -156,7 +160,7 @@ class Command(BaseCommand):
                 name="demand",
             )
             follower.start()
-        self.stdout.write(f"GPU worker {name} ({worker.pk}) serving {', '.join(queues)} with {options['backend']}")
+        logger.info(f"GPU worker {name} ({worker.pk}) serving {', '.join(queues)} with {options['backend']}")
         connections.close_all()
 
         from horde_site.celery import app
@@ -222,9 +226,9 @@ class Command(BaseCommand):
                     app.control.cancel_consumer(queue_of[name], destination=[hostname], reply=True, timeout=5)
                 # Nothing to unload by hand: the diffusers backend keeps at most `max_resident`
                 # checkpoints and evicts the least recently used as the new models' load.
-                self.stdout.write(f"demand: now serving {', '.join(chosen)} (added {added}, dropped {dropped})")
+                logger.info(f"demand: now serving {', '.join(chosen)} (added {added}, dropped {dropped})")
             except Exception as exc:  # the database or broker may be restarting: try again next round
-                self.stderr.write(f"choosing models failed: {exc}")
+                logger.warning("choosing models failed: %s", exc)
             finally:
                 connection.close()
 
@@ -249,13 +253,13 @@ class Command(BaseCommand):
                     continue
                 if ready:
                     self.taking.set()
-                    self.stdout.write(f"control: back in service, consuming {', '.join(queues)}")
+                    logger.info(f"control: back in service, consuming {', '.join(queues)}")
                 else:
                     self.taking.clear()
-                    self.stdout.write(f"control: in maintenance or paused, stopped consuming {', '.join(queues)}")
+                    logger.info(f"control: in maintenance or paused, stopped consuming {', '.join(queues)}")
                 self.stdout.flush()
             except Exception as exc:  # the database or broker may be restarting: try again next round
-                self.stderr.write(f"reading the worker's state failed: {exc}")
+                logger.warning("reading the worker's state failed: %s", exc)
             finally:
                 connection.close()
 
@@ -266,6 +270,6 @@ class Command(BaseCommand):
             try:
                 worker_heartbeat(worker=worker, info=backend.device_info())
             except Exception as exc:  # the database may be restarting: try again next beat
-                self.stderr.write(f"heartbeat failed: {exc}")
+                logger.warning("heartbeat failed: %s", exc)
             finally:
                 connection.close()

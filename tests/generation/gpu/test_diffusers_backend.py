@@ -152,8 +152,9 @@ def test_a_missing_refiner_is_a_clear_error_at_generate_too(backend, models_dir)
         backend.generate(job({**EULER, "refiner": "sdxl-refiner-1.0"}))
 
 
-def test_the_models_dir_comes_from_the_environment(models_dir, monkeypatch):
-    monkeypatch.setenv("HORDE_MODELS_DIR", str(models_dir / "elsewhere"))
+def test_the_models_dir_comes_from_the_settings(models_dir, settings):
+    # settings.py reads it from the environment (HORDE_MODELS_DIR), in one place.
+    settings.HORDE_MODELS_DIR = models_dir / "elsewhere"
 
     with pytest.raises(ModelNotFound, match="elsewhere"):
         DiffusersBackend(device="cpu", recipes=[EULER])
