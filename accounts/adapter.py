@@ -10,6 +10,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.http import HttpRequest
 
+from horde_site.limits import client_ip
 from kudos.services import DuplicateEvent, kudos_adjust
 
 from .services import apikey_rotate
@@ -28,6 +29,11 @@ def apikey_pop_once(request: HttpRequest) -> str | None:
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # allauth's sign-up and log-in limits count per IP: the same address the API's limits
+        # use, so a client cannot dodge them with an X-Forwarded-For of its own.
+        return client_ip(request) or super().get_client_ip(request)
+
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
         user = super().save_user(request, user, form, commit=commit)
         if commit:

@@ -62,10 +62,6 @@ def users_page(*, sort: str, page: int) -> list[User]:
     return list(users[(page - 1) * USERS_PER_PAGE : page * USERS_PER_PAGE])
 
 
-def user_anonymous() -> User:
-    return User.objects.get(pk=ANONYMOUS_USER_ID)
-
-
 def user_by_horde_name(*, name: str) -> User | None:
     """Find a user by `name#id` (the AI Horde form), by `#id`, or by plain username."""
     name = name.strip()

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from generation.models import Image
 
-from .models import ImageRating, RatingSet, SetImage
+from .models import ImageRating, SetImage
 
 
 def _pool(*, rater: User, dataset_id: uuid.UUID | None) -> QuerySet[SetImage]:
@@ -154,7 +154,3 @@ def not_waiting_for_ratings() -> Q:
         generated__isnull=False, rating_set__active=True, rating_count__lt=settings.AESTHETICS_TARGET_RATINGS
     ).values("generated__request_id")
     return ~Q(pk__in=waiting)
-
-
-def rating_set_by_name(*, name: str) -> RatingSet | None:
-    return RatingSet.objects.filter(name=name).first()

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from kudos.services import kudos_rebate
-from ratings.models import RaterTrust
+from ratings.services.trust import rater_trust_locked
 
 from .errors import RatingRefused
 from .models import ImageRating, SetImage
@@ -54,22 +54,6 @@ def _check_values(rating: object, artifacts: object) -> None:
         isinstance(artifacts, bool) or not isinstance(artifacts, int) or not 0 <= artifacts <= 5
     ):
         raise RatingRefused("artifacts must be a whole number from 0 to 5.", "BadRequest")
-
-
-def _locked_trust(rater: User) -> RaterTrust:
-    """The rater's trust row, locked until the caller's transaction ends (made when missing).
-
-    One statement when the row exists (the common case): the lock read is also the read of
-    the excluded/flagged figures the reward depends on."""
-    trust = RaterTrust.objects.select_for_update().filter(user=rater).first()
-    if trust is not None:
-        return trust
-    try:
-        with transaction.atomic():
-            RaterTrust.objects.create(user=rater)
-    except IntegrityError:
-        pass  # made by a concurrent rating of the same rater: lock theirs
-    return RaterTrust.objects.select_for_update().get(user=rater)
 
 
 def _too_many(message: str) -> RatingRefused:
@@ -116,7 +100,7 @@ def image_rate(
     try:
         with transaction.atomic():
             # The rater's ratings commit one at a time: two at once cannot both pass the throttle.
-            trust = _locked_trust(rater)
+            trust = rater_trust_locked(rater=rater)
             check_rating_throttle(rater=rater, now=now)
             reward = settings.AESTHETICS_RATING_REWARD if not (trust.excluded or trust.flagged) else 0
             # The insert comes first: when the unique constraint refuses it (a second rating,

@@ -39,6 +39,7 @@ from generation.services import (
 from generation.services.workers import worker_register_http
 from horde_site.api_errors import HordeError, bad_request, not_found
 from horde_site.api_schema import error_responses
+from horde_site.limits import worker_limit_check
 
 from .schema import (
     GenerationPopSerializer,
@@ -220,7 +221,8 @@ class GeneratePopApi(APIView):
                 429,
                 e403="Anonymous workers are refused (AnonForbiddenWorker); the worker name is another user's "
                 "(WrongCredentials); the worker is in maintenance (WorkerMaintenance)",
-                e429="Too many calls from this client (TooManyRequests, with Retry-After)",
+                e429="Too many pops from this worker, or from all of this key's workers (TooManyRequests, "
+                "with Retry-After)",
             ),
         },
     )
@@ -229,6 +231,7 @@ class GeneratePopApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        worker_limit_check(request=request, worker_name=data["name"])
         try:
             worker = worker_register_http(
                 owner=user,

@@ -14,8 +14,9 @@ from django import forms
 
 from . import conf
 from .models import GenerationRequest, ImageModel
+from .prompt import NEGATIVE_SEPARATOR
 from .serializers import SAMPLERS
-from .services.submit import DEFAULT_SAMPLER, NEGATIVE_SEPARATOR
+from .services.submit import DEFAULT_SAMPLER
 
 SIZE_STEP = 64  # sizes are multiples of 64, as on the AI Horde
 IMAGE_COUNTS = [1, 2, 3, 4]

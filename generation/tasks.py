@@ -21,6 +21,7 @@ from celery import shared_task
 from generation import conf
 from generation.backends import InferenceBackend, JobSpec, get_backend
 from generation.models import Job, Worker
+from generation.prompt import NEGATIVE_SEPARATOR
 from generation.services import (
     GenerationError,
     job_claim,
@@ -31,7 +32,6 @@ from generation.services import (
     jobs_requeue_expired,
 )
 from generation.services.dispatch import JOB_RUN_TASK
-from generation.services.submit import NEGATIVE_SEPARATOR
 
 logger = logging.getLogger(__name__)
 

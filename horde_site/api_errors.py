@@ -75,7 +75,11 @@ def _body(message: str, rc: str, errors: dict[str, Any] | None = None) -> dict[s
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, HordeError):
-        return Response(_body(exc.message, exc.rc, exc.errors), status=exc.status_code)
+        response = Response(_body(exc.message, exc.rc, exc.errors), status=exc.status_code)
+        wait = getattr(exc, "wait", None)  # a rate limit's refusal says when to come back
+        if wait:
+            response["Retry-After"] = str(wait)
+        return response
     if isinstance(exc, exceptions.ValidationError):
         errors = _flatten(exc.detail)
         first_field, first_message = next(iter(errors.items()), ("body", "Invalid input."))

@@ -106,9 +106,14 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # Behind a TLS-terminating proxy: trust its X-Forwarded-Proto (only then: a client could
 # send the header itself) and its X-Forwarded-Host.
-if envbool("HORDE_BEHIND_PROXY"):
+HORDE_BEHIND_PROXY = envbool("HORDE_BEHIND_PROXY")
+if HORDE_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
+# How many proxies of ours stand in front (each appends the address it saw to
+# X-Forwarded-For): the client's address is this many hops from the right; hops further
+# left are what the client claimed (horde_site/limits.py client_ip).
+HORDE_PROXY_HOPS = envint("HORDE_PROXY_HOPS", 1, minimum=1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -263,7 +268,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # (horde_site/limits.py). HORDE_RATE_LIMITS_OFF=1 switches them off (load benchmarks).
 HORDE_RATE_LIMITS = {
     "generate-async": f"POST {envint('HORDE_RATE_ASYNC_PER_MINUTE', 60, minimum=1)}/60",
+    # Pops per key: a ceiling over all of its workers; each worker (key + the worker name of
+    # the pop body) has its own, lower rule, applied by the pop view.
     "generate-pop": f"POST {envint('HORDE_RATE_POP_PER_MINUTE', 600, minimum=1)}/60",
+    "generate-pop.worker": f"POST {envint('HORDE_RATE_POP_PER_WORKER_PER_MINUTE', 60, minimum=1)}/60",
     "generate-submit": f"POST {envint('HORDE_RATE_SUBMIT_PER_MINUTE', 600, minimum=1)}/60",
     "api-kudos-transfer": f"POST {envint('HORDE_RATE_TRANSFERS_PER_MINUTE', 10, minimum=1)}/60",
     "api-rate-own-pair": f"POST {envint('HORDE_RATE_RATINGS_PER_MINUTE', 60, minimum=1)}/60",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Count, Sum
+from django.db.models import Count
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from kudos.models import Account, Entry, Transaction
+from kudos.models import Transaction
+from kudos.selectors import system_balances
 
 
 def ledger_metrics() -> Iterable[Metric]:
@@ -17,8 +18,6 @@ def ledger_metrics() -> Iterable[Metric]:
     yield postings
     # The system accounts are where the economy's flows land: spend, rewards, rebates, staff.
     balances = GaugeMetricFamily("horde_kudos_account_balance", "Balance of each system account.", labels=["account"])
-    system = dict(Account.objects.filter(code__isnull=False).values_list("pk", "code"))
-    rows = Entry.objects.filter(account_id__in=system).values_list("account_id").annotate(total=Sum("amount"))
-    for account_id, total in rows:
-        balances.add_metric([system[account_id]], total)
+    for code, total in system_balances().items():
+        balances.add_metric([code], total)
     yield balances

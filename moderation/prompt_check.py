@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 
+from generation.prompt import NEGATIVE_SEPARATOR
+
 from .models import PromptFilter
 
 VERSION_KEY = "moderation:prompt-filters:version"
@@ -37,7 +39,6 @@ REFUSE_AT = 2
 # How stale another process's filters may be after a change (seconds).
 VERSION_CHECK_SECONDS = 1.0
 SUSPICION_TYPES = (PromptFilter.Type.SUSPICION_A, PromptFilter.Type.SUSPICION_B)
-NEGATIVE_SEPARATOR = "###"
 
 _NON_WORD = re.compile(r"[\W_]+")
 # Three or more single letters with spaces between ("l o l i"): the spaces are dropped.

@@ -17,12 +17,11 @@ from typing import Any
 
 from generation import conf
 from generation.models import Style
+from generation.prompt import NEGATIVE_SEPARATOR
 from generation.serializers import GenerationParamsSerializer, error_rc, first_error
 
 from .errors import RequestRefused, bad
 
-# Prompt and negative prompt are one string on the AI Horde, split by this.
-NEGATIVE_SEPARATOR = "###"
 _PLACEHOLDER = re.compile(r"\{(p|np)\}")
 
 

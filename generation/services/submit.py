@@ -39,9 +39,6 @@ from site_status.selectors import modes_current
 from .dispatch import jobs_dispatch
 from .errors import RequestRefused, bad
 from .request_state import charge_memo
-
-# Prompt and negative prompt are one string on the AI Horde, split by "###" (re-exported here).
-from .styles import NEGATIVE_SEPARATOR as NEGATIVE_SEPARATOR
 from .styles import style_apply
 
 logger = logging.getLogger(__name__)

@@ -248,6 +248,17 @@ def _excluded(override: str, score: float, flagged: bool) -> bool:
     return flagged or score < settings.RATINGS_TRUST_THRESHOLD
 
 
+def rater_trust_locked(*, rater: User) -> RaterTrust:
+    """The rater's trust row, locked until the caller's transaction ends; made on a rater's
+    first vote or rating. Call it inside a transaction: the lock makes one rater's votes (and,
+    apart, their image ratings) commit one at a time, so two at once cannot both pass a throttle.
+
+    Django's get_or_create on a FOR UPDATE queryset: one statement when the row exists (the
+    common case, and the lock read is also the read of the figures a reward depends on); a
+    concurrent first vote's insert loses to the unique user and reads and locks the winner's."""
+    return RaterTrust.objects.select_for_update().get_or_create(user=rater)[0]
+
+
 def rater_trust_recompute(*, user: User, now: dt.datetime | None = None) -> RaterTrust:
     """Recompute one rater's figures, score, flag and exclusion (the staff override is kept)."""
     now = now or timezone.now()

@@ -54,6 +54,7 @@ from ..selectors import (
     request_cost,
 )
 from .errors import RatingError
+from .trust import rater_trust_locked
 
 CHOICES = {choice.value for choice in Vote.Choice}
 
@@ -409,17 +410,6 @@ def _assignment(*, rater: User, assignment_id: uuid.UUID | str) -> PairAssignmen
     return assignment
 
 
-def _trust_row(rater: User) -> RaterTrust:
-    trust = RaterTrust.objects.filter(user=rater).first()
-    if trust is not None:
-        return trust
-    try:
-        with transaction.atomic():
-            return RaterTrust.objects.create(user=rater)
-    except IntegrityError:  # created by a concurrent vote
-        return RaterTrust.objects.get(user=rater)
-
-
 def _too_many_votes(message: str) -> RatingError:
     return RatingError(message, "TooManyVotes", status=429)
 
@@ -469,11 +459,10 @@ def arena_vote(
     seconds = (now - shown_at).total_seconds()
     if seconds < settings.RATINGS_MIN_SECONDS_TO_VOTE:
         raise _too_fast(seconds)
-    trust_row = _trust_row(rater)
     with transaction.atomic():
         # Lock the rater's trust row: one rater's arena votes commit one at a time, so two
         # concurrent votes can neither both fit under the daily cap nor both pass the throttle.
-        trust = RaterTrust.objects.select_for_update().get(pk=trust_row.pk)
+        trust = rater_trust_locked(rater=rater)
         check_arena_throttle(rater=rater, now=now)
         claimed = PairAssignment.objects.filter(pk=assignment.pk, answered_at__isnull=True).update(answered_at=now)
         if claimed != 1:

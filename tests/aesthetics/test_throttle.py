@@ -15,6 +15,7 @@ from aesthetics import services
 from aesthetics.models import ImageRating, SetImage
 from aesthetics.services import RatingRefused, image_rate
 from kudos.models import Entry, Transaction
+from ratings.models import RaterTrust
 from tests.threads import run_in_threads
 
 from .conftest import set_images
@@ -109,7 +110,7 @@ def _two_at_once(charlie, images, monkeypatch, *, locked: bool):
     if not locked:
         # The race without the lock: the trust row read without FOR UPDATE.
         monkeypatch.setattr(
-            services, "_locked_trust", lambda rater: services.RaterTrust.objects.get_or_create(user=rater)[0]
+            services, "rater_trust_locked", lambda *, rater: RaterTrust.objects.get_or_create(user=rater)[0]
         )
     return run_in_threads(lambda index: rate(charlie[0], images[index], 0))
 
@@ -117,7 +118,7 @@ def _two_at_once(charlie, images, monkeypatch, *, locked: bool):
 @pytest.mark.django_db(transaction=True)
 def test_the_race_shows_without_the_lock_two_simultaneous_ratings_both_pass(charlie, make_set, throttle, monkeypatch):
     images = set_images(make_set(count=2))
-    services.RaterTrust.objects.create(user=charlie[0])  # made first: its insert would serialise them
+    RaterTrust.objects.create(user=charlie[0])  # made first: its insert would serialise them
     results = _two_at_once(charlie, images, monkeypatch, locked=False)
     assert all(isinstance(result, ImageRating) for result in results), results
 

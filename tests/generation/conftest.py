@@ -28,9 +28,10 @@ def demo_models(db):
 
 @pytest.fixture
 def anonymous(db):
-    from accounts.selectors import user_anonymous
+    from accounts.models import ANONYMOUS_APIKEY
+    from accounts.selectors import user_by_apikey
 
-    return user_anonymous()
+    return user_by_apikey(key=ANONYMOUS_APIKEY)  # whom the API serves the anonymous key as
 
 
 @pytest.fixture

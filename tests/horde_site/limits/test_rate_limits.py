@@ -222,3 +222,153 @@ def test_worker_changes_are_limited_as_on_the_ai_horde_and_a_refused_one_changes
     assert (refused.status_code, refused.json()["rc"]) == (429, "TooManyRequests")
     worker.refresh_from_db()
     assert worker.note == "two"
+
+
+def fresh_ip() -> str:
+    """An address no other test (their counters live in Redis) has used."""
+    return f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+
+
+def pop(client, key, name):
+    return post(client, "/api/v2/generate/pop", {"name": name, "models": [SD]}, key)
+
+
+def test_each_worker_of_one_key_has_its_own_pop_count(client, demo_models, alice, limits):
+    from generation.models import Worker
+
+    limits(**{"generate-pop.worker": "POST 2/60", "generate-pop": "POST 100/60"})
+    box = f"box-{uuid.uuid4().hex[:8]}"
+    assert [pop(client, alice[1], f"{box}-a").status_code for _ in range(2)] == [200, 200]
+    refused = pop(client, alice[1], f"{box}-a")
+    assert (refused.status_code, refused.json()["rc"]) == (429, "TooManyRequests")
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    # The same key's second worker is not held back by the first one's polling.
+    assert [pop(client, alice[1], f"{box}-b").status_code for _ in range(2)] == [200, 200]
+    assert set(Worker.objects.filter(owner=alice[0]).values_list("name", flat=True)) == {f"{box}-a", f"{box}-b"}
+
+
+def test_a_worker_name_counts_per_key_so_another_user_cannot_use_up_its_pops(client, demo_models, alice, bob, limits):
+    limits(**{"generate-pop.worker": "POST 1/60", "generate-pop": "POST 100/60"})
+    name = f"box-{uuid.uuid4().hex[:8]}"
+    assert pop(client, alice[1], name).status_code == 200
+    assert pop(client, alice[1], name).status_code == 429
+    # Bob's pop under the same name is his own count (and then refused as another's worker, 403).
+    assert pop(client, bob[1], name).status_code == 403
+
+
+def test_a_refused_pop_registers_no_worker(client, demo_models, alice, limits):
+    from generation.models import Worker
+
+    limits(**{"generate-pop.worker": "POST 100/60", "generate-pop": "POST 2/60"})
+    box = f"box-{uuid.uuid4().hex[:8]}"
+    assert [pop(client, alice[1], f"{box}-{index}").status_code for index in range(2)] == [200, 200]
+    # The key's ceiling holds over all of its workers: a third worker's first pop is refused.
+    refused = pop(client, alice[1], f"{box}-2")
+    assert (refused.status_code, refused.json()["rc"]) == (429, "TooManyRequests")
+    assert not Worker.objects.filter(name=f"{box}-2").exists()
+
+
+def test_the_per_worker_rule_is_off_with_the_other_limits(client, demo_models, alice, limits):
+    limits()  # what HORDE_RATE_LIMITS_OFF leaves: no rules
+    name = f"box-{uuid.uuid4().hex[:8]}"
+    assert {pop(client, alice[1], name).status_code for _ in range(5)} == {200}
+
+
+def anonymous_async(client, **meta):
+    return client.post(
+        "/api/v2/generate/async",
+        data=json.dumps({"prompt": "a cat", "models": [SD]}),
+        content_type="application/json",
+        HTTP_APIKEY="0000000000",
+        **meta,
+    )
+
+
+def test_without_the_proxy_setting_a_forwarded_for_header_is_ignored(client, demo_models, limits, settings):
+    settings.HORDE_BEHIND_PROXY = False
+    limits(**{"generate-async": "POST 1/60"})
+    ip = fresh_ip()
+    assert anonymous_async(client, REMOTE_ADDR=ip, HTTP_X_FORWARDED_FOR=fresh_ip()).status_code == 202
+    # A new made-up address each time changes nothing: the connection's address counts.
+    assert anonymous_async(client, REMOTE_ADDR=ip, HTTP_X_FORWARDED_FOR=fresh_ip()).status_code == 429
+
+
+def test_behind_the_proxy_a_client_cannot_dodge_its_limit_with_a_forwarded_for_of_its_own(
+    client, demo_models, limits, settings
+):
+    settings.HORDE_BEHIND_PROXY = True
+    settings.HORDE_PROXY_HOPS = 1
+    limits(**{"generate-async": "POST 1/60"})
+    proxy, real = "192.168.0.2", fresh_ip()
+
+    def call(claimed: str):
+        # What the proxy passes on: the client's own header, then the address the proxy saw.
+        return anonymous_async(client, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=f"{claimed}, {real}")
+
+    assert call(fresh_ip()).status_code == 202
+    assert call(fresh_ip()).status_code == 429
+    # Another real client behind the same proxy has its own count.
+    assert anonymous_async(client, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=fresh_ip()).status_code == 202
+
+
+def test_behind_two_proxies_the_client_is_the_second_hop_from_the_right(rf, settings):
+    settings.HORDE_BEHIND_PROXY = True
+    settings.HORDE_PROXY_HOPS = 2
+    chain = "6.6.6.6, 1.2.3.4, 10.0.0.5"  # claimed by the client, seen by the edge, seen by the inner proxy
+    request = rf.get("/", HTTP_APIKEY="0000000000", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR=chain)
+    assert client_id(request) == "ip:1.2.3.4"
+    # A header shorter than the chain did not come through it: the connection's address counts.
+    short = rf.get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR="6.6.6.6")
+    assert client_id(short) == "ip:10.0.0.9"
+
+
+def log_in(client, username, password, **meta):
+    response = client.post("/accounts/login/", {"login": username, "password": password}, **meta)
+    client.logout()
+    return response
+
+
+def test_log_in_is_limited_per_ip_address(client, make_user, settings):
+    settings.ACCOUNT_RATE_LIMITS = {"login": "3/m/ip"}
+    name = f"carol{uuid.uuid4().hex[:6]}"
+    make_user(name, password="a-long-enough-pass-123")
+    ip = fresh_ip()
+    statuses = [log_in(client, name, "a-long-enough-pass-123", REMOTE_ADDR=ip).status_code for _ in range(4)]
+    assert statuses == [302, 302, 302, 429]
+    # Another address may still log in.
+    assert log_in(client, name, "a-long-enough-pass-123", REMOTE_ADDR=fresh_ip()).status_code == 302
+
+
+def test_failed_log_ins_lock_the_account_even_for_the_right_password(client, make_user, settings):
+    settings.ACCOUNT_RATE_LIMITS = {"login_failed": "3/5m/key"}
+    name = f"carol{uuid.uuid4().hex[:6]}"
+    make_user(name, password="a-long-enough-pass-123")
+    for _ in range(3):  # a guesser from ever new addresses
+        response = log_in(client, name, "a-wrong-guess-000", REMOTE_ADDR=fresh_ip())
+        assert response.status_code == 200 and "_auth_user_id" not in client.session
+    locked = client.post(
+        "/accounts/login/", {"login": name, "password": "a-long-enough-pass-123"}, REMOTE_ADDR=fresh_ip()
+    )
+    assert locked.status_code == 200
+    assert "Too many failed login attempts" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_behind_the_proxy_the_log_in_limit_counts_the_address_the_proxy_saw(client, make_user, settings):
+    settings.HORDE_BEHIND_PROXY = True
+    settings.HORDE_PROXY_HOPS = 1
+    settings.ACCOUNT_RATE_LIMITS = {"login": "2/m/ip"}
+    name = f"carol{uuid.uuid4().hex[:6]}"
+    make_user(name, password="a-long-enough-pass-123")
+    real = fresh_ip()
+    statuses = [
+        log_in(
+            client,
+            name,
+            "a-long-enough-pass-123",
+            REMOTE_ADDR="192.168.0.2",
+            HTTP_X_FORWARDED_FOR=f"{fresh_ip()}, {real}",
+        ).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [302, 302, 429]

@@ -90,6 +90,12 @@ def test_a_number_that_is_none_stops_the_start():
     assert "HORDE_JOB_TTL_SECONDS='5m' is not a whole number" in result.stderr
 
 
+def test_a_proxy_chain_of_no_proxies_stops_the_start():
+    result = run("import django; django.setup()", DEBUG="0", HORDE_BEHIND_PROXY="1", HORDE_PROXY_HOPS="0")
+    assert result.returncode != 0
+    assert "HORDE_PROXY_HOPS=0 is too small: it must be at least 1" in result.stderr
+
+
 def test_the_queue_tunables_are_read_from_the_environment():
     code = "import django; django.setup(); from generation import conf as c; print(c.aging_per_second(), c.max_n())"
     result = run(code, DEBUG="0", HORDE_PRIORITY_AGING_PER_SECOND="2.5", HORDE_MAX_N="4")

@@ -10,7 +10,7 @@ from django.db.models import Sum
 
 from accounts.models import ANONYMOUS_USER_ID
 from kudos.models import Account, Entry, SystemAccount, Transaction
-from kudos.selectors import account_balance, user_balance, user_entries
+from kudos.selectors import system_balances, user_balance, user_entries
 from kudos.services import (
     DuplicateEvent,
     KudosError,
@@ -34,7 +34,7 @@ def legs(txn: Transaction) -> dict[str, int]:
 
 
 def system_balance(code: SystemAccount) -> int:
-    return account_balance(account=Account.objects.get(code=code.value))
+    return system_balances()[code.value]
 
 
 def test_the_migrations_create_the_hot_accounts_up_front():

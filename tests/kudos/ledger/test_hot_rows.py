@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from accounts.models import ANONYMOUS_USER_ID, User
 from accounts.services import user_create
 from kudos.models import Account, Entry, SystemAccount, Transaction
-from kudos.selectors import account_balance, user_balance
+from kudos.selectors import system_balances, user_balance
 from kudos.services import kudos_adjust, kudos_charge, kudos_reward
 
 from .helpers import assert_ledger_consistent, run_together
@@ -132,7 +132,7 @@ def test_charging_the_anonymous_user_never_waits_for_another_open_charge():
     assert held.error is None, held.error
     assert committed("job:held:charge")
     assert user_balance(user=anonymous) == -8
-    assert account_balance(account=Account.objects.get(code=SystemAccount.WORKER_REWARDS.value)) == -3
+    assert system_balances()[SystemAccount.WORKER_REWARDS.value] == -3
     assert Account.objects.get(user=anonymous).balance == 0
     assert_ledger_consistent()
 
