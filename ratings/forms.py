@@ -35,6 +35,20 @@ def _score_field(levels: list[tuple[int, str]]) -> forms.TypedChoiceField:
     )
 
 
+JUDGED_FILTERS = {"": "All", "waiting": "Waiting for your verdict", "judged": "Judged"}
+
+
+class MyImagesFilterForm(forms.Form):
+    """My images' filters from the query string; a value that does not fit filters nothing."""
+
+    model = forms.CharField(required=False, max_length=200)
+    judged = forms.ChoiceField(required=False, choices=list(JUDGED_FILTERS.items()))
+
+    def values(self) -> tuple[str, str]:
+        self.is_valid()
+        return self.cleaned_data.get("model", ""), self.cleaned_data.get("judged", "")
+
+
 class JudgeForm(forms.Form):
     """The own-pair page's verdict, in the shown order."""
 
