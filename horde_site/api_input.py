@@ -32,6 +32,14 @@ def text_problem(value: str) -> str | None:
     return None
 
 
+def header_text(value: str, max_length: int) -> str:
+    """A free-text header (Client-Agent) as text a database stores: NUL bytes, lone surrogates
+    and other control characters dropped, cut to `max_length`. It only labels a request, so
+    a bad character costs the client nothing more than that character."""
+    kept = (char for char in value if char.isprintable() and not 0xD800 <= ord(char) <= 0xDFFF)
+    return "".join(kept)[:max_length]
+
+
 def is_ascii_number(text: str) -> bool:
     """A non-empty run of ASCII digits 0-9 (what `int()` of a plain number takes)."""
     return text.isascii() and text.isdigit()
