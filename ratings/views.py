@@ -146,7 +146,7 @@ def _vote_from_form(
 @login_required
 def judge(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
     generation_request = _own_request(request, request_id)
-    form = JudgeForm(request.POST or None)
+    form = JudgeForm(request.POST if request.method == "POST" else None)
     context = _judging_context(request, generation_request, form)
     if request.method == "POST":
         from_request_page = request.POST.get("from") == FROM_REQUEST_PAGE
