@@ -45,6 +45,14 @@ def is_ascii_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+def form_number(text: str) -> int | str:
+    """A page form's text as the JSON value an API body would carry: a whole number when it
+    is one (an optional minus sign and up to 18 ASCII digits), else the text, for the API's
+    serializer or service to refuse as it refuses a string in JSON."""
+    digits = text.removeprefix("-")
+    return int(text) if is_ascii_number(digits) and len(digits) <= 18 else text
+
+
 def json_text_problem(data: Any, path: str = "body", depth: int = 0) -> str | None:
     """A message naming the first string of `data` (key or value) that is no text, else None."""
     if depth > MAX_DEPTH:

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from accounts.selectors import user_by_horde_name
-from horde_site.api_input import is_ascii_number
+from horde_site.api_input import form_number
 
 from .forms import KudosTransferForm
 from .selectors import user_balance, user_entries
@@ -68,14 +68,10 @@ def balance_chart(
 
 
 def transfer_body(form: KudosTransferForm) -> dict[str, object]:
-    """The page's fields as the API's transfer body: a typed amount of ASCII digits (and a
-    sign) is a number, as in JSON; anything else stays text for the ledger to refuse, as the
-    API's would be."""
-    amount = form.cleaned_data["amount"]
+    """The page's fields as the API's transfer body (a typed whole number is a number, as in JSON)."""
     body: dict[str, object] = {
         "username": form.cleaned_data["recipient"],
-        # More than 18 digits is past any amount (and past what int() reads of a long text).
-        "amount": int(amount) if is_ascii_number(amount.removeprefix("-")) and len(amount) <= 18 else amount,
+        "amount": form_number(form.cleaned_data["amount"]),
     }
     if form.cleaned_data["transfer_id"]:
         body["transfer_id"] = form.cleaned_data["transfer_id"]

@@ -22,7 +22,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 
 from generation.models import GenerationRequest, Image
-from horde_site.api_input import is_ascii_number
+from horde_site.api_input import form_number
 from kudos.selectors import user_balance
 
 from .forms import AESTHETIC_LEVELS, ARTIFACT_LEVELS, JudgeForm
@@ -85,10 +85,9 @@ def _judging_context(request: HttpRequest, generation_request: GenerationRequest
     }
 
 
-def _score(text: str) -> object:
-    # A select's digits are the JSON number the API takes; anything else is left for the
-    # serializer to refuse, as it would be in a JSON body.
-    return int(text) if is_ascii_number(text) and len(text) <= 3 else (text or None)
+def _score(text: str) -> int | str | None:
+    # An unset select is no score; a set one is the JSON value the API would get.
+    return form_number(text) if text else None
 
 
 def judge_body(form: JudgeForm, pair: tuple[Image, Image]) -> tuple[dict[str, Any], list[str]]:
