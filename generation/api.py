@@ -38,6 +38,7 @@ from generation.services import (
 )
 from generation.services.workers import worker_register_http
 from horde_site.api_errors import HordeError, bad_request, not_found
+from horde_site.api_input import is_ascii_number
 from horde_site.api_schema import error_responses
 from horde_site.limits import worker_limit_check
 
@@ -111,7 +112,8 @@ class GenerateAsyncApi(APIView):
     )
     def post(self, request: Request) -> Response:
         length = request.META.get("CONTENT_LENGTH") or "0"
-        if not length.isdigit() or int(length) > MAX_ASYNC_BODY_BYTES:
+        # Digits only, and few enough for int() (it refuses texts of thousands of digits).
+        if not is_ascii_number(length) or len(length) > 18 or int(length) > MAX_ASYNC_BODY_BYTES:
             raise bad_request(f"The request body may be at most {MAX_ASYNC_BODY_BYTES} bytes.")
         # A shared key generates for its owner, paid from its allowance (as on the AI Horde).
         user = require_user(request, allow_anonymous=True, allow_shared_key=True)

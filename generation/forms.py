@@ -48,6 +48,19 @@ def enabled_models() -> list[ImageModel]:
     return list(ImageModel.objects.filter(enabled=True).order_by("name"))
 
 
+class GenerateQueryForm(forms.Form):
+    """What a link may fill the generate form with: `?model=` (a name) and `?again=` (one of
+    the user's requests, "same seed again"). A value that does not fit is ignored."""
+
+    model = forms.CharField(required=False, max_length=200)
+    again = forms.UUIDField(required=False)
+
+    def values(self) -> dict[str, Any]:
+        """The fields that fit (Django drops the others from cleaned_data)."""
+        self.is_valid()
+        return self.cleaned_data
+
+
 class GenerateForm(forms.Form):
     model = forms.ModelChoiceField(queryset=ImageModel.objects.none(), to_field_name="name", empty_label=None)
     prompt = forms.CharField(

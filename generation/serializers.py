@@ -22,7 +22,13 @@ from rest_framework.fields import empty
 
 from generation import conf
 from horde_site.api_input import is_ascii_number
-from horde_site.api_schema import StrictBooleanField, StrictCharField, StrictFloatField, StrictIntegerField
+from horde_site.api_schema import (
+    QueryIntegerField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictFloatField,
+    StrictIntegerField,
+)
 
 # The AI Horde's sampler names (KNOWN_SAMPLERS).
 SAMPLERS = frozenset(
@@ -362,6 +368,41 @@ class SubmitInputSerializer(serializers.Serializer):
         if any(entry["type"] == "censorship" for entry in metadata):
             attrs["censored"] = True
         return attrs
+
+
+# Bounds of the price endpoint's numbers: a price, not a request, so only sanity bounds.
+PRICE_MAX_SIDE = 8192
+PRICE_MAX_STEPS = 1000
+
+
+def _price_number(name: str, high: int, **kwargs: Any) -> QueryIntegerField:
+    return QueryIntegerField(
+        min_value=1,
+        max_value=high,
+        error_messages={
+            "required": f"{name} is required.",
+            "invalid": f"{name} must be a whole number.",
+            "max_string_length": f"{name} must be a whole number.",
+            "min_value": f"{name} must be between 1 and {high}.",
+            "max_value": f"{name} must be between 1 and {high}.",
+        },
+        **kwargs,
+    )
+
+
+class PriceQuerySerializer(serializers.Serializer):
+    """The generate page's price query (`GET /generate/price`): the form's numbers, as text."""
+
+    # No model, or an unknown one, is the view's 404 (ModelNotFound).
+    model = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    width = _price_number("width", PRICE_MAX_SIDE)
+    height = _price_number("height", PRICE_MAX_SIDE)
+    steps = _price_number("steps", PRICE_MAX_STEPS)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The image count's bound is a setting, read when the query is.
+        self.fields["n"] = _price_number("n", conf.max_n(), required=False, default=1)
 
 
 def style_params_problem(params: Any) -> str | None:

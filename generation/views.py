@@ -26,9 +26,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import conf, pricing, selectors, services
-from .forms import GenerateForm, enabled_models, initial_from, model_limits
+from . import pricing, selectors, services
+from .forms import GenerateForm, GenerateQueryForm, enabled_models, initial_from, model_limits
 from .models import GenerationRequest, ImageModel, Worker
+from .serializers import PriceQuerySerializer, first_error
 
 FINAL_STATUSES = {
     GenerationRequest.Status.DONE,
@@ -36,9 +37,6 @@ FINAL_STATUSES = {
     GenerationRequest.Status.CANCELLED,
 }
 CANCELLABLE_STATUSES = {GenerationRequest.Status.WAITING, GenerationRequest.Status.PROCESSING}
-# Bounds of the price endpoint's numbers: a price, not a request, so only sanity bounds.
-PRICE_MAX_SIDE = 8192
-PRICE_MAX_STEPS = 1000
 
 
 @require_http_methods(["GET", "POST"])
@@ -61,8 +59,9 @@ def generate(request: HttpRequest) -> HttpResponse:
                     messages.warning(request, _warning_text(warning))
                 return redirect("generation:request", request_id=result.request.id)
     else:
-        initial = {"model": request.GET["model"]} if request.GET.get("model") else {}
-        again = _own_request_or_none(request, request.GET.get("again", ""))
+        query = GenerateQueryForm(request.GET).values()
+        initial = {"model": query["model"]} if query.get("model") else {}
+        again = _own_request_or_none(request, query.get("again"))
         if again is not None:
             initial = initial_from(again)  # "same seed again": the earlier request's settings, seed included
         form = GenerateForm(initial=initial, models=models)
@@ -77,13 +76,9 @@ def generate(request: HttpRequest) -> HttpResponse:
     return render(request, "generation/generate.html", context)
 
 
-def _own_request_or_none(request: HttpRequest, request_id: str) -> GenerationRequest | None:
-    """The user's own request of that id, or None (a bad id or someone else's just fills nothing in)."""
-    if not request.user.is_authenticated or not request_id:
-        return None
-    try:
-        uuid.UUID(request_id)
-    except ValueError:
+def _own_request_or_none(request: HttpRequest, request_id: uuid.UUID | None) -> GenerationRequest | None:
+    """The user's own request of that id, or None (someone else's just fills nothing in)."""
+    if not request.user.is_authenticated or request_id is None:
         return None
     return GenerationRequest.objects.select_related("model").filter(pk=request_id, user_id=request.user.pk).first()
 
@@ -101,27 +96,14 @@ def _json_error(message: str, rc: str, status: int = 400) -> JsonResponse:
 @require_GET
 def generate_price(request: HttpRequest) -> JsonResponse:
     """The price of a request as the form stands: {kudos, per_image, images}."""
-    model = ImageModel.objects.filter(enabled=True, name=request.GET.get("model", "")).first()
+    query = PriceQuerySerializer(data=request.GET)
+    if not query.is_valid():
+        _field, message, _code = first_error(query.errors)
+        return _json_error(message, "BadRequest")
+    numbers = query.validated_data
+    model = ImageModel.objects.filter(enabled=True, name=numbers["model"]).first()
     if model is None:
         return _json_error("Unknown or disabled model.", "ModelNotFound", 404)
-    numbers: dict[str, int] = {}
-    for name, low, high, default in (
-        ("width", 1, PRICE_MAX_SIDE, None),
-        ("height", 1, PRICE_MAX_SIDE, None),
-        ("steps", 1, PRICE_MAX_STEPS, None),
-        ("n", 1, conf.max_n(), 1),
-    ):
-        raw = request.GET.get(name, "")
-        if raw == "" and default is not None:
-            numbers[name] = default
-            continue
-        try:
-            value = int(raw)
-        except ValueError:
-            return _json_error(f"{name} must be a whole number.", "BadRequest")
-        if not low <= value <= high:
-            return _json_error(f"{name} must be between {low} and {high}.", "BadRequest")
-        numbers[name] = value
     images = model.images_per_request or numbers["n"]
     size = {"width": numbers["width"], "height": numbers["height"], "steps": numbers["steps"]}
     return JsonResponse(

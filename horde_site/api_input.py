@@ -1,10 +1,10 @@
-"""Text the API can store: every string in an API input is checked once, at the edge.
+"""Text Horde can store: every string in an API or page input is checked once, at the edge.
 
 PostgreSQL cannot store a NUL character, a lone surrogate cannot be encoded as UTF-8,
 and non-ASCII digits ("²", "٣") pass `str.isdigit()` but not `int()`: each of them used
 to reach the database or an `int()` call and crash with a 500. The JSON parser walks
-every body (keys and values), the middleware checks paths and query strings, and
-`is_ascii_number` is the one digit test the code uses.
+every body (keys and values), the middleware checks every path, query string and page
+form, and `is_ascii_number` is the one digit test the code uses.
 """
 
 from __future__ import annotations
@@ -32,9 +32,25 @@ def text_problem(value: str) -> str | None:
     return None
 
 
+def header_text(value: str, max_length: int) -> str:
+    """A free-text header (Client-Agent) as text a database stores: NUL bytes, lone surrogates
+    and other control characters dropped, cut to `max_length`. It only labels a request, so
+    a bad character costs the client nothing more than that character."""
+    kept = (char for char in value if char.isprintable() and not 0xD800 <= ord(char) <= 0xDFFF)
+    return "".join(kept)[:max_length]
+
+
 def is_ascii_number(text: str) -> bool:
     """A non-empty run of ASCII digits 0-9 (what `int()` of a plain number takes)."""
     return text.isascii() and text.isdigit()
+
+
+def form_number(text: str) -> int | str:
+    """A page form's text as the JSON value an API body would carry: a whole number when it
+    is one (an optional minus sign and up to 18 ASCII digits), else the text, for the API's
+    serializer or service to refuse as it refuses a string in JSON."""
+    digits = text.removeprefix("-")
+    return int(text) if is_ascii_number(digits) and len(digits) <= 18 else text
 
 
 def json_text_problem(data: Any, path: str = "body", depth: int = 0) -> str | None:
@@ -74,22 +90,58 @@ class TextJSONParser(JSONParser):
         return data
 
 
-class ApiTextMiddleware:
-    """Under /api/: a path that is no text names nothing (404), a query string that is no
-    text is refused (400), both as the API's JSON error, before any view runs."""
+def _query_problem(request: HttpRequest) -> str | None:
+    for key, values in request.GET.lists():
+        for text in (key, *values):
+            problem = text_problem(text)
+            if problem:
+                return f"The query parameter {key[:50]!r} {problem}."
+    return None
+
+
+def _form_problem(request: HttpRequest) -> str | None:
+    """The first posted form field (name, value or uploaded file name) that is no text.
+
+    Only a page's form body: API bodies are JSON, which TextJSONParser checks, and reading
+    `request.POST` there would parse a body DRF has not been asked to read."""
+    if request.method != "POST":
+        return None
+    for key, values in request.POST.lists():
+        for text in (key, *values):
+            problem = text_problem(text)
+            if problem:
+                return f"The form field {key[:50]!r} {problem}."
+    for key, files in request.FILES.lists():
+        for upload in files:
+            problem = text_problem(key) or text_problem(upload.name or "")
+            if problem:
+                return f"The uploaded file {key[:50]!r} {problem}."
+    return None
+
+
+class TextInputMiddleware:
+    """Every path, query string and page form is text, checked before any view runs.
+
+    A path that is no text names nothing (404); a query string or form field that is no text
+    is refused (400), as the API's JSON error under /api/ and as the 400 page elsewhere, so no
+    view (or ORM filter on PostgreSQL) ever sees a NUL or a lone surrogate.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith("/api/"):
-            from horde_site.api_errors import NOT_FOUND_RC, json_error
+        from horde_site.api_errors import NOT_FOUND_RC, handler404, is_api_path, json_error
 
-            if text_problem(request.path):
-                return json_error("Not found.", NOT_FOUND_RC, 404)
-            for key, values in request.GET.lists():
-                for text in (key, *values):
-                    problem = text_problem(text)
-                    if problem:
-                        return json_error(f"The query parameter {key[:50]!r} {problem}.", "BadRequest", 400)
-        return self.get_response(request)
+        api = is_api_path(request)
+        if text_problem(request.path):
+            return json_error("Not found.", NOT_FOUND_RC, 404) if api else handler404(request)
+        problem = _query_problem(request) or (None if api else _form_problem(request))
+        if problem is None:
+            return self.get_response(request)
+        if api:
+            return json_error(problem, "BadRequest", 400)
+        from django.shortcuts import render
+
+        # Before the session and auth middleware: the page renders as for a visitor.
+        return render(request, "400.html", {"problem": problem}, status=400)

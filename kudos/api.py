@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,29 +13,14 @@ from accounts.selectors import user_by_horde_name
 from horde_site.api_errors import bad_request, forbidden
 from horde_site.api_schema import error_responses
 
-from .services import MAX_AMOUNT, KudosError, kudos_award, kudos_transfer
-
-
-@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_AMOUNT})
-class KudosAmountField(serializers.JSONField):
-    """Any JSON value in; the ledger refuses what is not a positive whole number up to
-    MAX_AMOUNT (strings, 1.5, true, huge values) with the AI Horde's rc names, so the
-    schema documents what it takes."""
-
-
-def _whole(amount: object) -> object:
-    # horde-sdk sends 10.0 for 10: a whole number all the same.
-    return int(amount) if isinstance(amount, float) and amount.is_integer() else amount
+from .serializers import UNKNOWN_RECIPIENT, KudosAwardInputSerializer, KudosTransferInputSerializer, whole_amount
+from .services import KudosError, kudos_award, kudos_transfer
 
 
 class KudosTransferApi(APIView):
     """Send kudos to another user. `transfer_id` (a uuid) makes a retried request pay once."""
 
-    @extend_schema_serializer(component_name="KudosTransferInput")
-    class InputSerializer(serializers.Serializer):
-        username = serializers.CharField(max_length=200, help_text="The recipient, as `name#id` or a plain username.")
-        amount = KudosAmountField(help_text="Whole number of kudos to send.")
-        transfer_id = serializers.UUIDField(required=False, allow_null=True)
+    InputSerializer = KudosTransferInputSerializer
 
     @extend_schema(
         operation_id="kudos_transfer",
@@ -60,11 +45,11 @@ class KudosTransferApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        amount = _whole(data["amount"])
+        amount = whole_amount(data["amount"])
         recipient = user_by_horde_name(name=data["username"])
         if recipient is None:
             # The AI Horde's rc for a transfer to a user it cannot find.
-            raise bad_request("Invalid target username.", rc="InvalidTargetUsername")
+            raise bad_request(UNKNOWN_RECIPIENT, rc="InvalidTargetUsername")
         try:
             kudos_transfer(sender=sender, recipient=recipient, amount=amount, transfer_id=data.get("transfer_id"))
         except KudosError as exc:  # DuplicateEvent included: a retried transfer_id pays nothing more
@@ -75,11 +60,7 @@ class KudosTransferApi(APIView):
 class KudosAwardApi(APIView):
     """Staff award kudos to a user. `award_id` (a uuid, Horde's extension) makes a retry pay once."""
 
-    @extend_schema_serializer(component_name="KudosAwardInput")
-    class InputSerializer(serializers.Serializer):
-        username = serializers.CharField(max_length=200, help_text="The recipient, as `name#id` or a plain username.")
-        amount = KudosAmountField(help_text="Whole number of kudos to award.")
-        award_id = serializers.UUIDField(required=False, allow_null=True)
+    InputSerializer = KudosAwardInputSerializer
 
     @extend_schema(
         operation_id="kudos_award",
@@ -106,7 +87,7 @@ class KudosAwardApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        amount = _whole(data["amount"])
+        amount = whole_amount(data["amount"])
         recipient = user_by_horde_name(name=data["username"])
         if recipient is None:
             raise bad_request("Invalid target username.", rc="InvalidAwardUsername")

@@ -42,6 +42,7 @@ from .schema import (
     RatingRewardSerializer,
 )
 from .selectors import arena_today, live_vote, pair_reveal
+from .serializers import CHOICE_FIELD_KW, OwnPairRateSerializer
 from .services import (
     Judgement,
     RatingError,
@@ -59,24 +60,12 @@ def _horde_error(exc: RatingError) -> HordeError:
     return HordeError(exc.status, exc.rc, exc.message)
 
 
-CHOICE_FIELD_KW: dict[str, Any] = {"choices": ["left", "right", "tie", "both_bad"]}
-
 ARENA_403 = "Anonymous (AnonForbidden), or a browser session without its CSRF token (Forbidden)"
 ARENA_404 = "No such pair was shown to you (PairNotFound)"
 
 
-class HordeRatingSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=64)
-    rating = StrictIntegerField(min_value=1, max_value=10)
-    artifacts = StrictIntegerField(min_value=0, max_value=5, required=False, allow_null=True)
-
-
 class RateOwnPairApi(APIView):
-    @extend_schema_serializer(component_name="AestheticsPayload")
-    class InputSerializer(serializers.Serializer):
-        best = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
-        ratings = HordeRatingSerializer(many=True, required=False, max_length=2)
-        choice = serializers.ChoiceField(required=False, allow_null=True, **CHOICE_FIELD_KW)
+    InputSerializer = OwnPairRateSerializer
 
     @extend_schema(
         operation_id="rate_own_pair",

@@ -21,12 +21,14 @@ from django.utils import timezone
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 
-from generation.models import GenerationRequest
+from generation.models import GenerationRequest, Image
+from horde_site.api_input import form_number
 from kudos.selectors import user_balance
 
 from .forms import AESTHETIC_LEVELS, ARTIFACT_LEVELS, JudgeForm
 from .selectors import arena_today, live_vote, own_pairs_waiting, pair_reveal
-from .services import Judgement, RatingError, own_pair_vote
+from .serializers import OwnPairRateSerializer
+from .services import RatingError, judgement_from_horde, own_pair_vote
 from .services.voting import own_pair_for, own_pair_shown_at
 
 SHORTCUTS = [
@@ -83,24 +85,75 @@ def _judging_context(request: HttpRequest, generation_request: GenerationRequest
     }
 
 
+def _score(text: str) -> int | str | None:
+    # An unset select is no score; a set one is the JSON value the API would get.
+    return form_number(text) if text else None
+
+
+def judge_body(form: JudgeForm, pair: tuple[Image, Image]) -> tuple[dict[str, Any], list[str]]:
+    """The page's verdict as the API's body (images named by their ids, in the shown order),
+    and the side each entry of `ratings` scores."""
+    ratings, sides = [], []
+    for side, image in zip(("left", "right"), pair, strict=True):
+        rating, artifacts = (
+            _score(form.cleaned_data[f"{side}_aesthetic"]),
+            _score(form.cleaned_data[f"{side}_artifacts"]),
+        )
+        if rating is not None or artifacts is not None:
+            ratings.append({"id": str(image.id), "rating": rating, "artifacts": artifacts})
+            sides.append(side)
+    body: dict[str, Any] = {"ratings": ratings}
+    if form.cleaned_data["choice"]:
+        body["choice"] = form.cleaned_data["choice"]
+    return body, sides
+
+
+def _put_errors(form: JudgeForm, errors: dict[str, Any], sides: list[str]) -> None:
+    """The serializer's errors on the page's fields (ratings[0].rating is left_aesthetic...)."""
+    for name, problems in errors.items():
+        if name != "ratings" or not isinstance(problems, list) or not all(isinstance(p, dict) for p in problems):
+            form.add_error(name if name in form.fields else None, [str(problem) for problem in problems])
+            continue
+        for side, entry in zip(sides, problems, strict=False):
+            for key, entry_problems in entry.items():
+                field = {"rating": f"{side}_aesthetic", "artifacts": f"{side}_artifacts"}.get(key)
+                form.add_error(field, [str(problem) for problem in entry_problems])
+
+
+def _vote_from_form(
+    request: HttpRequest, generation_request: GenerationRequest, form: JudgeForm, pair: tuple[Image, Image]
+) -> bool:
+    """The page's verdict through the API's serializer and services; False with errors on the form."""
+    body, sides = judge_body(form, pair)
+    serializer = OwnPairRateSerializer(data=body)
+    if not serializer.is_valid():
+        _put_errors(form, serializer.errors, sides)
+        return False
+    data = serializer.validated_data
+    left, right = pair
+    try:
+        judgement = judgement_from_horde(
+            left=left, right=right, best=None, choice=data.get("choice"), ratings=data.get("ratings", [])
+        )
+        own_pair_vote(rater=request.user, generation_request=generation_request, judgement=judgement)
+    except RatingError as exc:
+        form.add_error(None, exc.message)
+        return False
+    return True
+
+
 @login_required
 def judge(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
     generation_request = _own_request(request, request_id)
-    form = JudgeForm(request.POST or None)
+    form = JudgeForm(request.POST if request.method == "POST" else None)
     context = _judging_context(request, generation_request, form)
     if request.method == "POST":
         from_request_page = request.POST.get("from") == FROM_REQUEST_PAGE
         back = reverse("generation:request", kwargs={"request_id": generation_request.id}) + "#verdict"
-        if context["pair"] and context["vote"] is None and form.is_valid():
-            try:
-                own_pair_vote(
-                    rater=request.user, generation_request=generation_request, judgement=Judgement(**form.cleaned_data)
-                )
-            except RatingError as exc:
-                form.add_error(None, exc.message)
-            else:
-                # Post/redirect/get: the page then shows the reward and the new balance.
-                return redirect(back if from_request_page else reverse("ratings:judge", args=[generation_request.id]))
+        ready = context["pair"] and context["vote"] is None and form.is_valid()
+        if ready and _vote_from_form(request, generation_request, form, context["pair"]):
+            # Post/redirect/get: the page then shows the reward and the new balance.
+            return redirect(back if from_request_page else reverse("ratings:judge", args=[generation_request.id]))
         if from_request_page:
             # Back to the request page, which says why above its verdict controls; nothing was stored.
             if context["vote"] is None:

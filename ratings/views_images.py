@@ -14,13 +14,14 @@ from django.core.paginator import Paginator
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.http import urlencode
 
 from generation.models import GenerationRequest, Image, ImageModel, Job
 
+from .forms import JUDGED_FILTERS, MyImagesFilterForm
 from .models import Vote
 
 PAGE_SIZE = 12
-JUDGED_FILTERS = {"": "All", "waiting": "Waiting for your verdict", "judged": "Judged"}
 
 
 def _with_images(requests: QuerySet[GenerationRequest]) -> QuerySet[GenerationRequest]:
@@ -54,18 +55,15 @@ def my_images(request: HttpRequest) -> HttpResponse:
         ),
     )
     models = ImageModel.objects.filter(requests__in=mine).distinct().order_by("name")
-    model = request.GET.get("model", "")
+    model, judged = MyImagesFilterForm(request.GET).values()
     if model:
         requests = requests.filter(model__name=model)
-    judged = request.GET.get("judged", "")
-    if judged not in JUDGED_FILTERS:
-        judged = ""
     if judged == "waiting":
         requests = requests.filter(waiting=1)
     elif judged == "judged":
         requests = requests.filter(judged=True)
     requests = requests.order_by("-waiting", "-created_at", "-id")
-    query = "&".join(f"{name}={value}" for name, value in (("model", model), ("judged", judged)) if value)
+    query = urlencode({name: value for name, value in (("model", model), ("judged", judged)) if value})
     return render(
         request,
         "ratings/my_images.html",

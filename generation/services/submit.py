@@ -29,7 +29,7 @@ from generation import conf
 from generation.models import GenerationRequest, ImageModel, Job, Pipeline, Style
 from generation.pricing import job_kudos, request_kudos
 from generation.serializers import MAX_SEED, GenerationInputSerializer, error_rc, first_error
-from horde_site.api_input import json_text_problem
+from horde_site.api_input import header_text, json_text_problem
 from kudos.services import Movement, kudos_charge_many
 from moderation.prompt_check import prompt_check
 from moderation.roles import is_moderator
@@ -40,6 +40,8 @@ from .dispatch import jobs_dispatch
 from .errors import RequestRefused, bad
 from .request_state import charge_memo
 from .styles import style_apply
+
+CLIENT_AGENT_MAX = GenerationRequest._meta.get_field("client_agent").max_length or 200
 
 logger = logging.getLogger(__name__)
 
@@ -340,7 +342,7 @@ def request_submit(
             steps=valid.steps,
             seed=seed,
             n=valid.images,
-            client_agent=client_agent[:200],
+            client_agent=header_text(client_agent, CLIENT_AGENT_MAX),
             kudos=valid.kudos,
             shared_key=shared_key,
             workers=valid.workers,

@@ -108,15 +108,18 @@ def judgement_from_horde(
     sides = {str(left.id): "left", str(left.job_id): "left", str(right.id): "right", str(right.job_id): "right"}
     scores: dict[str, int | None] = {}
     rated: dict[str, int] = {}
+    seen: set[str] = set()
     for rating in ratings:
         image_id = str(rating.get("id"))
         side = sides.get(image_id)
         if side is None:
             raise RatingError(f"Image with ID '{image_id}' not found in this request.", "ProcGenNotFound")
-        if side in rated:
+        if side in seen:
             raise RatingError("The same image is rated twice.", "AestheticsDuplicate")
-        rated[side] = rating["rating"]
-        scores[f"{side}_aesthetic"] = rating["rating"]
+        seen.add(side)
+        if rating.get("rating") is not None:  # an artifacts score may come alone
+            rated[side] = rating["rating"]
+            scores[f"{side}_aesthetic"] = rating["rating"]
         if rating.get("artifacts") is not None:
             scores[f"{side}_artifacts"] = rating["artifacts"]
     best_side = None

@@ -96,7 +96,7 @@ def test_a_refused_verdict_from_the_request_page_says_why_there_and_changes_noth
     bad = alice_client.post(
         f"/ratings/judge/{fresh.id}", {"choice": "sideways", "from": "request"}, follow=True
     ).content.decode()
-    assert "choice: Select a valid choice" in bad
+    assert "choice: &quot;sideways&quot; is not a valid choice." in bad  # the API serializer's words
     assert ledger_counts() == counts and not Vote.objects.exists()
 
 

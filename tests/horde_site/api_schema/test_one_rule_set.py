@@ -1,5 +1,9 @@
-"""The async body has one rule set: the documented serializer, run by request_validate for the
-API and the generate page alike."""
+"""One rule set per operation: the documented serializer, run for the API and the page alike.
+
+The async body through request_validate (API and generate page), the transfer through
+KudosTransferInputSerializer and the ledger (API and kudos page), the own-pair verdict through
+OwnPairRateSerializer and judgement_from_horde (API and judge page): the same input is
+accepted or refused by both."""
 
 from __future__ import annotations
 
@@ -80,3 +84,115 @@ def test_a_good_body_passes_both_and_keeps_the_prompt_as_sent(demo, alice):
     body = {**GOOD, "prompt": "  a fox ### blurry  "}
     assert GenerationInputSerializer(data=body).is_valid()
     assert request_validate(user=alice[0], body=body).prompt == "  a fox ### blurry  "
+
+
+# --- The kudos transfer: the page's form goes through the API's serializer and the ledger ---
+
+TRANSFERS = [
+    ("bob", 10, True),
+    ("bob", 500, True),  # twice: the whole balance
+    ("nobody", 10, False),
+    ("bob#999999", 10, False),
+    ("", 10, False),
+    ("x" * 201, 10, False),
+    ("alice", 10, False),
+    ("Anonymous", 10, False),
+    ("bob", 0, False),
+    ("bob", -5, False),
+    ("bob", 1.5, False),
+    ("bob", "ten", False),
+    ("bob", 10**12, False),
+    ("bob", 1001, False),
+]
+
+
+@pytest.mark.parametrize(("username", "amount", "accepted"), TRANSFERS)
+def test_the_kudos_page_and_the_transfer_api_accept_and_refuse_alike(client, alice, bob, username, amount, accepted):
+    from kudos.selectors import user_balance
+
+    api = client.post(
+        "/api/v2/kudos/transfer",
+        data=json.dumps({"username": username, "amount": amount}),
+        content_type="application/json",
+        HTTP_APIKEY=alice[1],
+    )
+    client.force_login(alice[0])
+    page = client.post("/kudos/", {"recipient": username, "amount": str(amount)})
+    if accepted:
+        assert (api.status_code, page.status_code) == (200, 302)
+        assert user_balance(user=alice[0]) == 1000 - 2 * amount
+        return
+    assert (api.status_code, page.status_code) == (400, 400)
+    # The page says what the API says: the serializer's or the ledger's own words.
+    page_errors = [error for errors in page.context["form"].errors.values() for error in errors]
+    assert page_errors and page_errors[0] in api.json()["message"], (page_errors, api.json())
+    assert user_balance(user=alice[0]) == 1000 and user_balance(user=bob[0]) == 1000
+
+
+# --- Judging one's own pair: the judge page sends the API's body through its serializer ---
+
+from tests.ratings import conftest as ratings_fixtures  # noqa: E402
+
+sdxl_model = ratings_fixtures.sdxl_model
+make_pair = ratings_fixtures.make_pair
+
+# (choice, left aesthetic, right aesthetic, left artifacts, right artifacts), as the page posts them.
+VERDICTS = [
+    ("left", None, None, None, None, True),
+    ("tie", 6, None, None, 2, True),
+    (None, 5, 7, None, None, True),  # two ratings name the better image
+    ("both_bad", 1, 1, 5, 5, True),
+    ("sideways", None, None, None, None, False),
+    ("left", 11, None, None, None, False),
+    ("left", 0, None, None, None, False),
+    ("left", None, None, 6, None, False),
+    ("left", None, None, -1, None, False),
+    ("right", 5.5, None, None, None, False),
+    ("right", "good", None, None, None, False),
+    (None, 5, None, None, None, False),  # no winner named
+    (None, None, None, None, None, False),
+]
+
+
+def _api_verdict(pair, choice, scores) -> dict:
+    left, right = ratings_fixtures.shown_pair(pair)
+    ratings = []
+    for image, rating, artifacts in ((left, scores[0], scores[2]), (right, scores[1], scores[3])):
+        if rating is not None or artifacts is not None:
+            ratings.append({"id": str(image.id), "rating": rating, "artifacts": artifacts})
+    return {"ratings": ratings, **({"choice": choice} if choice else {})}
+
+
+def _page_verdict(choice, scores) -> dict:
+    names = ("left_aesthetic", "right_aesthetic", "left_artifacts", "right_artifacts")
+    return {
+        **({"choice": choice} if choice else {}),
+        **{name: str(value) for name, value in zip(names, scores, strict=True) if value is not None},
+    }
+
+
+@pytest.mark.parametrize(("choice", "la", "ra", "lx", "rx", "accepted"), VERDICTS)
+def test_the_judge_page_and_the_rate_api_accept_and_refuse_alike(
+    client, alice, make_pair, choice, la, ra, lx, rx, accepted
+):
+    from ratings.models import Vote
+
+    scores = (la, ra, lx, rx)
+    api_pair, page_pair = make_pair(alice[0]), make_pair(alice[0])
+    api = client.post(
+        f"/api/v2/generate/rate/{api_pair.id}",
+        data=json.dumps(_api_verdict(api_pair, choice, scores)),
+        content_type="application/json",
+        HTTP_APIKEY=alice[1],
+    )
+    client.force_login(alice[0])
+    page = client.post(f"/ratings/judge/{page_pair.id}", _page_verdict(choice, scores))
+    if accepted:
+        assert (api.status_code, page.status_code) == (200, 302), api.json()
+        api_vote, page_vote = Vote.objects.get(request=api_pair), Vote.objects.get(request=page_pair)
+        fields = ("choice", "left_aesthetic", "right_aesthetic", "left_artifacts", "right_artifacts", "kudos_paid")
+        assert [getattr(api_vote, name) for name in fields] == [getattr(page_vote, name) for name in fields]
+        return
+    assert (api.status_code, page.status_code) == (400, 400), api.json()
+    assert api.json()["rc"]
+    assert not Vote.objects.exists()

@@ -117,3 +117,33 @@ def test_over_long_strings_are_refused_not_crashed(client, demo_models, alice, p
     response = post_json(client, path, body, alice[1])
     assert_refused(response)
     assert (GenerationRequest.objects.count(), Transaction.objects.count()) == before
+
+
+@pytest.mark.parametrize("length", ["²", "٣", "1" * 5000, "-1", "12 "])
+def test_async_refuses_a_content_length_that_is_no_ascii_number(client, demo_models, alice, length):
+    body = json.dumps({"prompt": "a cat", "models": [SD]})
+    response = client.post(
+        "/api/v2/generate/async",
+        data=body,
+        content_type="application/json",
+        HTTP_APIKEY=alice[1],
+        CONTENT_LENGTH=length,
+    )
+    assert_refused(response)
+    assert not GenerationRequest.objects.exists()
+
+
+def test_a_client_agent_with_nul_surrogate_or_control_characters_is_stored_without_them(client, demo_models, alice):
+    body = json.dumps({"prompt": "a cat", "models": [SD]})
+    agent = "my\x00client\ud800:1\n:" + "x" * 300
+    response = client.post(
+        "/api/v2/generate/async",
+        data=body,
+        content_type="application/json",
+        HTTP_APIKEY=alice[1],
+        HTTP_CLIENT_AGENT=agent,
+    )
+    assert response.status_code == 202, response.content
+    stored = GenerationRequest.objects.get().client_agent
+    assert stored.startswith("myclient:1:x") and len(stored) == 200
+    assert all(char.isprintable() for char in stored)
