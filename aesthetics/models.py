@@ -120,3 +120,23 @@ class ImageRating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rating} on {self.image_id} by {self.rater_id}"
+
+
+class TrustRatingFigures(models.Model):
+    """What one single-image rating adds to its rater's trust (aesthetics.trust), as the latest
+    recompute that touched its image found it: recomputed for the images that changed."""
+
+    rating = models.OneToOneField(ImageRating, on_delete=models.CASCADE, primary_key=True, related_name="trust_figures")
+    image_id = models.UUIDField(db_index=True)
+    rater_id = models.BigIntegerField()
+    created_at = models.DateTimeField()
+    is_check = models.BooleanField()
+    check_right = models.BooleanField()
+    consensus = models.BooleanField()
+    agreed = models.BooleanField()
+
+    class Meta:
+        indexes = [models.Index(fields=["rater_id", "-created_at"], name="trustrating_by_rater")]
+
+    def __str__(self) -> str:
+        return f"trust part of rating {self.rating_id}"

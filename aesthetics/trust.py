@@ -53,83 +53,107 @@ def single_image_checks(user: User) -> CheckTally:
     )
 
 
-# Each rater's latest RECENT ratings (raters of this run: the temporary table trust_scope that
-# ratings.services.trust_batch made): all of them when nobody has more (no sort needed).
-_RECENT_WINDOWED = """(SELECT rater_id, image_id, rating, is_check FROM (
-    SELECT rater_id, image_id, rating, is_check,
-           row_number() OVER (PARTITION BY rater_id ORDER BY created_at DESC) AS rank
-    FROM aesthetics_imagerating WHERE rater_id IN (SELECT user_id FROM trust_scope)) ranked
-    WHERE rank <= %(recent)s)"""
-_RECENT_ALL = """(SELECT rater_id, image_id, rating, is_check FROM aesthetics_imagerating
-    WHERE rater_id IN (SELECT user_id FROM trust_scope))"""
-
-_MOST = """SELECT COALESCE(max(n), 0) FROM (SELECT count(*) AS n FROM aesthetics_imagerating
-    WHERE rater_id IN (SELECT user_id FROM trust_scope) GROUP BY rater_id) s"""
-
-# For the incremental recompute (trust_batch.trust_changed_sources): raters of images rated
-# since %(since)s, and of images rated by a rater who joined or left the crowd since (their
-# ratings moved in or out of the image's consensus).
+# What one rating adds to its rater's figures depends only on it and on its image's crowd (the
+# stored counters less the excluded raters' ratings), so it is stored per rating
+# (TrustRatingFigures) and recomputed for the images whose crowd can have changed: every rated
+# image in a full run, else those rated since %(since)s or rated by a rater who joined or left
+# the crowd since (temporary table trust_flipped, from ratings.services.trust_batch).
+_IMAGES_ALL = "CREATE TEMP TABLE trust_images ON COMMIT DROP AS SELECT DISTINCT image_id FROM aesthetics_imagerating"
+_IMAGES_CHANGED = """
+CREATE TEMP TABLE trust_images ON COMMIT DROP AS
+SELECT image_id FROM aesthetics_imagerating WHERE created_at >= %(since)s
+UNION SELECT i.image_id FROM aesthetics_imagerating i JOIN trust_flipped f ON f.user_id = i.rater_id
+"""
+# The raters those images' ratings belong to (for trust_batch.trust_changed_sources).
 CHANGED = """
 SELECT rater_id FROM aesthetics_imagerating WHERE image_id IN (
     SELECT image_id FROM aesthetics_imagerating WHERE created_at >= %(since)s
     UNION SELECT i.image_id FROM aesthetics_imagerating i JOIN trust_flipped f ON f.user_id = i.rater_id
 )"""
 
-# One pass over the ratings: control answers, and each real rating against the mean of the
-# image's other real ratings by raters who are not excluded (the rater's own taken out of the
-# image's totals when it is in them). Ratings of one rater's latest: see _RECENT_*.
-_ALL = """
-WITH excluded AS (
-    SELECT user_id FROM ratings_ratertrust WHERE excluded
-), left_out AS (
-    -- What the excluded raters put into the images' stored counters (few rows).
-    SELECT image_id, count(*) AS n, sum(rating) AS total FROM aesthetics_imagerating i
-    WHERE i.rater_id IN (SELECT user_id FROM excluded)
-      AND i.image_id IN (SELECT image_id FROM {recent} mine)
-    GROUP BY image_id
-), crowd AS (
-    -- Per image, from the stored counters (exact: moved in each rating's transaction): the
-    -- ratings of raters who are not excluded. (A control image's ratings are all checks and
-    -- are never compared.)
-    SELECT s.id AS image_id, s.control_rating, s.rating_count - COALESCE(l.n, 0) AS n,
-           s.rating_sum - COALESCE(l.total, 0) AS total
-    FROM aesthetics_setimage s LEFT JOIN left_out l ON l.image_id = s.id
-)
-SELECT r.rater_id,
-       count(*) FILTER (WHERE r.is_check AND c.control_rating IS NOT NULL),
-       count(*) FILTER (WHERE r.is_check AND c.control_rating IS NOT NULL AND r.rating = c.control_rating),
-       count(*) FILTER (WHERE NOT r.is_check AND c.n - m.me >= %(min_others)s AND c.n - m.me > 0),
-       count(*) FILTER (WHERE NOT r.is_check AND c.n - m.me >= %(min_others)s AND c.n - m.me > 0
-                        AND abs(r.rating - (c.total - m.me * r.rating)::float8 / NULLIF(c.n - m.me, 0))
-                            <= %(divergence)s)
-FROM {recent} r
-JOIN crowd c ON c.image_id = r.image_id
-JOIN (SELECT u.id AS rater_id, CASE WHEN e.user_id IS NULL THEN 1 ELSE 0 END AS me
-      FROM accounts_user u LEFT JOIN excluded e ON e.user_id = u.id) m ON m.rater_id = r.rater_id
-GROUP BY r.rater_id
+# Control answers, and each real rating against the mean of the image's other real ratings by
+# raters who are not excluded (the rater's own taken out of the image's totals when it is in them).
+_PART_STEPS = [
+    "CREATE UNIQUE INDEX ON trust_images (image_id)",
+    "ANALYZE trust_images",
+    "DELETE FROM aesthetics_trustratingfigures WHERE image_id IN (SELECT image_id FROM trust_images)",
+    """
+    INSERT INTO aesthetics_trustratingfigures (rating_id, image_id, rater_id, created_at, is_check, check_right,
+                                               consensus, agreed)
+    WITH excluded AS (
+        SELECT user_id FROM ratings_ratertrust WHERE excluded
+    ), left_out AS (
+        -- What the excluded raters put into the images' stored counters (few rows).
+        SELECT image_id, count(*) AS n, sum(rating) AS total FROM aesthetics_imagerating i
+        WHERE i.rater_id IN (SELECT user_id FROM excluded) AND i.image_id IN (SELECT image_id FROM trust_images)
+        GROUP BY image_id
+    ), crowd AS (
+        -- Per image, from the stored counters (exact: moved in each rating's transaction): the
+        -- ratings of raters who are not excluded. (A control image's ratings are all checks and
+        -- are never compared.)
+        SELECT s.id AS image_id, s.control_rating, s.rating_count - COALESCE(l.n, 0) AS n,
+               s.rating_sum - COALESCE(l.total, 0) AS total
+        FROM aesthetics_setimage s LEFT JOIN left_out l ON l.image_id = s.id
+        WHERE s.id IN (SELECT image_id FROM trust_images)
+    )
+    SELECT r.id, r.image_id, r.rater_id, r.created_at,
+           r.is_check AND c.control_rating IS NOT NULL,
+           r.is_check AND c.control_rating IS NOT NULL AND r.rating = c.control_rating,
+           NOT r.is_check AND c.n - m.me >= %(min_others)s AND c.n - m.me > 0,
+           NOT r.is_check AND c.n - m.me >= %(min_others)s AND c.n - m.me > 0
+               AND abs(r.rating - (c.total - m.me * r.rating)::float8 / NULLIF(c.n - m.me, 0)) <= %(divergence)s
+    FROM aesthetics_imagerating r
+    JOIN crowd c ON c.image_id = r.image_id
+    JOIN (SELECT u.id AS rater_id, CASE WHEN e.user_id IS NULL THEN 1 ELSE 0 END AS me
+          FROM accounts_user u LEFT JOIN excluded e ON e.user_id = u.id) m ON m.rater_id = r.rater_id
+    """,
+]
+
+_MOST = """SELECT COALESCE(max(n), 0) FROM (SELECT count(*) AS n FROM aesthetics_trustratingfigures
+    WHERE rater_id IN (SELECT user_id FROM trust_scope) GROUP BY rater_id) s"""
+
+# The parts of each rater's latest RECENT ratings (raters of this run: trust_scope); all of them
+# when nobody has more (no sort needed).
+_RECENT_WINDOWED = """(SELECT * FROM (
+    SELECT f.*, row_number() OVER (PARTITION BY rater_id ORDER BY created_at DESC) AS rank
+    FROM aesthetics_trustratingfigures f WHERE rater_id IN (SELECT user_id FROM trust_scope)) ranked
+    WHERE rank <= %(recent)s)"""
+_RECENT_ALL = """(SELECT * FROM aesthetics_trustratingfigures WHERE rater_id IN (SELECT user_id FROM trust_scope))"""
+
+_SUMS = """
+SELECT rater_id, count(*) FILTER (WHERE is_check), count(*) FILTER (WHERE check_right),
+       count(*) FILTER (WHERE consensus), count(*) FILTER (WHERE agreed)
+FROM {recent} r GROUP BY rater_id
 """
 
 
-def single_image_checks_all() -> dict[int, CheckTally]:
-    """`single_image_checks` for every rater of this run (trust_scope) at once, in one statement
-    (PostgreSQL): for ratings.services.trust_batch, which recomputes all of them together."""
+def single_image_checks_all(since=None) -> dict[int, CheckTally]:
+    """`single_image_checks` for every rater of this run (trust_scope) at once (PostgreSQL): for
+    ratings.services.trust_batch, which recomputes all of them together. Refreshes the stored
+    parts of the images whose crowd can have changed since `since` (all of them when None)."""
     from django.db import connection
 
     params = {
         "recent": RECENT,
         "divergence": settings.AESTHETICS_MAX_DIVERGENCE,
         "min_others": settings.RATINGS_CONSENSUS_MIN_OTHERS,
+        "since": since,
     }
     with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS trust_images")
+        for step in [_IMAGES_ALL if since is None else _IMAGES_CHANGED, *_PART_STEPS]:
+            cursor.execute(step, params)
         cursor.execute(_MOST)
         recent = _RECENT_WINDOWED if cursor.fetchone()[0] > RECENT else _RECENT_ALL
-        cursor.execute(_ALL.replace("{recent}", recent), params)
-        return {
-            rater_id: CheckTally(
-                checks=int(checks), checks_right=int(right), consensus=int(consensus), consensus_right=int(agreed)
-            )
-            for rater_id, checks, right, consensus, agreed in cursor.fetchall()
-        }
+        cursor.execute(_SUMS.replace("{recent}", recent), params)
+        rows = cursor.fetchall()
+        cursor.execute("DROP TABLE trust_images")
+    return {
+        rater_id: CheckTally(
+            checks=int(checks), checks_right=int(right), consensus=int(consensus), consensus_right=int(agreed)
+        )
+        for rater_id, checks, right, consensus, agreed in rows
+    }
 
 
 def single_image_digest() -> str:

@@ -189,6 +189,37 @@ class RaterTrust(models.Model):
         return max(0.0, min(cap, self.score))
 
 
+class TrustVoteFigures(models.Model):
+    """What one live vote adds to its rater's trust figures, as the latest recompute that
+    touched its pair found them (ratings.services.trust_batch). A vote's part depends only on
+    itself, its pair's check item and the counted crowd's votes on the same pair, so a run
+    recomputes the parts of the pairs that changed and sums the stored parts of the raters."""
+
+    vote = models.OneToOneField(Vote, on_delete=models.CASCADE, primary_key=True, related_name="trust_figures")
+    request_id = models.UUIDField(db_index=True)
+    rater_id = models.BigIntegerField()
+    created_at = models.DateTimeField()
+    arena = models.BooleanField()
+    seconds_to_vote = models.FloatField(null=True)
+    checks = models.SmallIntegerField()
+    checks_right = models.SmallIntegerField()
+    # Compared with a strict majority of at least RATINGS_CONSENSUS_MIN_OTHERS other counted votes.
+    consensus = models.BooleanField()
+    agreed = models.BooleanField()
+    # The side-taking observations of a decisive vote between two pipelines (else null).
+    left_pipeline_id = models.BigIntegerField(null=True)
+    right_pipeline_id = models.BigIntegerField(null=True)
+    picked_left = models.BooleanField(null=True)
+    chance_left = models.FloatField(null=True)
+    chance_right = models.FloatField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["rater_id", "-created_at"], name="trustvote_by_rater")]
+
+    def __str__(self) -> str:
+        return f"trust part of vote {self.vote_id}"
+
+
 class TrustRecompute(models.Model):
     """One run of the all-raters trust recompute (ratings.services.trust_runs): when it read
     the data, whether it recomputed everyone or only the raters whose inputs changed since the

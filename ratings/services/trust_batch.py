@@ -9,13 +9,17 @@ observations; the median seconds of the latest 200 timed arena votes; what regis
 rater is judged against the same crowd (the one-by-one loop let a rater recomputed early
 change the crowd of one recomputed later).
 
+How: what one vote adds to its rater's figures depends only on the vote, its pair's check
+item and the counted crowd's votes on that pair. Those parts are stored per vote
+(TrustVoteFigures); a run recomputes the parts of the pairs whose crowd can have changed and
+then sums the stored parts of the raters whose figures can have changed. A full run does that
+for every pair and rater; given `since` (ratings.services.trust_runs decides), only the pairs
+with votes made or undone since then or a voter who joined or left the crowd (`_PAIRS_CHANGED`),
+and the raters on those pairs (`_CHANGED`). Every statement after that reads the raters to
+recompute from the temporary table `trust_scope`, and so do the registered sources.
+
 The scores, flags and exclusions are written by one UPDATE; the staff override is read in
 that same statement, so an override set meanwhile is never undone.
-
-Scope: everyone, or (given `since`) only the raters whose figures can have changed since a
-previous run (`_CHANGED`: see ratings.services.trust_runs, which decides). Every statement
-reads the raters to recompute from the temporary table `trust_scope`, and so do the
-registered sources; the crowd they are judged against is always everyone's.
 """
 
 from __future__ import annotations
@@ -32,25 +36,32 @@ from scipy import stats
 from ..models import RaterTrust
 from . import trust
 
-# Apps above ratings register a function here (as with trust.trust_sources) that returns
-# {user id: CheckTally} for every rater in the temporary table trust_scope(user_id).
-trust_batch_sources: list[Callable[[], dict]] = []
+# Apps above ratings register a function here (as with trust.trust_sources) taking `since`
+# (None: a full run) that returns {user id: CheckTally} for every rater in the temporary table
+# trust_scope(user_id), refreshing whatever it stores per rating first.
+trust_batch_sources: list[Callable[[dt.datetime | None], dict]] = []
 # ... and the SQL of the raters whose figures their data may have changed since %(since)s:
 # new ratings, and ratings beside those of a rater who joined or left the crowd since
 # (temporary table trust_flipped(user_id)).
 trust_changed_sources: list[str] = []
 
 _TABLES = (
-    "trust_counted, trust_state, trust_flipped, trust_scope, trust_recent, trust_crowd, trust_top, "
-    "trust_pipeline, trust_vote"
+    "trust_counted, trust_state, trust_flipped, trust_pairs, trust_crowd, trust_top, trust_pipeline, "
+    "trust_scope, trust_recent"
 )
 
-_STEPS = [
+# The what-a-vote-says expression (trust.vote_winner: the better image's id, or tie / both_bad
+# as two fixed ids that no image has, so every answer compares as a uuid).
+_WINNER = """CASE v.choice WHEN 'left' THEN v.left_image_id WHEN 'right' THEN v.right_image_id
+                   WHEN 'tie' THEN '00000000-0000-0000-0000-000000000001'::uuid
+                   ELSE '00000000-0000-0000-0000-000000000002'::uuid END"""
+
+_CROWD_STEPS = [
     # Temporary tables of this session; dropped first as well as at commit, for a caller that
     # runs the recompute twice in one transaction.
     f"DROP TABLE IF EXISTS {_TABLES}",
-    # The window sorts and hash joins over every live vote stay in memory for this transaction
-    # (the default 4 MB spills them to disk: 16 s instead of about 1 s for 1 M votes).
+    # The sorts and hash joins over the votes stay in memory for this transaction (the default
+    # 4 MB spills them to disk: 16 s instead of about 1 s for 1 M votes).
     "SET LOCAL work_mem = '256MB'",
     # Raters whose votes make the consensus: not excluded and calibrated (calibrated_raters_filter).
     """
@@ -75,42 +86,30 @@ _STEPS = [
     SELECT s.user_id FROM trust_state s JOIN ratings_ratertrust t ON t.user_id = s.user_id
     WHERE s.counted <> t.crowd_counted OR s.excluded <> t.crowd_excluded
     """,
-    "-- scope",
-    "CREATE UNIQUE INDEX ON trust_scope (user_id)",
-    "ANALYZE trust_scope",
-    "-- most votes",
-    # Each rater's latest live votes, with what each says (trust.vote_winner: the better image's
-    # id, or tie / both_bad as two fixed ids that no image has, so every answer compares as a
-    # uuid) and its rank among their timed arena votes.
-    """
-    CREATE TEMP TABLE trust_recent ON COMMIT DROP AS  -- windowed
-    SELECT s.*, CASE WHEN s.timed THEN row_number() OVER (PARTITION BY s.rater_id, s.timed
-                                                         ORDER BY s.created_at DESC) END AS timed_rank
-    FROM (
-        SELECT v.rater_id, v.request_id, v.left_image_id AS left_id, v.right_image_id AS right_id,
-               v.left_image_id, v.right_image_id, v.choice, v.left_aesthetic, v.right_aesthetic, v.source,
-               v.seconds_to_vote, v.created_at,
-               CASE v.choice WHEN 'left' THEN v.left_image_id WHEN 'right' THEN v.right_image_id
-                             WHEN 'tie' THEN '00000000-0000-0000-0000-000000000001'::uuid
-                             ELSE '00000000-0000-0000-0000-000000000002'::uuid END AS winner,
-               (v.source = 'arena' AND COALESCE(v.seconds_to_vote, 0) <> 0) AS timed,
-               row_number() OVER (PARTITION BY v.rater_id ORDER BY v.created_at DESC) AS recent_rank
-        FROM ratings_vote v WHERE v.retracted_at IS NULL AND v.rater_id IN (SELECT user_id FROM trust_scope)
-    ) s
-    WHERE s.recent_rank <= %(recent)s
-    """,
-    "CREATE INDEX ON trust_recent (request_id)",
-    "ANALYZE trust_recent",
+]
+
+# The pairs whose votes' parts are recomputed: every voted pair ...
+_PAIRS_ALL = "CREATE TEMP TABLE trust_pairs ON COMMIT DROP AS SELECT DISTINCT request_id FROM ratings_vote"
+# ... or those whose crowd can have changed since %(since)s (an earlier run's start, less an
+# overlap for transactions that were still open then): a vote made or undone since, or a voter
+# who joined or left the crowd. (Check items' definitions and the settings are in trust_runs'
+# digest: a change there recomputes everything.)
+_PAIRS_CHANGED = """
+CREATE TEMP TABLE trust_pairs ON COMMIT DROP AS
+SELECT request_id FROM ratings_vote WHERE created_at >= %(since)s
+UNION SELECT request_id FROM ratings_vote WHERE retracted_at >= %(since)s
+UNION SELECT v.request_id FROM ratings_vote v JOIN trust_flipped f ON f.user_id = v.rater_id
+"""
+
+_PART_STEPS = [
+    "CREATE UNIQUE INDEX ON trust_pairs (request_id)",
+    "ANALYZE trust_pairs",
     # What the counted raters' live votes say, per pair.
     """
     CREATE TEMP TABLE trust_crowd ON COMMIT DROP AS
-    SELECT v.request_id,
-           CASE v.choice WHEN 'left' THEN v.left_image_id WHEN 'right' THEN v.right_image_id
-                         WHEN 'tie' THEN '00000000-0000-0000-0000-000000000001'::uuid
-                         ELSE '00000000-0000-0000-0000-000000000002'::uuid END AS winner,
-           count(*) AS n
+    SELECT v.request_id, {winner} AS winner, count(*) AS n
     FROM ratings_vote v JOIN trust_counted c ON c.user_id = v.rater_id
-    WHERE v.retracted_at IS NULL AND v.request_id IN (SELECT request_id FROM trust_recent) GROUP BY 1, 2
+    WHERE v.retracted_at IS NULL AND v.request_id IN (SELECT request_id FROM trust_pairs) GROUP BY 1, 2
     """,
     "CREATE INDEX ON trust_crowd (request_id, winner)",
     "ANALYZE trust_crowd",
@@ -126,77 +125,75 @@ _STEPS = [
     """,
     "CREATE UNIQUE INDEX ON trust_top (request_id)",
     "ANALYZE trust_top",
-    # Which pipeline made each image of a voted pair: one join of images and jobs, not two per vote.
+    # Which pipeline made each image of those pairs: one join of images and jobs, not two per vote.
     """
     CREATE TEMP TABLE trust_pipeline ON COMMIT DROP AS
     SELECT i.id AS image_id, j.pipeline_id FROM generation_image i JOIN generation_job j ON j.id = i.job_id
-    WHERE i.request_id IN (SELECT request_id FROM trust_recent)
+    WHERE i.request_id IN (SELECT request_id FROM trust_pairs)
     """,
     "CREATE UNIQUE INDEX ON trust_pipeline (image_id)",
     "ANALYZE trust_pipeline",
-    # One row per recent vote with everything the figures need.
+    "DELETE FROM ratings_trustvotefigures WHERE request_id IN (SELECT request_id FROM trust_pairs)",
+    # One row per live vote of those pairs: what it adds to its rater's figures.
     """
-    CREATE TEMP TABLE trust_vote ON COMMIT DROP AS
-    SELECT r.rater_id, r.winner, r.choice, r.source, r.seconds_to_vote, r.timed_rank, r.left_id, r.right_id,
-           lp.pipeline_id AS left_pipeline, rp.pipeline_id AS right_pipeline,
-           COALESCE(t.total, 0) - m.me AS others,
-           CASE WHEN 2 * (t.n1 - CASE WHEN m.me = 1 AND r.winner = t.w1 THEN 1 ELSE 0 END) > t.total - m.me
-                THEN t.w1
-                WHEN 2 * (t.n2 - CASE WHEN m.me = 1 AND r.winner = t.w2 THEN 1 ELSE 0 END) > t.total - m.me
-                THEN t.w2 END AS majority,
-           COALESCE(cl.n, 0) - CASE WHEN m.me = 1 AND r.winner = r.left_id THEN 1 ELSE 0 END AS others_left,
-           COALESCE(cr.n, 0) - CASE WHEN m.me = 1 AND r.winner = r.right_id THEN 1 ELSE 0 END AS others_right,
-           (CASE WHEN g.request_id IS NULL THEN 0 ELSE 1 END
-            + CASE WHEN lc.image_id IS NULL THEN 0 ELSE 1 END
-            + CASE WHEN rc.image_id IS NULL THEN 0 ELSE 1 END) AS checks,
-           (CASE WHEN g.request_id IS NOT NULL AND r.winner = g.expected THEN 1 ELSE 0 END
-            + CASE WHEN lc.image_id IS NOT NULL AND r.left_aesthetic = lc.expected_aesthetic THEN 1 ELSE 0 END
-            + CASE WHEN rc.image_id IS NOT NULL AND r.right_aesthetic = rc.expected_aesthetic THEN 1 ELSE 0 END)
-               AS checks_right
-    FROM trust_recent r
-    JOIN (SELECT u.id AS rater_id, CASE WHEN c.user_id IS NULL THEN 0 ELSE 1 END AS me
-          FROM accounts_user u LEFT JOIN trust_counted c ON c.user_id = u.id) m ON m.rater_id = r.rater_id
-    LEFT JOIN trust_top t ON t.request_id = r.request_id
-    LEFT JOIN trust_crowd cl ON cl.request_id = r.request_id AND cl.winner = r.left_id
-    LEFT JOIN trust_crowd cr ON cr.request_id = r.request_id AND cr.winner = r.right_id
-    LEFT JOIN trust_pipeline lp ON lp.image_id = r.left_image_id
-    LEFT JOIN trust_pipeline rp ON rp.image_id = r.right_image_id
-    LEFT JOIN (
-        SELECT g.request_id,
-               CASE g.expected_choice
-                   WHEN 'left' THEN (SELECT i.id FROM generation_job j JOIN generation_image i ON i.job_id = j.id
-                                     WHERE j.request_id = g.request_id AND j.position = 0)
-                   WHEN 'right' THEN (SELECT i.id FROM generation_job j JOIN generation_image i ON i.job_id = j.id
-                                      WHERE j.request_id = g.request_id AND j.position = 1)
-                   WHEN 'tie' THEN '00000000-0000-0000-0000-000000000001'::uuid
-                   ELSE '00000000-0000-0000-0000-000000000002'::uuid END AS expected
-        FROM ratings_goldpair g WHERE g.active
-    ) g ON g.request_id = r.request_id
-    LEFT JOIN ratings_controlimage lc ON lc.image_id = r.left_image_id AND lc.active
-    LEFT JOIN ratings_controlimage rc ON rc.image_id = r.right_image_id AND rc.active
+    INSERT INTO ratings_trustvotefigures (vote_id, request_id, rater_id, created_at, arena, seconds_to_vote,
+        checks, checks_right, consensus, agreed, left_pipeline_id, right_pipeline_id, picked_left, chance_left,
+        chance_right)
+    SELECT r.id, r.request_id, r.rater_id, r.created_at, r.source = 'arena', r.seconds_to_vote,
+           r.checks, r.checks_right, r.others >= %(min_others)s AND r.majority IS NOT NULL,
+           r.others >= %(min_others)s AND r.majority IS NOT NULL AND r.majority = r.winner,
+           CASE WHEN r.decisive THEN r.left_pipeline END, CASE WHEN r.decisive THEN r.right_pipeline END,
+           CASE WHEN r.decisive THEN r.winner = r.left_image_id END,
+           CASE WHEN r.decisive THEN (r.others_left + CASE WHEN r.winner = r.left_image_id THEN 1 ELSE 0 END)::float8
+                                     / (r.others + 1) END,
+           CASE WHEN r.decisive THEN (r.others_right + CASE WHEN r.winner = r.right_image_id THEN 1 ELSE 0 END)::float8
+                                     / (r.others + 1) END
+    FROM (
+        SELECT v.*, w.winner, lp.pipeline_id AS left_pipeline, rp.pipeline_id AS right_pipeline,
+               COALESCE(t.total, 0) - m.me AS others,
+               CASE WHEN 2 * (t.n1 - CASE WHEN m.me = 1 AND w.winner = t.w1 THEN 1 ELSE 0 END) > t.total - m.me
+                    THEN t.w1
+                    WHEN 2 * (t.n2 - CASE WHEN m.me = 1 AND w.winner = t.w2 THEN 1 ELSE 0 END) > t.total - m.me
+                    THEN t.w2 END AS majority,
+               COALESCE(cl.n, 0) - CASE WHEN m.me = 1 AND w.winner = v.left_image_id THEN 1 ELSE 0 END AS others_left,
+               COALESCE(cr.n, 0) - CASE WHEN m.me = 1 AND w.winner = v.right_image_id THEN 1 ELSE 0 END
+                   AS others_right,
+               COALESCE(t.total, 0) - m.me >= %(min_others)s AND v.choice IN ('left', 'right')
+                   AND lp.pipeline_id IS NOT NULL AND rp.pipeline_id IS NOT NULL
+                   AND lp.pipeline_id <> rp.pipeline_id AS decisive,
+               (CASE WHEN g.request_id IS NULL THEN 0 ELSE 1 END
+                + CASE WHEN lc.image_id IS NULL THEN 0 ELSE 1 END
+                + CASE WHEN rc.image_id IS NULL THEN 0 ELSE 1 END) AS checks,
+               (CASE WHEN g.request_id IS NOT NULL AND w.winner = g.expected THEN 1 ELSE 0 END
+                + CASE WHEN lc.image_id IS NOT NULL AND v.left_aesthetic = lc.expected_aesthetic THEN 1 ELSE 0 END
+                + CASE WHEN rc.image_id IS NOT NULL AND v.right_aesthetic = rc.expected_aesthetic THEN 1 ELSE 0 END)
+                   AS checks_right
+        FROM ratings_vote v
+        CROSS JOIN LATERAL (SELECT {winner} AS winner) w
+        JOIN (SELECT u.id AS rater_id, CASE WHEN c.user_id IS NULL THEN 0 ELSE 1 END AS me
+              FROM accounts_user u LEFT JOIN trust_counted c ON c.user_id = u.id) m ON m.rater_id = v.rater_id
+        LEFT JOIN trust_top t ON t.request_id = v.request_id
+        LEFT JOIN trust_crowd cl ON cl.request_id = v.request_id AND cl.winner = v.left_image_id
+        LEFT JOIN trust_crowd cr ON cr.request_id = v.request_id AND cr.winner = v.right_image_id
+        LEFT JOIN trust_pipeline lp ON lp.image_id = v.left_image_id
+        LEFT JOIN trust_pipeline rp ON rp.image_id = v.right_image_id
+        LEFT JOIN (
+            SELECT g.request_id,
+                   CASE g.expected_choice
+                       WHEN 'left' THEN (SELECT i.id FROM generation_job j JOIN generation_image i ON i.job_id = j.id
+                                         WHERE j.request_id = g.request_id AND j.position = 0)
+                       WHEN 'right' THEN (SELECT i.id FROM generation_job j JOIN generation_image i ON i.job_id = j.id
+                                          WHERE j.request_id = g.request_id AND j.position = 1)
+                       WHEN 'tie' THEN '00000000-0000-0000-0000-000000000001'::uuid
+                       ELSE '00000000-0000-0000-0000-000000000002'::uuid END AS expected
+            FROM ratings_goldpair g WHERE g.active
+        ) g ON g.request_id = v.request_id
+        LEFT JOIN ratings_controlimage lc ON lc.image_id = v.left_image_id AND lc.active
+        LEFT JOIN ratings_controlimage rc ON rc.image_id = v.right_image_id AND rc.active
+        WHERE v.retracted_at IS NULL AND v.request_id IN (SELECT request_id FROM trust_pairs)
+    ) r
     """,
 ]
-
-# Without anyone past the cut-offs every live vote is recent and every timed vote counts: the
-# same rows as the windowed statement, without sorting a million votes.
-_RECENT_PLAIN = """
-CREATE TEMP TABLE trust_recent ON COMMIT DROP AS
-SELECT v.rater_id, v.request_id, v.left_image_id AS left_id, v.right_image_id AS right_id,
-       v.left_image_id, v.right_image_id, v.choice, v.left_aesthetic, v.right_aesthetic, v.source,
-       v.seconds_to_vote, v.created_at,
-       CASE v.choice WHEN 'left' THEN v.left_image_id WHEN 'right' THEN v.right_image_id
-                     WHEN 'tie' THEN '00000000-0000-0000-0000-000000000001'::uuid
-                     ELSE '00000000-0000-0000-0000-000000000002'::uuid END AS winner,
-       CASE WHEN v.source = 'arena' AND COALESCE(v.seconds_to_vote, 0) <> 0 THEN 1 END AS timed_rank
-FROM ratings_vote v WHERE v.retracted_at IS NULL AND v.rater_id IN (SELECT user_id FROM trust_scope)
-"""
-
-_MOST_VOTES = """
-SELECT COALESCE(max(n), 0), COALESCE(max(timed), 0) FROM (
-    SELECT count(*) AS n, count(*) FILTER (WHERE source = 'arena' AND COALESCE(seconds_to_vote, 0) <> 0) AS timed
-    FROM ratings_vote WHERE retracted_at IS NULL AND rater_id IN (SELECT user_id FROM trust_scope) GROUP BY rater_id
-) s
-"""
 
 # Everyone: whoever has voted or has a trust row.
 _EVERYONE = """
@@ -205,25 +202,71 @@ SELECT DISTINCT rater_id AS user_id FROM ratings_vote
 UNION SELECT user_id FROM ratings_ratertrust
 """
 
-# The raters whose figures can have changed since %(since)s (an earlier run's start, less an
-# overlap for transactions that were still open then): whoever voted or undid a vote since, and
-# everyone else on those pairs (the consensus moved); everyone on the pairs of a rater who
-# joined or left the crowd; whoever joined or left it; accounts that stopped being young; trust
-# rows never computed; and what the registered sources name. (Check items' definitions, the
-# settings and time-based rules are in trust_runs' digest: a change there recomputes everyone.)
+# The raters whose figures can have changed since %(since)s: everyone on the pairs recomputed
+# (their parts, or their own votes, changed); whoever joined or left the crowd; accounts that
+# stopped being young; trust rows never computed; and what the registered sources name.
 _CHANGED = """
 CREATE TEMP TABLE trust_scope ON COMMIT DROP AS
-WITH touched AS (
-    SELECT request_id FROM ratings_vote WHERE created_at >= %(since)s
-    UNION SELECT request_id FROM ratings_vote WHERE retracted_at >= %(since)s
-    UNION SELECT v.request_id FROM ratings_vote v JOIN trust_flipped f ON f.user_id = v.rater_id
-)
-SELECT rater_id AS user_id FROM ratings_vote WHERE request_id IN (SELECT request_id FROM touched)
+SELECT rater_id AS user_id FROM ratings_vote WHERE request_id IN (SELECT request_id FROM trust_pairs)
 UNION SELECT user_id FROM trust_flipped
 UNION SELECT id FROM accounts_user WHERE date_joined > %(young_from)s AND date_joined <= %(young_to)s
 UNION SELECT user_id FROM ratings_ratertrust WHERE account_age_days IS NULL
 {sources}
 """
+
+_SCOPE_STEPS = [
+    "CREATE UNIQUE INDEX ON trust_scope (user_id)",
+    "ANALYZE trust_scope",
+]
+
+_MOST_VOTES = """
+SELECT COALESCE(max(n), 0), COALESCE(max(timed), 0) FROM (
+    SELECT count(*) AS n, count(*) FILTER (WHERE arena AND COALESCE(seconds_to_vote, 0) <> 0) AS timed
+    FROM ratings_trustvotefigures WHERE rater_id IN (SELECT user_id FROM trust_scope) GROUP BY rater_id
+) s
+"""
+
+# Each rater's parts of their latest live votes, and each part's rank among their timed arena votes.
+_RECENT_WINDOWED = """
+CREATE TEMP TABLE trust_recent ON COMMIT DROP AS
+SELECT s.*, CASE WHEN s.timed THEN row_number() OVER (PARTITION BY s.rater_id, s.timed
+                                                     ORDER BY s.created_at DESC) END AS timed_rank
+FROM (
+    SELECT f.*, (f.arena AND COALESCE(f.seconds_to_vote, 0) <> 0) AS timed,
+           row_number() OVER (PARTITION BY f.rater_id ORDER BY f.created_at DESC) AS recent_rank
+    FROM ratings_trustvotefigures f WHERE f.rater_id IN (SELECT user_id FROM trust_scope)
+) s
+WHERE s.recent_rank <= %(recent)s
+"""
+# Without anyone past the cut-offs every part counts: the same rows, without sorting.
+_RECENT_PLAIN = """
+CREATE TEMP TABLE trust_recent ON COMMIT DROP AS
+SELECT f.*, CASE WHEN f.arena AND COALESCE(f.seconds_to_vote, 0) <> 0 THEN 1 END AS timed_rank
+FROM ratings_trustvotefigures f WHERE f.rater_id IN (SELECT user_id FROM trust_scope)
+"""
+
+_PER_RATER = """
+SELECT rater_id, sum(checks), sum(checks_right), count(*) FILTER (WHERE consensus), count(*) FILTER (WHERE agreed),
+       count(*) FILTER (WHERE arena),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_vote) FILTER (WHERE timed_rank <= %(timed)s)
+FROM trust_recent GROUP BY rater_id
+"""
+
+# The side-taking observations (trust.side_taking), summed per rater and pipeline: both
+# pipelines' side of each decisive vote on a pair with enough other counted votes.
+_PER_PIPELINE = """
+WITH observation AS (
+    SELECT rater_id, left_pipeline_id AS pipeline_id, picked_left AS picked, chance_left AS chance
+    FROM trust_recent WHERE left_pipeline_id IS NOT NULL
+    UNION ALL
+    SELECT rater_id, right_pipeline_id, NOT picked_left, chance_right
+    FROM trust_recent WHERE right_pipeline_id IS NOT NULL
+)
+SELECT rater_id, pipeline_id, count(*), count(*) FILTER (WHERE picked), sum(chance)
+FROM observation GROUP BY rater_id, pipeline_id ORDER BY rater_id, pipeline_id
+"""
+
+_RATERS = "SELECT u.id, u.date_joined FROM accounts_user u JOIN trust_scope s ON s.user_id = u.id"
 
 # Everyone else's age moves on too (their score cannot: an account that stopped being young is
 # in the scope).
@@ -237,37 +280,6 @@ _REMEMBER_STATE = """
 UPDATE ratings_ratertrust t SET crowd_counted = s.counted, crowd_excluded = s.excluded
 FROM trust_state s WHERE s.user_id = t.user_id AND (t.crowd_counted <> s.counted OR t.crowd_excluded <> s.excluded)
 """
-
-_PER_RATER = """
-SELECT rater_id, sum(checks), sum(checks_right),
-       count(*) FILTER (WHERE others >= %(min_others)s AND majority IS NOT NULL),
-       count(*) FILTER (WHERE others >= %(min_others)s AND majority IS NOT NULL AND majority = winner),
-       count(*) FILTER (WHERE source = 'arena'),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_vote) FILTER (WHERE timed_rank <= %(timed)s)
-FROM trust_vote GROUP BY rater_id
-"""
-
-# The side-taking observations (trust.side_taking), summed per rater and pipeline: both
-# pipelines' side of each decisive vote on a pair with enough other counted votes.
-_PER_PIPELINE = """
-WITH decisive AS (
-    SELECT * FROM trust_vote
-    WHERE others >= %(min_others)s AND choice IN ('left', 'right')
-      AND left_pipeline IS NOT NULL AND right_pipeline IS NOT NULL AND left_pipeline <> right_pipeline
-), observation AS (
-    SELECT rater_id, left_pipeline AS pipeline_id, (winner = left_id) AS picked,
-           (others_left + CASE WHEN winner = left_id THEN 1 ELSE 0 END)::float8 / (others + 1) AS chance
-    FROM decisive
-    UNION ALL
-    SELECT rater_id, right_pipeline, (winner = right_id),
-           (others_right + CASE WHEN winner = right_id THEN 1 ELSE 0 END)::float8 / (others + 1)
-    FROM decisive
-)
-SELECT rater_id, pipeline_id, count(*), count(*) FILTER (WHERE picked), sum(chance)
-FROM observation GROUP BY rater_id, pipeline_id ORDER BY rater_id, pipeline_id
-"""
-
-_RATERS = "SELECT u.id, u.date_joined FROM accounts_user u JOIN trust_scope s ON s.user_id = u.id"
 
 _WRITE = """
 UPDATE ratings_ratertrust t SET
@@ -339,8 +351,9 @@ def _side_taking_all(rows: list[tuple]) -> dict[int, dict]:
 
 def trust_figures_all(*, now: dt.datetime, since: dt.datetime | None = None) -> dict[int, dict]:
     """{user id: the figures trust._trust_figures gives} for every rater who has voted or has a
-    trust row, or (given `since`) for those whose figures can have changed since then. Call it
-    inside a transaction; its temporary tables stay until `trust_tables_drop` or the commit."""
+    trust row, or (given `since`) for those whose figures can have changed since then, after
+    refreshing the stored per-vote parts those figures are summed from. Call it inside a
+    transaction; its temporary tables stay until `trust_tables_drop` or the commit."""
     params = {
         "no_calibration": settings.RATINGS_CALIBRATION_CHECKS <= 0,
         "checks": settings.RATINGS_CALIBRATION_CHECKS,
@@ -353,29 +366,25 @@ def trust_figures_all(*, now: dt.datetime, since: dt.datetime | None = None) -> 
         "young_from": since - dt.timedelta(days=settings.RATINGS_TRUST_YOUNG_ACCOUNT_DAYS) if since else None,
         "young_to": now - dt.timedelta(days=settings.RATINGS_TRUST_YOUNG_ACCOUNT_DAYS),
     }
-    scope = _EVERYONE
-    if since is not None:
-        scope = _CHANGED.replace("{sources}", "".join(f"UNION ({sql})\n" for sql in trust_changed_sources))
+    if since is None:
+        pairs, scope = _PAIRS_ALL, _EVERYONE
+    else:
+        sources = "".join(f"UNION ({sql})\n" for sql in trust_changed_sources)
+        pairs, scope = _PAIRS_CHANGED, _CHANGED.replace("{sources}", sources)
     with connection.cursor() as cursor:
-        windowed = False
-        for step in _STEPS:
-            if step == "-- scope":
-                step = scope
-            elif step == "-- most votes":
-                cursor.execute(_MOST_VOTES)
-                most, most_timed = cursor.fetchone()
-                windowed = most > trust.RECENT_VOTES or most_timed > trust.TIMED_VOTES
-                continue
-            elif "-- windowed" in step and not windowed:
-                step = _RECENT_PLAIN
-            cursor.execute(step, params)
+        for step in [*_CROWD_STEPS, pairs, *_PART_STEPS, scope, *_SCOPE_STEPS]:
+            cursor.execute(step.replace("{winner}", _WINNER), params)
+        cursor.execute(_MOST_VOTES)
+        most, most_timed = cursor.fetchone()
+        windowed = most > trust.RECENT_VOTES or most_timed > trust.TIMED_VOTES
+        cursor.execute(_RECENT_WINDOWED if windowed else _RECENT_PLAIN, params)
         cursor.execute(_RATERS)
         raters = cursor.fetchall()
         cursor.execute(_PER_RATER, params)
         per_rater = {row[0]: row[1:] for row in cursor.fetchall()}
         cursor.execute(_PER_PIPELINE, params)
         bias = _side_taking_all(cursor.fetchall())
-    extra = [source() for source in trust_batch_sources]
+    extra = [source(since) for source in trust_batch_sources]
     figures = {}
     for user_id, date_joined in raters:
         checks, right, consensus, agreed, arena, median = per_rater.get(user_id, (0, 0, 0, 0, 0, None))

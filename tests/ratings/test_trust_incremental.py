@@ -31,10 +31,11 @@ pytestmark = pytest.mark.django_db
 
 
 def full_figures(now: dt.datetime) -> dict[int, dict]:
-    """What a full run would store for everyone now (nothing written)."""
+    """What a full run would store for everyone now (its writes rolled back)."""
     with transaction.atomic():
         figures = trust_figures_all(now=now)
         trust_tables_drop()
+        transaction.set_rollback(True)
     overrides = dict(RaterTrust.objects.values_list("user_id", "override"))
     for user_id, row in figures.items():
         row["score"] = trust_score(row)
@@ -92,7 +93,7 @@ def test_each_incremental_run_leaves_everyone_as_a_full_run_would(settings):
     # Round 1: one new vote and one new single-image rating: only the raters beside them move.
     now = start + dt.timedelta(hours=2)
     voted = {v.request_id for v in Vote.objects.filter(rater=raters[2])}
-    unvoted = [r for r in Vote.objects.values_list("request_id", flat=True).distinct() if r not in voted]
+    unvoted = sorted({r for r in Vote.objects.values_list("request_id", flat=True) if r not in voted})
     vote(unvoted[0], raters[2], now - dt.timedelta(minutes=40), rng)
     image = SetImage.objects.filter(control_rating__isnull=True).order_by("rating_count").first()
     rate(image, raters[2], 3, now - dt.timedelta(minutes=25))
@@ -125,7 +126,8 @@ def test_each_incremental_run_leaves_everyone_as_a_full_run_would(settings):
     # beside those raters), the block lifted, and one more vote.
     now += dt.timedelta(hours=2)
     rater_trust_set_override(user=blocked, override=RaterTrust.Override.NONE)
-    vote(unvoted[4], raters[9], now - dt.timedelta(minutes=45), rng)
+    theirs = set(Vote.objects.filter(rater=raters[9], retracted_at__isnull=True).values_list("request_id", flat=True))
+    vote(next(r for r in sorted(unvoted) if r not in theirs), raters[9], now - dt.timedelta(minutes=45), rng)
     expected = full_figures(now)
     rater_trust_recompute_changed(now=now)
     assert TrustRecompute.objects.first().full is False
