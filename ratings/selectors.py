@@ -178,6 +178,16 @@ def arena_pool(*, rater: User, now: dt.datetime | None = None) -> QuerySet[Gener
     )
 
 
+def owner_judged() -> Q:
+    """Pairs (a Q on GenerationRequest) whose requester's verdict is in. Registered with
+    generation.selectors.judged_conditions: the status names a pair's workers to its requester
+    only from then on."""
+    owner_voted = Vote.objects.filter(
+        request=OuterRef("pk"), rater=OuterRef("user"), source=Vote.Source.OWNER, retracted_at__isnull=True
+    )
+    return Q(Exists(owner_voted))
+
+
 # Apps above ratings (imports point down) register here, in AppConfig.ready(), a function
 # returning a Q on GenerationRequest that holds only when they no longer have the pair's
 # images judged (aesthetics: its images are not waiting for single-image ratings).
@@ -192,11 +202,8 @@ def arena_retired_filter() -> Q:
     RATINGS_ARENA_RETIRE_DAYS passed), its owner's verdict in (the owner may judge their pair
     at any time until then), no arena assignment left unanswered (a rater holding one could
     still vote on it), and what the registered `retired_conditions` require."""
-    owner_voted = Vote.objects.filter(
-        request=OuterRef("pk"), rater=OuterRef("user"), source=Vote.Source.OWNER, retracted_at__isnull=True
-    )
     open_assignment = PairAssignment.objects.filter(request=OuterRef("pk"), answered_at__isnull=True)
-    rule = Q(arena_retired_at__isnull=False, arena_pool=False) & Q(Exists(owner_voted)) & ~Q(Exists(open_assignment))
+    rule = Q(arena_retired_at__isnull=False, arena_pool=False) & owner_judged() & ~Q(Exists(open_assignment))
     for condition in retired_conditions:
         rule &= condition()
     return rule
