@@ -135,6 +135,15 @@ def rater_last_answer_at(*, rater: User) -> dt.datetime | None:
     )
 
 
+def served_by_workers_of(*, rater: User) -> Exists:
+    """Pairs (an Exists on GenerationRequest) any of whose jobs a worker the rater owns served.
+
+    Its owner could read each job's recipe, so they know which image is which: not blind, so
+    never theirs to judge in the arena. A NOT EXISTS probe of the pair's jobs by request id
+    (their index), checked on the few rows the arena's seek walks past."""
+    return Exists(Job.objects.filter(request=OuterRef("pk"), worker__owner_id=rater.pk))
+
+
 def arena_pool(*, rater: User, now: dt.datetime | None = None) -> QuerySet[GenerationRequest]:
     """Pairs the arena may serve this rater: shared, finished pairs of other people's
     requests, none of whose images a moderator hid, that the rater has not judged, skipped,
@@ -168,6 +177,7 @@ def arena_pool(*, rater: User, now: dt.datetime | None = None) -> QuerySet[Gener
             model__compare_pipelines=True,
         )
         .exclude(user=rater)
+        .exclude(served_by_workers_of(rater=rater))
         .exclude(pk__in=judged)
         .exclude(pk__in=seen)
         .exclude(pk__in=hidden_pair_requests())
