@@ -91,8 +91,9 @@ def jobs_reprioritize(*, user_id: int) -> int:
             # One recompute per user at a time, each reading the balance after taking the lock:
             # two at once could otherwise write in the opposite order of their reads, the
             # older balance last. Only these recomputes take it, so it waits on nothing else.
+            # (The key's second half is an int4: ids past it share a lock, which only queues them.)
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(hashtext('job-priority'), %s)", [user_id])
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext('job-priority'), %s)", [user_id % 2**31])
         balance = Account.objects.filter(user_id=user_id, hot=False).values_list("balance", flat=True).first()
         if balance is None:
             return 0  # no cold account (the anonymous user, or nobody yet): nothing follows it
