@@ -70,6 +70,15 @@ def is_staff(request: Request) -> bool:
     return bool(request.user is not None and request.user.is_staff)
 
 
+def status_of(request: Request, found: GenerationRequest) -> dict[str, Any]:
+    """The status answer as this caller may see it (staff, or the apikey's user: who a
+    comparison pair's workers are named to, see selectors.workers_named)."""
+    viewer_id = request.user.pk if request.user is not None else None
+    return selectors.request_status(
+        request=found, base_url=base_url(request), staff=is_staff(request), viewer_id=viewer_id
+    )
+
+
 def base_url(request: Request) -> str:
     return request.build_absolute_uri("/").rstrip("/")
 
@@ -168,8 +177,7 @@ class GenerateStatusApi(APIView):
         },
     )
     def get(self, request: Request, request_id: str) -> Response:
-        found = request_or_404(request_id)
-        return Response(selectors.request_status(request=found, base_url=base_url(request), staff=is_staff(request)))
+        return Response(status_of(request, request_or_404(request_id)))
 
     @extend_schema(
         operation_id="generate_cancel",
@@ -197,9 +205,7 @@ class GenerateStatusApi(APIView):
             raise as_horde_error(exc) from None
         # The AI Horde's status answer, nothing added (strict clients refuse extra fields);
         # what the cancel refunded is in the ledger, on the kudos page and the request page.
-        return Response(
-            selectors.request_status(request=cancellation.request, base_url=base_url(request), staff=is_staff(request))
-        )
+        return Response(status_of(request, cancellation.request))
 
 
 class GeneratePopApi(APIView):

@@ -13,3 +13,10 @@ class GenerationConfig(AppConfig):
         from .metrics import queue_metrics
 
         metrics_register(queue_metrics)
+        # Waiting jobs' priority follows their requester's balance; the ledger (below this app)
+        # says when one moved.
+        from kudos.signals import balance_changed
+
+        from .services.priority import on_balance_changed
+
+        balance_changed.connect(on_balance_changed, dispatch_uid="generation.job-priority")

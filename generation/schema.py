@@ -46,11 +46,15 @@ class GenerationStableSerializer(serializers.Serializer):
     img = serializers.CharField(help_text="The image's URL, or the base64 webp when the request asked r2=false.")
     seed = serializers.CharField()
     id = serializers.CharField(
-        help_text="The generation id: the job id the worker popped and submitted (the rate endpoint takes it)."
+        help_text="The generation id: the job id the worker popped and submitted; for a comparison pair the "
+        "image id (the rate endpoint takes either)."
     )
     censored = serializers.BooleanField()
-    worker_id = serializers.CharField()
-    worker_name = serializers.CharField()
+    worker_id = serializers.CharField(
+        help_text="The worker that made it. A comparison pair names its workers only to its requester after "
+        "their verdict (and to staff); to anyone else both images say the nil UUID."
+    )
+    worker_name = serializers.CharField(help_text="Empty where worker_id is the nil UUID.")
     model = serializers.CharField()
     state = serializers.ChoiceField(choices=["ok", "censored"])
     gen_metadata = serializers.ListField(child=serializers.DictField(), max_length=0)

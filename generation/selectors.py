@@ -8,6 +8,7 @@ of the queue ahead; plus a cached speed figure per model.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -184,20 +185,60 @@ def request_images(*, request: GenerationRequest) -> QuerySet[Image]:
     )
 
 
-def request_generations(*, request: GenerationRequest, base_url: str = "", staff: bool = False) -> list[dict[str, Any]]:
+# Apps above generation (imports point down) register here, in AppConfig.ready(), a function
+# returning a Q on GenerationRequest that holds once its requester has judged the pair (ratings:
+# their live verdict). With none registered no pair counts as judged: blindness fails closed.
+judged_conditions: list[Callable[[], Q]] = []
+
+# What a comparison pair's generations say of their worker while it must be judged blind: the
+# same for both images, and nobody's (the nil UUID is no worker's id, uuid4 never draws it; no
+# worker can register an empty name), so which worker served which image tells no pipeline.
+UNNAMED_WORKER_ID = "00000000-0000-0000-0000-000000000000"
+UNNAMED_WORKER_NAME = ""
+
+
+def pair_judged_by_requester(*, request: GenerationRequest) -> bool:
+    if not judged_conditions:
+        return False
+    rule = Q()
+    for condition in judged_conditions:
+        rule &= condition()
+    return GenerationRequest.objects.filter(pk=request.pk).filter(rule).exists()
+
+
+def workers_named(*, request: GenerationRequest, viewer_id: int | None, staff: bool = False) -> bool:
+    """Whether this viewer may be told which worker made each image of the request.
+
+    Always for a plain request. For a comparison pair only to staff, and to its requester once
+    they judged it (their reveal names the pipelines then). Nobody else, even after that
+    verdict: the pair stays in the arena, and a rater who found its request id would learn
+    which image each worker made (a worker that loaded one pipeline names it)."""
+    if not request.model.compare_pipelines or staff:
+        return True
+    return viewer_id is not None and viewer_id == request.user_id and pair_judged_by_requester(request=request)
+
+
+def request_generations(
+    *, request: GenerationRequest, base_url: str = "", staff: bool = False, viewer_id: int | None = None
+) -> list[dict[str, Any]]:
     """The AI Horde status `generations[]`, in the order shown (Job.position).
 
     `img` is a URL (absolute when `base_url` is given) unless the request
     asked for r2=false, when it is the base64 webp, as on the AI Horde.
     A comparison pair shows both images or none while it runs: the image done first
     came from the faster pipeline, which would tell the judge which is which.
+    A comparison pair's images are named by their image ids (as in the arena and on the
+    judge page; rate takes them), never the job ids the worker popped, and name their
+    worker only where `workers_named` allows (`viewer_id`: the apikey's user, if any).
     An image a moderator hid answers no image (`img` "", censored) except to staff, who get
     its admin URL: its public URL no longer works.
     """
     out: list[dict[str, Any]] = []
     running = (GenerationRequest.Status.WAITING, GenerationRequest.Status.PROCESSING)
-    if request.model.compare_pipelines and request.status in running:
+    pair = request.model.compare_pipelines
+    if pair and request.status in running:
         return out
+    named = workers_named(request=request, viewer_id=viewer_id, staff=staff)
     for image in request_images(request=request):
         hidden = image.hidden_at is not None
         if hidden:
@@ -207,16 +248,22 @@ def request_generations(*, request: GenerationRequest, base_url: str = "", staff
         else:
             with default_storage.open(image.file.name, "rb") as handle:
                 img = base64.b64encode(handle.read()).decode()
+        if named:
+            worker_id = str(image.worker_id) if image.worker_id else ""
+            worker_name = image.worker.name if image.worker else ""
+        else:
+            worker_id, worker_name = UNNAMED_WORKER_ID, UNNAMED_WORKER_NAME
         out.append(
             {
                 "img": img,
                 "seed": str(image.seed),
-                # The job's id: the one a worker popped and submitted, as on the AI Horde, where
-                # one id follows a generation from pop to status to rate (rate takes either).
-                "id": str(image.job_id),
+                # Elsewhere the job's id: the one a worker popped and submitted, as on the AI Horde,
+                # where one id follows a generation from pop to status to rate (rate takes either).
+                # A pair's image id instead: a job id is known to the worker that served it.
+                "id": str(image.id) if pair else str(image.job_id),
                 "censored": image.censored or hidden,
-                "worker_id": str(image.worker_id) if image.worker_id else "",
-                "worker_name": image.worker.name if image.worker else "",
+                "worker_id": worker_id,
+                "worker_name": worker_name,
                 "model": image.job.model.name,
                 "state": "censored" if image.censored or hidden else "ok",
                 "gen_metadata": [],
@@ -231,11 +278,13 @@ def staff_image_url(*, image: Image, base_url: str = "") -> str:
     return base_url.rstrip("/") + url if base_url else url
 
 
-def request_status(*, request: GenerationRequest, base_url: str = "", staff: bool = False) -> dict[str, Any]:
+def request_status(
+    *, request: GenerationRequest, base_url: str = "", staff: bool = False, viewer_id: int | None = None
+) -> dict[str, Any]:
     """The AI Horde status payload (RequestStatusStable): progress plus generations."""
     return {
         **request_progress(request=request),
-        "generations": request_generations(request=request, base_url=base_url, staff=staff),
+        "generations": request_generations(request=request, base_url=base_url, staff=staff, viewer_id=viewer_id),
         "shared": request.shared,
     }
 

@@ -502,7 +502,7 @@ HORDE_MAX_N = envint("HORDE_MAX_N", 10, minimum=1)
 # Kudos a new account gets at sign-up on the site (paid once, through the ledger); 0: none.
 HORDE_SIGNUP_KUDOS = envint("HORDE_SIGNUP_KUDOS", 0, minimum=0)
 # Queue priority of a requester in debt (just below zero kudos): below everyone not in
-# debt, above anonymous requests (generation.services.submit.job_priority).
+# debt, above anonymous requests (generation.services.priority.priority_base).
 HORDE_DEBT_PRIORITY = envint("HORDE_DEBT_PRIORITY", -50_000)
 
 # --- housekeeping schedule (Celery beat; every task on the housekeeping queue) ---

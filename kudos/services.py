@@ -6,7 +6,9 @@ Other apps call the entry points (`kudos_charge`, `kudos_refund`,
 batch forms `kudos_charge_many` / `kudos_refund_many`) with an `event_key`
 naming the event that pays; posting the same key twice raises
 `DuplicateEvent` and changes nothing (a unique constraint decides, so this
-also holds across processes).
+also holds across processes). After the commit of a posting that moved users'
+balances, `kudos.signals.balance_changed` tells the apps above (the queue's
+priority follows the balance).
 
 A caller that posts several movements for different users in one transaction
 calls `kudos_lock_accounts` first with every user involved, so that two such
@@ -21,6 +23,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from operator import attrgetter
 
 from django.db import transaction
@@ -30,6 +33,7 @@ from django.utils import timezone
 from accounts.models import ANONYMOUS_USER_ID, User
 
 from .models import Account, Entry, SystemAccount, Transaction
+from .signals import balance_changed
 
 # No single movement may exceed this: it bounds typos and overflow attacks.
 MAX_AMOUNT = 1_000_000_000
@@ -211,7 +215,17 @@ def _post_many(postings: Sequence[_Posting]) -> tuple[list[Transaction], dict[in
                     raise KudosError("Not enough kudos.", rc="KudosTransferNotEnough")
             entries.append(Entry(transaction=txn, account=account, amount=amount, balance_after=balance_after))
     Entry.objects.bulk_create(entries)
+    owners = {account.pk: account.user_id for posting in postings for account, _ in posting.legs}
+    moved = sorted({owners[pk] for pk, delta in deltas.items() if delta and owners[pk] is not None})
+    if moved:
+        # After the commit: a receiver (the queue's priority) must read the new balance, and a
+        # posting rolled back with its caller's savepoint tells nobody anything.
+        transaction.on_commit(partial(_balances_moved, moved))
     return transactions, running
+
+
+def _balances_moved(user_ids: list[int]) -> None:
+    balance_changed.send_robust(sender=Account, user_ids=user_ids)
 
 
 def _accounts(

@@ -234,7 +234,7 @@ class ArenaVoteApi(ArenaApi):
                 429,
                 e400="Invalid body, or the pair was skipped or answered, or the vote came too fast, or the "
                 "moderators took the pair down (PairHidden)",
-                e403=ARENA_403 + "; your own pair (NotOwner)",
+                e403=ARENA_403 + "; your own pair (NotOwner), or a pair your worker served (OwnWorkerPair)",
                 e404=ARENA_404,
                 e429="Votes too close together or too many a minute (TooManyVotes); nothing is stored",
             ),

@@ -135,6 +135,15 @@ def rater_last_answer_at(*, rater: User) -> dt.datetime | None:
     )
 
 
+def served_by_workers_of(*, rater: User) -> Exists:
+    """Pairs (an Exists on GenerationRequest) any of whose jobs a worker the rater owns served.
+
+    Its owner could read each job's recipe, so they know which image is which: not blind, so
+    never theirs to judge in the arena. A NOT EXISTS probe of the pair's jobs by request id
+    (their index), checked on the few rows the arena's seek walks past."""
+    return Exists(Job.objects.filter(request=OuterRef("pk"), worker__owner_id=rater.pk))
+
+
 def arena_pool(*, rater: User, now: dt.datetime | None = None) -> QuerySet[GenerationRequest]:
     """Pairs the arena may serve this rater: shared, finished pairs of other people's
     requests, none of whose images a moderator hid, that the rater has not judged, skipped,
@@ -168,6 +177,7 @@ def arena_pool(*, rater: User, now: dt.datetime | None = None) -> QuerySet[Gener
             model__compare_pipelines=True,
         )
         .exclude(user=rater)
+        .exclude(served_by_workers_of(rater=rater))
         .exclude(pk__in=judged)
         .exclude(pk__in=seen)
         .exclude(pk__in=hidden_pair_requests())
@@ -176,6 +186,16 @@ def arena_pool(*, rater: User, now: dt.datetime | None = None) -> QuerySet[Gener
         .annotate(done_images=Subquery(done_images, output_field=IntegerField()))
         .filter(done_images=2)
     )
+
+
+def owner_judged() -> Q:
+    """Pairs (a Q on GenerationRequest) whose requester's verdict is in. Registered with
+    generation.selectors.judged_conditions: the status names a pair's workers to its requester
+    only from then on."""
+    owner_voted = Vote.objects.filter(
+        request=OuterRef("pk"), rater=OuterRef("user"), source=Vote.Source.OWNER, retracted_at__isnull=True
+    )
+    return Q(Exists(owner_voted))
 
 
 # Apps above ratings (imports point down) register here, in AppConfig.ready(), a function
@@ -192,11 +212,8 @@ def arena_retired_filter() -> Q:
     RATINGS_ARENA_RETIRE_DAYS passed), its owner's verdict in (the owner may judge their pair
     at any time until then), no arena assignment left unanswered (a rater holding one could
     still vote on it), and what the registered `retired_conditions` require."""
-    owner_voted = Vote.objects.filter(
-        request=OuterRef("pk"), rater=OuterRef("user"), source=Vote.Source.OWNER, retracted_at__isnull=True
-    )
     open_assignment = PairAssignment.objects.filter(request=OuterRef("pk"), answered_at__isnull=True)
-    rule = Q(arena_retired_at__isnull=False, arena_pool=False) & Q(Exists(owner_voted)) & ~Q(Exists(open_assignment))
+    rule = Q(arena_retired_at__isnull=False, arena_pool=False) & owner_judged() & ~Q(Exists(open_assignment))
     for condition in retired_conditions:
         rule &= condition()
     return rule

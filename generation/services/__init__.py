@@ -16,15 +16,10 @@ from .dispatch import jobs_dispatch, jobs_redispatch
 from .errors import GenerationError, RequestRefused, WorkerActionRefused
 from .fail import job_fail
 from .housekeeping import jobs_requeue_expired
+from .priority import job_priority, jobs_reprioritize
 from .request_state import job_refund_if_charged, jobs_refund, request_status_refresh
 from .storage import r2_staging_name
-from .submit import (
-    SubmitResult,
-    ValidSubmission,
-    job_priority,
-    request_submit,
-    request_validate,
-)
+from .submit import SubmitResult, ValidSubmission, request_submit, request_validate
 from .workers import worker_heartbeat, worker_models_set, worker_register_celery, worker_register_http
 
 __all__ = [
@@ -46,6 +41,7 @@ __all__ = [
     "jobs_dispatch",
     "jobs_redispatch",
     "jobs_refund",
+    "jobs_reprioritize",
     "jobs_requeue_expired",
     "jobs_skipped",
     "r2_staging_name",

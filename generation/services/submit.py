@@ -7,8 +7,8 @@ filters refused), prices it with generation.pricing, and
 creates the request, charges the requester for each job (`job-charge:<job id>`)
 and creates one job per image, all in one transaction; after commit, one
 Celery task per job goes to the model's queue. The jobs' queue priority comes
-from the balance left after that charge (`job_priority`). Cancelling is in
-cancel.py.
+from the balance left after that charge (`priority.job_priority`), and follows the
+balance from then on (`priority.jobs_reprioritize`). Cancelling is in cancel.py.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from site_status.selectors import modes_current
 
 from .dispatch import jobs_dispatch
 from .errors import RequestRefused, bad
+from .priority import job_priority
 from .request_state import charge_memo
 from .styles import style_apply
 
@@ -247,40 +248,6 @@ def _prompt_filtered(*, user: User, prompt: str, replacement_filter: bool | None
             "Please contact us if you think this is an error.",
         )
     return verdict
-
-
-def job_priority(*, user: User, balance: int | None, created_epoch: float) -> float:
-    """The static sort key of a job: what its requester can still pay, aged.
-
-    `balance` is the requester's kudos right after this request's charge: every
-    waiting job is charged at submission, so that is the balance left after the
-    price of all their waiting jobs. The base it gives:
-    - not in debt (0 or more): the balance itself;
-    - in debt: HORDE_DEBT_PRIORITY lowered by the debt, squashed into the band
-      between it and the anonymous base (`debt_base - band * d / (d + band)`):
-      near zero a kudo of debt costs about a kudo of priority, as above zero,
-      deeper debt costs less and less, and no debt, however deep, reaches the
-      anonymous base. So more debt always queues further back, every requester
-      in debt queues behind everyone who is not, and ahead of anonymous requests;
-    - anonymous requests: the anonymous base.
-    A job that has waited w seconds deserves `base + AGING * w`. At any moment
-    t that is `base - AGING * created + AGING * t`, and the last term is the
-    same for every job, so ordering by `base - AGING * created` (stored once)
-    DESC is exactly the aged order, with no rewrite of waiting rows. Aging is
-    what keeps anyone from starving: a job in debt overtakes a fresh job of a
-    requester not in debt once it has waited about |debt_base| / AGING seconds
-    (about 14 hours with the defaults).
-    """
-    if user.is_anonymous_horde_user or balance is None:
-        base = conf.anonymous_priority()
-    elif balance >= 0:
-        base = float(balance)
-    else:
-        debt_base = conf.debt_priority()
-        band = max(debt_base - conf.anonymous_priority(), 1.0)
-        debt = float(-balance)
-        base = debt_base - band * debt / (debt + band)
-    return base - conf.aging_per_second() * created_epoch
 
 
 def _pipelines_for(model: ImageModel, images: int) -> list[Pipeline | None]:

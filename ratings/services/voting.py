@@ -52,6 +52,7 @@ from ..selectors import (
     rater_last_answer_at,
     rater_trust_of,
     request_cost,
+    served_by_workers_of,
 )
 from .errors import RatingError
 from .trust import rater_trust_locked
@@ -449,6 +450,10 @@ def arena_vote(
     assignment = _assignment(rater=rater, assignment_id=assignment_id)
     if assignment.request.user_id == rater.pk:
         raise RatingError("You cannot judge your own pair in the arena.", "NotOwner", status=403)
+    # The pool leaves these out; an assignment issued before the worker served (a requeued job)
+    # or by any other path still earns nothing: its owner knows which image is which.
+    if GenerationRequest.objects.filter(pk=assignment.request_id).filter(served_by_workers_of(rater=rater)).exists():
+        raise RatingError("Your worker made an image of this pair: it is not yours to judge.", "OwnWorkerPair", 403)
     _refuse_hidden((assignment.left_image, assignment.right_image))
     if assignment.answered_at is not None:
         if Vote.objects.filter(assignment=assignment).exists():

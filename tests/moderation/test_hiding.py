@@ -74,12 +74,12 @@ def test_the_request_page_of_others_and_the_status_answer_no_longer_show_it(api_
     assert left.file.url not in page and right.file.url not in page
     assert "removed by the moderators" in page
     status = api_client.get(f"/api/v2/generate/status/{shared_pair.id}", HTTP_APIKEY=bob[1]).json()
-    hidden = next(g for g in status["generations"] if g["id"] == str(left.job_id))
+    hidden = next(g for g in status["generations"] if g["id"] == str(left.id))
     assert (hidden["img"], hidden["censored"], hidden["state"]) == ("", True, "censored")
-    visible = next(g for g in status["generations"] if g["id"] == str(right.job_id))
+    visible = next(g for g in status["generations"] if g["id"] == str(right.id))
     assert visible["img"].endswith(right.file.url) and visible["state"] == "ok"
     staff = api_client.get(f"/api/v2/generate/status/{shared_pair.id}", HTTP_APIKEY=moderator[1]).json()
-    staff_hidden = next(g for g in staff["generations"] if g["id"] == str(left.job_id))
+    staff_hidden = next(g for g in staff["generations"] if g["id"] == str(left.id))
     assert staff_hidden["img"].endswith(f"/admin/moderation/reportedimage/{left.pk}/file")
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from generation.models import GenerationRequest
+from generation.models import GenerationRequest, Job, Worker
 from kudos.models import Transaction
 from kudos.selectors import user_balance
 from ratings.models import GoldPair, PairAssignment, Vote
@@ -72,6 +72,39 @@ def test_it_never_serves_a_raters_own_pair(api_client, alice, pool, make_pair):
     requests = GenerationRequest.objects.filter(pair_assignments__id__in=[a["id"] for a in served])
     assert requests.count() == 1
     assert all(request.user_id != alice[0].pk for request in requests)
+
+
+def served_by(request: GenerationRequest, owner, *, index: int = 0) -> Worker:
+    """One job of the pair served by a worker `owner` owns: its owner could read its recipe."""
+    worker = Worker.objects.create(name=f"{owner.username}-box-{request.pk}", owner=owner)
+    Job.objects.filter(request=request, index=index).update(worker=worker)
+    return worker
+
+
+def test_it_never_serves_a_pair_a_worker_of_the_rater_served(api_client, alice, bob, charlie, make_pair):
+    made_by_charlies_box = make_pair(alice[0])
+    served_by(made_by_charlies_box, charlie[0], index=1)
+    other = make_pair(alice[0])
+    served_by(other, bob[0])  # someone else's worker: no reason to keep it from Charlie
+    served = drain(api_client, charlie[1])
+    assert [PairAssignment.objects.get(pk=a["id"]).request_id for a in served] == [other.id]
+    # Other raters still judge it.
+    assert {PairAssignment.objects.get(pk=a["id"]).request_id for a in drain(api_client, bob[1])} == {
+        made_by_charlies_box.id
+    }
+
+
+def test_a_vote_on_a_pair_the_raters_worker_served_is_refused_and_pays_nothing(api_client, alice, charlie, make_pair):
+    pair = make_pair(alice[0])
+    issued = next_pair(api_client, charlie[1])["assignment"]
+    # Served after the pair was issued (say a job requeued to Charlie's worker): the vote is refused.
+    served_by(pair, charlie[0])
+    before = ledger_counts()
+    response = vote(api_client, charlie[1], issued["id"], {"choice": "left"})
+    assert (response.status_code, response.json()["rc"]) == (403, "OwnWorkerPair")
+    assert not Vote.objects.exists()
+    assert ledger_counts() == before
+    assert GenerationRequest.objects.get(pk=pair.pk).arena_votes == 0
 
 
 def test_it_never_serves_a_pair_the_rater_already_judged(api_client, charlie, pool, settings):

@@ -270,3 +270,35 @@ def test_the_arena_before_the_vote_names_no_pipeline_worker_or_job_and_reveals_a
     images = {str(image.id): image for image in Image.objects.select_related("job__pipeline")}
     left, right = images[assignment["left"]["id"]], images[assignment["right"]["id"]]
     assert voted.json()["reveal"] == {"left": side(left), "right": side(right)}
+
+
+def test_the_status_api_names_no_worker_or_job_before_the_vote_and_the_workers_to_the_requester_after(
+    worker_pair, alice, bob, api_client
+):
+    url = f"/api/v2/generate/status/{worker_pair.id}"
+    left, right = shown(worker_pair)
+    nobody = {("00000000-0000-0000-0000-000000000000", "")}
+    for key in (alice[1], bob[1], None):  # the requester, a stranger, no apikey (status needs none)
+        headers = {"HTTP_APIKEY": key} if key else {}
+        response = api_client.get(url, **headers)
+        assert response.status_code == 200
+        assert_names_none_of(response.content.decode(), worker_pair)
+        generations = response.json()["generations"]
+        # In the order shown, named by image id, and both images say the same of their worker.
+        assert [g["id"] for g in generations] == [str(left.id), str(right.id)]
+        assert {(g["worker_id"], g["worker_name"]) for g in generations} == nobody
+        assert_names_none_of(
+            api_client.get(f"/api/v2/generate/check/{worker_pair.id}", **headers).content.decode(), worker_pair
+        )
+
+    rated = post(api_client, f"/api/v2/generate/rate/{worker_pair.id}", {"best": str(left.id)}, alice[1])
+    assert rated.status_code == 200, rated.json()
+    worker = Worker.objects.get(name=WORKER_NAME)
+    after = api_client.get(url, HTTP_APIKEY=alice[1]).json()["generations"]
+    assert [g["id"] for g in after] == [str(left.id), str(right.id)]  # the ids do not change at the reveal
+    assert {(g["worker_id"], g["worker_name"]) for g in after} == {(str(worker.id), WORKER_NAME)}
+    # To anyone else the pair is still blind: it stays in the arena.
+    for headers in ({"HTTP_APIKEY": bob[1]}, {}):
+        response = api_client.get(url, **headers)
+        assert {(g["worker_id"], g["worker_name"]) for g in response.json()["generations"]} == nobody
+        assert WORKER_NAME not in response.content.decode()

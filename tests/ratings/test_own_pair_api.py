@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db.models import Sum
 
-from generation.models import GenerationRequest, Worker
+from generation.models import GenerationRequest, Image, Worker
 from kudos.models import Transaction
 from kudos.selectors import user_balance
 from kudos.services import kudos_rebate, kudos_refund, kudos_reward
@@ -375,7 +375,8 @@ def test_serving_and_rating_your_own_pair_over_the_api_leaves_you_poorer(api_cli
 
     status = api_client.get(f"/api/v2/generate/status/{request_id}").json()
     left, right = (generation["id"] for generation in status["generations"])
-    assert {left, right} == popped_ids  # one id per generation, from pop to status to rate
+    # A pair's generations are named by their image ids (a job id is the serving worker's).
+    assert {left, right} == {str(pk) for pk in Image.objects.filter(job_id__in=popped_ids).values_list("pk", flat=True)}
     rated = post(
         f"/api/v2/generate/rate/{request_id}",
         {

@@ -16,6 +16,7 @@ import requests
 from PIL import Image
 
 from generation.models import GenerationRequest, Job
+from generation.models import Image as StoredImage
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -100,16 +101,22 @@ def test_a_regen_style_worker_serves_the_queue_end_to_end_over_http(horde_server
     for request_id, model in ((plain, SD), (pair, SDXL)):
         status = alice.get(f"{base}/api/v2/generate/status/{request_id}", timeout=30).json()
         assert status["done"] and status["finished"] == 2
-        # One id per generation: the status names each image by the id the worker popped.
         jobs = {str(pk) for pk in Job.objects.filter(request_id=request_id).values_list("pk", flat=True)}
-        assert {generation["id"] for generation in status["generations"]} == jobs <= set(worker.popped)
+        assert jobs <= set(worker.popped)
+        images = {str(pk) for pk in StoredImage.objects.filter(request_id=request_id).values_list("pk", flat=True)}
+        # One id per generation: the status names each image by the id the worker popped, but a
+        # pair's by image id, and the pair's worker only once Alice judged it (blind judging).
+        assert {generation["id"] for generation in status["generations"]} == (images if model == SDXL else jobs)
         for generation in status["generations"]:
-            assert generation["model"] == model and generation["worker_name"] == "regen-box"
+            assert generation["model"] == model
+            assert generation["worker_name"] == ("" if model == SDXL else "regen-box")
             image = requests.get(generation["img"], timeout=30)
             assert image.status_code == 200 and image.content[8:12] == b"WEBP"
     best = alice.get(f"{base}/api/v2/generate/status/{pair}", timeout=30).json()["generations"][0]["id"]
     rated = alice.post(f"{base}/api/v2/generate/rate/{pair}", json={"best": best}, timeout=30)
     assert rated.status_code == 200 and set(rated.json()) == {"reward"}, rated.text
+    judged = alice.get(f"{base}/api/v2/generate/status/{pair}", timeout=30).json()["generations"]
+    assert {generation["worker_name"] for generation in judged} == {"regen-box"}
 
     # Maintenance on: pops are refused with the owner's message and nothing is claimed.
     details = worker.session.get(f"{base}/api/v2/workers/name/regen-box", timeout=30).json()

@@ -14,8 +14,6 @@ import pytest
 import requests
 from PIL import Image
 
-from generation.models import Image as Image_
-
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 SD = "stable_diffusion"
@@ -120,8 +118,8 @@ def test_a_judged_pair_an_arena_vote_its_undo_and_a_skip_answer_as_documented(ap
 
     # Charlie judges Alice's shared pair in the arena (before she does: it must be in his pool).
     issued = [api("get", "/api/v2/ratings/arena/next", key=charlie, status=200)["assignment"] for _ in range(2)]
-    # The arena names images by image id, status by generation (job) id: the pair's images map one to the other.
-    pair_images = {str(image.id) for image in Image_.objects.filter(job_id__in=[gen["id"] for gen in pair])}
+    # The arena and status name a pair's images alike, by image id (a job id is the serving worker's).
+    pair_images = {gen["id"] for gen in pair}
     shown = next(a for a in issued if {a["left"]["id"], a["right"]["id"]} == pair_images)
     other = next(a for a in issued if a["id"] != shown["id"])  # Alice's second pair, held for Charlie
     aid = {"assignment_id": shown["id"]}
@@ -141,8 +139,8 @@ def test_a_judged_pair_an_arena_vote_its_undo_and_a_skip_answer_as_documented(ap
     assert set(rated) == {"reward"}  # the AI Horde's answer; the reveal is Horde's own endpoint
     revealed = api("get", "/api/v2/generate/rate/{request_id}/reveal", key=alice, status=200, path=rid)
     assert set(revealed) == {"left", "right"}
-    # One id per generation: the reveal names the images by the ids status gave them.
-    assert [revealed["left"]["id"], revealed["right"]["id"]] == [generation["id"] for generation in pair]
+    # The reveal names the images by the ids status gave them (and by their job ids).
+    assert [revealed["left"]["image_id"], revealed["right"]["image_id"]] == [generation["id"] for generation in pair]
     # The board may come from the cache (Redis outlives a test): its shape is what is checked.
     assert "computed_at" in api("get", "/api/v2/ratings/leaderboard", key=alice, status=200)
 

@@ -87,7 +87,8 @@ def answers(api_client, alice, bob, make_user, settings):
     from generation.models import Image as StoredImage
     from moderation.hiding import image_hide
 
-    image_hide(image=StoredImage.objects.get(job_id=best), by=None, reason="a report")
+    # A pair's generation id is its image id.
+    image_hide(image=StoredImage.objects.get(pk=best), by=None, reason="a report")
     hidden = call("ImageGenerateStatusResponse", "get", f"/api/v2/generate/status/{pair['id']}", alice[1])
     assert [g["img"] for g in hidden["generations"] if g["id"] == best] == [""]
     call("ImageGenerateStatusResponse", "delete", f"/api/v2/generate/status/{plain['id']}", alice[1])
