@@ -14,9 +14,15 @@ class AestheticsConfig(AppConfig):
         # its figures with ratings.services.trust instead.
         from ratings.services.trust import trust_sources
         from ratings.services.trust_batch import trust_batch_sources, trust_changed_sources
-        from ratings.services.trust_runs import trust_check_digests
+        from ratings.services.trust_runs import trust_check_digests, trust_parts_lost_checks
 
-        from .trust import CHANGED, single_image_checks, single_image_checks_all, single_image_digest
+        from .trust import (
+            CHANGED,
+            single_image_checks,
+            single_image_checks_all,
+            single_image_digest,
+            single_image_parts_lost,
+        )
 
         if single_image_checks not in trust_sources:
             trust_sources.append(single_image_checks)
@@ -26,6 +32,8 @@ class AestheticsConfig(AppConfig):
             trust_changed_sources.append(CHANGED)
         if single_image_digest not in trust_check_digests:
             trust_check_digests.append(single_image_digest)
+        if single_image_parts_lost not in trust_parts_lost_checks:
+            trust_parts_lost_checks.append(single_image_parts_lost)
         # A pair whose images still wait for single-image ratings is not shown unblinded.
         from ratings.selectors import retired_conditions
 

@@ -126,7 +126,10 @@ class TrustRatingFigures(models.Model):
     """What one single-image rating adds to its rater's trust (aesthetics.trust), as the latest
     recompute that touched its image found it: recomputed for the images that changed."""
 
-    rating = models.OneToOneField(ImageRating, on_delete=models.CASCADE, primary_key=True, related_name="trust_figures")
+    # A cache, like ratings.TrustVoteFigures: no foreign key to check per row, UNLOGGED.
+    rating = models.OneToOneField(
+        ImageRating, on_delete=models.CASCADE, primary_key=True, related_name="trust_figures", db_constraint=False
+    )
     image_id = models.UUIDField(db_index=True)
     rater_id = models.BigIntegerField()
     created_at = models.DateTimeField()

@@ -71,12 +71,15 @@ SELECT rater_id FROM aesthetics_imagerating WHERE image_id IN (
     UNION SELECT i.image_id FROM aesthetics_imagerating i JOIN trust_flipped f ON f.user_id = i.rater_id
 )"""
 
+_CLEAR_ALL = "TRUNCATE aesthetics_trustratingfigures"
+_CLEAR_IMAGES = "DELETE FROM aesthetics_trustratingfigures WHERE image_id IN (SELECT image_id FROM trust_images)"
+
 # Control answers, and each real rating against the mean of the image's other real ratings by
 # raters who are not excluded (the rater's own taken out of the image's totals when it is in them).
 _PART_STEPS = [
     "CREATE UNIQUE INDEX ON trust_images (image_id)",
     "ANALYZE trust_images",
-    "DELETE FROM aesthetics_trustratingfigures WHERE image_id IN (SELECT image_id FROM trust_images)",
+    "-- clear",
     """
     INSERT INTO aesthetics_trustratingfigures (rating_id, image_id, rater_id, created_at, is_check, check_right,
                                                consensus, agreed)
@@ -142,6 +145,9 @@ def single_image_checks_all(since=None) -> dict[int, CheckTally]:
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS trust_images")
         for step in [_IMAGES_ALL if since is None else _IMAGES_CHANGED, *_PART_STEPS]:
+            if step == "-- clear":
+                # Every part is rebuilt in a full run: emptying the table beats deleting its rows.
+                step = _CLEAR_ALL if since is None else _CLEAR_IMAGES
             cursor.execute(step, params)
         cursor.execute(_MOST)
         recent = _RECENT_WINDOWED if cursor.fetchone()[0] > RECENT else _RECENT_ALL
@@ -168,3 +174,16 @@ def single_image_digest() -> str:
             "FROM aesthetics_setimage WHERE control_rating IS NOT NULL"
         )
         return f"{cursor.fetchone()[0]}:{settings.AESTHETICS_MAX_DIVERGENCE!r}"
+
+
+def single_image_parts_lost() -> bool:
+    """Whether the stored rating parts (an UNLOGGED cache) are gone while ratings exist: for
+    ratings.services.trust_runs, which then recomputes everyone."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM aesthetics_imagerating)"
+            "   AND NOT EXISTS (SELECT 1 FROM aesthetics_trustratingfigures)"
+        )
+        return cursor.fetchone()[0]

@@ -195,7 +195,12 @@ class TrustVoteFigures(models.Model):
     itself, its pair's check item and the counted crowd's votes on the same pair, so a run
     recomputes the parts of the pairs that changed and sums the stored parts of the raters."""
 
-    vote = models.OneToOneField(Vote, on_delete=models.CASCADE, primary_key=True, related_name="trust_figures")
+    # A cache the full recompute rebuilds (TRUNCATE, then one INSERT): no foreign key to check
+    # per row, and UNLOGGED on PostgreSQL (migration 0008); emptied by a crash, which the next
+    # run sees and answers with a full run (trust_runs).
+    vote = models.OneToOneField(
+        Vote, on_delete=models.CASCADE, primary_key=True, related_name="trust_figures", db_constraint=False
+    )
     request_id = models.UUIDField(db_index=True)
     rater_id = models.BigIntegerField()
     created_at = models.DateTimeField()

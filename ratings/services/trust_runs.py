@@ -42,6 +42,8 @@ LOCK_KEY = 0x7472_7573_7421  # any fixed number: the all-raters recompute's advi
 # Apps above ratings register a function returning a digest of what their figures depend on
 # besides the ratings themselves (e.g. aesthetics: its control answers and divergence setting).
 trust_check_digests: list[Callable[[], str]] = []
+# ... and one that says whether the parts they store were lost (see _parts_lost).
+trust_parts_lost_checks: list[Callable[[], bool]] = []
 
 _SETTINGS = [
     "RATINGS_TRUST_THRESHOLD",
@@ -77,6 +79,19 @@ def checks_digest() -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
+def _parts_lost() -> bool:
+    """The stored per-vote parts (and those of the registered sources) are an UNLOGGED cache: a
+    crash, or a failover to a replica, empties them, while a full run always leaves parts behind
+    where there are votes. Empty parts beside live votes: rebuild everything."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM ratings_vote WHERE retracted_at IS NULL)"
+            "   AND NOT EXISTS (SELECT 1 FROM ratings_trustvotefigures)"
+        )
+        lost = cursor.fetchone()[0]
+    return lost or any(check() for check in trust_parts_lost_checks)
+
+
 def trust_recompute(*, now: dt.datetime | None = None, full: bool = False) -> TrustRecompute:
     """Recompute rater trust: everyone when `full` or when an incremental run cannot be trusted
     to see every change (see the module docstring), else the raters whose figures can have
@@ -92,6 +107,7 @@ def trust_recompute(*, now: dt.datetime | None = None, full: bool = False) -> Tr
         full = (
             full
             or last is None
+            or _parts_lost()
             or last_full is None
             or last.checks_digest != digest
             or now < last.started_at

@@ -221,3 +221,22 @@ def test_a_change_of_check_items_or_settings_or_a_stale_full_run_recomputes_ever
     assert rater_trust_recompute_changed(now=now) == everyone
     # A clock that went back cannot look for changes "since" the future: everyone.
     assert rater_trust_recompute_changed(now=now - dt.timedelta(hours=5)) == everyone
+
+
+def test_lost_parts_are_rebuilt_by_a_full_run():
+    """The stored parts are an UNLOGGED cache: after a crash they are empty; the next periodic
+    run sees that and recomputes everyone (and the figures are right again)."""
+    from django.db import connection
+
+    start = timezone.now() - dt.timedelta(days=3)
+    two_groups(start)
+    rater_trust_recompute_all(now=start)
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE ratings_trustvotefigures")
+    now = start + dt.timedelta(hours=1)
+    expected = full_figures(now)
+    assert rater_trust_recompute_changed(now=now) == RaterTrust.objects.count()
+    assert TrustRecompute.objects.first().full is True
+    assert_stored_as(expected)
+    now += dt.timedelta(hours=1)
+    assert rater_trust_recompute_changed(now=now) == 0  # and the parts are back
