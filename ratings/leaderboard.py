@@ -55,7 +55,8 @@ def collect_votes() -> dict[int, tuple[list[int], VoteArrays]]:
         .exclude(left_image__job__pipeline=F("right_image__job__pipeline"))
         .order_by()
         .values_list(
-            "request__model_id",
+            # The model through the job already joined for the pipeline (a job has its request's model).
+            "left_image__job__model_id",
             "left_image__job__pipeline_id",
             "right_image__job__pipeline_id",
             "choice",
