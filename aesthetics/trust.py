@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 
 from django.conf import settings
@@ -130,7 +131,7 @@ FROM {recent} r GROUP BY rater_id
 """
 
 
-def single_image_checks_all(since=None) -> dict[int, CheckTally]:
+def single_image_checks_all(since: dt.datetime | None = None) -> dict[int, CheckTally]:
     """`single_image_checks` for every rater of this run (trust_scope) at once (PostgreSQL): for
     ratings.services.trust_batch, which recomputes all of them together. Refreshes the stored
     parts of the images whose crowd can have changed since `since` (all of them when None)."""
