@@ -41,6 +41,7 @@ os.environ.setdefault("HORDE_HTTPS", "0")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
 
+import crowd  # noqa: E402
 from w1 import recreate_database  # noqa: E402
 
 
@@ -54,7 +55,7 @@ def summary(seconds: list[float]) -> dict[str, float]:
     return {"n": len(ms), "p50_ms": round(statistics.median(ms), 2), "p99_ms": round(pct(ms, 99), 2)}
 
 
-def fill(images: int, raters: int) -> dict[str, float]:
+def fill(images: int, raters: int, *, random_crowd: bool = False) -> dict[str, float]:
     from django.db import connection
 
     from accounts.models import User
@@ -82,11 +83,16 @@ def fill(images: int, raters: int) -> dict[str, float]:
             """
             INSERT INTO aesthetics_imagerating
                 (id, image_id, rater_id, rating, artifacts, is_check, kudos_paid, created_at)
-            SELECT gen_random_uuid(), i.id, %s + ((i.n::bigint * 7919 + j * 4729) %% %s), 1 + (random() * 9)::int,
-                   (random() * 5)::int, false, 2, now() - make_interval(secs => random() * 86400 * 7)
-            FROM (SELECT id, substr(source, 7)::int AS n, (random() * 10)::int AS k FROM aesthetics_setimage) AS i,
-                 LATERAL generate_series(0, i.k - 1) AS j
-            """,
+            SELECT gen_random_uuid(), id, %s + k, {rating}, (random() * 5)::int, false, 2,
+                   now() - make_interval(secs => random() * 86400 * 7)
+            FROM (SELECT i.id, i.n, (i.n::bigint * 7919 + j * 4729) %% %s AS k
+                  FROM (SELECT id, substr(source, 7)::int AS n, (random() * 10)::int AS c
+                        FROM aesthetics_setimage) AS i,
+                       LATERAL generate_series(0, i.c - 1) AS j) AS drawn
+            """.format(  # noqa: S608 - the crowd's fixed SQL, no input
+                # Each image's true score: 1-10, spread evenly over the set.
+                rating=crowd.image_rating(rater_index="k", true_score="1 + (n * 37) %% 10", random_crowd=random_crowd)
+            ),
             [base, raters],
         )
         cursor.execute(
@@ -109,6 +115,9 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=300_000)
     parser.add_argument("--raters", type=int, default=20_000)
     parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument(
+        "--random-crowd", action="store_true", help="Fill with every answer at random (bench/crowd.py: the worst case)."
+    )
     parser.add_argument("--reuse", action="store_true", help="Measure again on the database a run filled.")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
@@ -139,7 +148,7 @@ def main() -> None:
             ratings=ImageRating.objects.count(), pool=SetImage.objects.filter(rating_count__lt=5).count(), fill_s=0.0
         )
     else:
-        figures.update(fill(args.images, args.raters))
+        figures.update(fill(args.images, args.raters, random_crowd=args.random_crowd))
     print(
         f"filled {args.images} images, {figures['ratings']} ratings, {figures['pool']} in the pool "
         f"in {figures['fill_s']} s"

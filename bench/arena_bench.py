@@ -31,11 +31,12 @@ os.environ.setdefault("RATINGS_PSEUDONYM_KEY", "bench-pseudonym-key-not-for-prod
 os.environ.setdefault("HORDE_VAR_DIR", "/tmp/horde-bench-var")
 os.environ.setdefault("DEBUG", "0")
 
+import crowd  # noqa: E402
 from aesthetics_bench import summary  # noqa: E402
 from w1 import recreate_database  # noqa: E402
 
 
-def fill(pairs: int, per_pair: int) -> float:
+def fill(pairs: int, per_pair: int, *, random_crowd: bool = False) -> float:
     from django.db import connection
 
     from accounts.models import User
@@ -101,10 +102,16 @@ def fill(pairs: int, per_pair: int) -> float:
             """
             INSERT INTO ratings_vote (id, source, choice, kudos_paid, created_at, left_image_id, right_image_id,
                                       rater_id, request_id, is_check)
-            SELECT gen_random_uuid(), 'arena', (ARRAY['left', 'right', 'tie', 'both_bad'])[1 + (random() * 3)::int],
-                   2, now(), image0, image1, %s + ((n::bigint * 7919 + j * 4729) %% %s), request_id, false
-            FROM bench_pair, generate_series(0, %s - 1) AS j
-            """,
+            SELECT gen_random_uuid(), 'arena', {choice}, 2, now(), image0, image1, %s + k, request_id, false
+            FROM (SELECT *, (n::bigint * 7919 + j * 4729) %% %s AS k
+                  FROM bench_pair, generate_series(0, %s - 1) AS j) AS drawn
+            """.format(  # noqa: S608 - the crowd's fixed SQL, no input
+                # The pair's better image: the first pipeline's two times in three, and the
+                # gold pairs' expected answer (left, below).
+                choice=crowd.vote_choice(
+                    rater_index="k", left_better="(n %% 3 <> 0 OR n %% 5000 = 1)", random_crowd=random_crowd
+                )
+            ),
             [base, raters, per_pair],
         )
         # The stored counter, as the vote service keeps it (each pair got exactly per_pair votes).
@@ -133,6 +140,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--fresh", action="store_true", help="Drop and recreate the bench database first.")
     parser.add_argument("--raters", type=int, default=20_000, help="Users to make with --fresh.")
+    parser.add_argument(
+        "--random-crowd", action="store_true", help="Fill with every answer at random (bench/crowd.py: the worst case)."
+    )
     parser.add_argument("--reuse", action="store_true", help="Measure again on the pairs a run filled.")
     args = parser.parse_args()
     if args.fresh:
@@ -157,7 +167,7 @@ def main() -> None:
     figures = {
         "pairs": args.pairs,
         "votes": args.pairs * args.votes_per_pair,
-        "fill_s": 0.0 if args.reuse else fill(args.pairs, args.votes_per_pair),
+        "fill_s": 0.0 if args.reuse else fill(args.pairs, args.votes_per_pair, random_crowd=args.random_crowd),
     }
     print(f"filled {figures['pairs']} pairs and {figures['votes']} votes in {figures['fill_s']} s", flush=True)
     raters = list(User.objects.filter(username__startswith="rater").order_by("?")[: args.calls])
@@ -170,12 +180,36 @@ def main() -> None:
     figures["arena_next"] = summary(times)
     figures["load_average"] = os.getloadavg()
     print(f"arena_next: {figures['arena_next']}, load average {figures['load_average']}")
-    from ratings.selectors import arena_pool, gold_filter
+    # The endpoint as a client calls it (apikey auth, DRF, the service, the day's tally), in-process.
+    from django.test import Client
 
-    pool = arena_pool(rater=raters[0]).exclude(gold_filter()).order_by("arena_votes", "pk").values("pk")[:1]
-    sql, params = pool.query.sql_with_params()
+    from accounts.services import apikey_rotate
+
+    client = Client()
+    keys = [apikey_rotate(user=rater) for rater in raters[:200]]
+    for key in keys[:20]:  # warm: connections, plans
+        client.get("/api/v2/ratings/arena/next", HTTP_APIKEY=key)
+    times = []
+    for call in range(args.calls):
+        key = keys[call % len(keys)]
+        start = time.perf_counter()
+        answer = client.get("/api/v2/ratings/arena/next", HTTP_APIKEY=key)
+        times.append(time.perf_counter() - start)
+        assert answer.status_code == 200, answer.content
+    figures["arena_next_api"] = summary(times)
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/api/v2/ratings/arena/next", HTTP_APIKEY=keys[0])
+    figures["arena_next_api_queries"] = len(queries)
+    print(f"GET /api/v2/ratings/arena/next: {figures['arena_next_api']}, {len(queries)} queries", flush=True)
+    # The seek's plan (the pool's SQL is private to ratings.arena_pool: the bench reads it as is).
+    from ratings.arena_pool import _NOT_CHECK, _pool
+
+    sql, params = _pool(rater=raters[0], now=None)
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+        seek = sql + _NOT_CHECK + " ORDER BY r.arena_votes, r.id LIMIT 1"
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + seek, params)
         figures["seek_plan"] = [row[0] for row in cursor.fetchall()]
     print("\n".join(figures["seek_plan"]))
     out = ROOT / "bench" / "out"

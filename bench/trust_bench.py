@@ -42,6 +42,9 @@ def main() -> None:
     parser.add_argument("--raters", type=int, default=20_000)
     parser.add_argument("--pairs", type=int, default=100_000)
     parser.add_argument("--votes-per-pair", type=int, default=10)
+    parser.add_argument(
+        "--random-crowd", action="store_true", help="Fill with every answer at random (bench/crowd.py: the worst case)."
+    )
     parser.add_argument("--reuse", action="store_true", help="Measure again on the database a run filled.")
     args = parser.parse_args()
     if not args.reuse:
@@ -65,15 +68,16 @@ def main() -> None:
 
         call_command("migrate", verbosity=0)
         started = time.perf_counter()
-        figures.update(aesthetics_bench.fill(args.images, args.raters))
-        arena_bench.fill(args.pairs, args.votes_per_pair)
+        figures.update(aesthetics_bench.fill(args.images, args.raters, random_crowd=args.random_crowd))
+        arena_bench.fill(args.pairs, args.votes_per_pair, random_crowd=args.random_crowd)
         with connection.cursor() as cursor:
             cursor.execute(
                 """
                 INSERT INTO ratings_ratertrust (user_id, gold_votes, gold_agreement, consensus_votes, score,
-                    override, arena_votes, excluded, flagged, bias_opportunities, bias_sided, updated_at)
+                    override, arena_votes, excluded, flagged, bias_opportunities, bias_sided, updated_at,
+                    crowd_counted, crowd_excluded)
                 SELECT id, CASE WHEN id %% 3 = 0 THEN 10 ELSE 0 END, CASE WHEN id %% 3 = 0 THEN 1.0 END, 0, 1.0,
-                       '', 50, false, false, 0, 0, now()
+                       '', 50, false, false, 0, 0, now(), false, false
                 FROM accounts_user WHERE username LIKE %s
                 """,
                 ["rater%"],

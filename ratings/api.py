@@ -200,11 +200,7 @@ class ArenaNextApi(ArenaApi):
     )
     def get(self, request: Request) -> Response:
         user = require_user(request, allow_anonymous=False)
-        assignment = arena_next(rater=user)
-        if assignment is not None:
-            assignment = PairAssignment.objects.select_related("request__model", "left_image", "right_image").get(
-                pk=assignment.pk
-            )
+        assignment = arena_next(rater=user)  # its request, model and images come loaded
         return Response(
             {"assignment": assignment_json(assignment) if assignment else None, "today": arena_today(rater=user)}
         )

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -44,12 +44,12 @@ def censored_request_ids() -> QuerySet:
     return Image.objects.filter(censored=True).values("request_id")
 
 
-def pair_images(*, generation_request: GenerationRequest) -> tuple[Image, Image] | None:
-    """The request's two images in its stored shown order (Job.position 0 = left), or None
-    when the request has no finished pair."""
+def pair_images(*, request_id) -> tuple[Image, Image] | None:
+    """The request's two images in its stored shown order (Job.position 0 = left), with their
+    job and the request and its model, or None when the request has no finished pair."""
     images = list(
-        Image.objects.filter(request=generation_request, job__status=Job.Status.DONE)
-        .select_related("job")
+        Image.objects.filter(request_id=request_id, job__status=Job.Status.DONE)
+        .select_related("job", "request__model")
         .order_by("job__position")
     )
     if len(images) != 2:
@@ -144,50 +144,6 @@ def served_by_workers_of(*, rater: User) -> Exists:
     never theirs to judge in the arena. A NOT EXISTS probe of the pair's jobs by request id
     (their index), checked on the few rows the arena's seek walks past."""
     return Exists(Job.objects.filter(request=OuterRef("pk"), worker__owner_id=rater.pk))
-
-
-def arena_pool(*, rater: User, now: dt.datetime | None = None) -> QuerySet[GenerationRequest]:
-    """Pairs the arena may serve this rater: shared, finished pairs of other people's
-    requests, none of whose images a moderator hid, that the rater has not judged, skipped,
-    or been shown within the hold time (so the pair on screen and the preloaded next one
-    are not served again); never a pair with a censored image, and NSFW pairs only to raters
-    who opted in on their profile."""
-    now = now or timezone.now()
-    held_since = now - dt.timedelta(seconds=settings.RATINGS_ASSIGNMENT_TTL_SECONDS)
-    judged = Vote.objects.filter(rater=rater, retracted_at__isnull=True).values("request_id")
-    seen = (
-        PairAssignment.objects.filter(rater=rater)
-        .filter(Q(answered_at__isnull=False) | Q(issued_at__gte=held_since))
-        .values("request_id")
-    )
-    # The finished images counted per candidate row (a correlated subquery, not a join with
-    # GROUP BY): the arena seeks a handful of rows of the pool in (arena_votes, id) order, and
-    # a grouped pool would have to be built whole first.
-    done_images = (
-        Image.objects.filter(request=OuterRef("pk"), job__status=Job.Status.DONE)
-        .order_by()
-        .values("request")
-        .annotate(n=Count("*"))
-        .values("n")
-    )
-    return (
-        GenerationRequest.objects.filter(
-            # arena_pool, shared and done: the condition of the request_arena_seek index.
-            arena_pool=True,
-            shared=True,
-            status=GenerationRequest.Status.DONE,
-            model__compare_pipelines=True,
-        )
-        .exclude(user=rater)
-        .exclude(served_by_workers_of(rater=rater))
-        .exclude(pk__in=judged)
-        .exclude(pk__in=seen)
-        .exclude(pk__in=hidden_pair_requests())
-        .exclude(pk__in=censored_request_ids())
-        .filter(Q() if rater.show_nsfw else Q(nsfw=False))
-        .annotate(done_images=Subquery(done_images, output_field=IntegerField()))
-        .filter(done_images=2)
-    )
 
 
 def owner_judged() -> Q:

@@ -85,7 +85,16 @@ def jobs_reprioritize(*, user_id: int) -> int:
     jobs still queued: a claim that takes one meanwhile either commits first (the UPDATE,
     waiting on its row, re-checks `status` and leaves it) or comes after (it claims the job
     with its new priority); a claimed job is never touched.
+
+    Most balance changes (a rating's rebate, a worker's reward) are of users with nothing
+    waiting: one indexed probe answers those, without the transaction and the lock. It is no
+    laxer than the UPDATE: both see the jobs committed by then, and a submission prices its
+    jobs under the account lock the posting held, so it read this balance or committed first.
     """
+    requests = GenerationRequest.objects.filter(user_id=user_id).values("pk")
+    waiting = Job.objects.filter(status=Job.Status.QUEUED, request_id__in=requests)
+    if not waiting.exists():
+        return 0
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # One recompute per user at a time, each reading the balance after taking the lock:
@@ -102,8 +111,7 @@ def jobs_reprioritize(*, user_id: int) -> int:
         # `status` on the job row itself, not inside a join's subquery: a row a claim changed
         # meanwhile is re-checked against its new version (PostgreSQL re-evaluates the
         # target's own conditions after waiting on its lock) and left alone.
-        requests = GenerationRequest.objects.filter(user_id=user_id).values("pk")
-        return Job.objects.filter(status=Job.Status.QUEUED, request_id__in=requests).update(priority=aged)
+        return waiting.update(priority=aged)
 
 
 def on_balance_changed(*, user_ids: list[int], **kwargs: Any) -> None:

@@ -39,13 +39,12 @@ from accounts.models import User
 from generation.models import GenerationRequest, Image
 from kudos.services import DuplicateEvent, kudos_rebate, kudos_rebate_reverse
 
+from ..arena_pool import arena_pool_among, arena_pool_seek
 from ..models import ControlImage, GoldPair, PairAssignment, RaterTrust, Vote
 from ..selectors import (
-    arena_pool,
     arena_throttle_state,
     arena_today,
     check_favours,
-    gold_filter,
     live_vote,
     pair_images,
     rater_issued_counts,
@@ -209,7 +208,7 @@ def own_pair_for(*, rater: User, generation_request: GenerationRequest) -> tuple
         raise RatingError("You can only judge a finished request.", "AestheticsNotCompleted")
     if not generation_request.model.compare_pipelines:
         raise RatingError("This request's model does not make pairs to judge.", "InvalidAestheticAttempt")
-    pair = pair_images(generation_request=generation_request)
+    pair = pair_images(request_id=generation_request.pk)
     if pair is None:
         raise RatingError("This request has no finished pair of images.", "AestheticsSolo")
     _refuse_hidden(pair)
@@ -313,12 +312,11 @@ def _check_request_ids() -> set[uuid.UUID]:
     return set(golds.union(controls))
 
 
-def _balanced_check(*, pool, rater: User) -> GenerationRequest | None:
+def _balanced_check(*, rater: User, now: dt.datetime) -> uuid.UUID | None:
     """A check item left for the rater, drawn at random among those whose known answer favours
     the pipeline the rater's earlier check items favoured least. So a rater who always picks
     one pipeline's image agrees with about half their checks and cannot pass calibration."""
-    checks = _check_request_ids()
-    candidates = list(pool.filter(pk__in=checks).values_list("pk", flat=True)) if checks else []
+    candidates = arena_pool_among(rater=rater, request_ids=_check_request_ids(), now=now)
     if not candidates:
         return None
     earlier = set(
@@ -332,37 +330,18 @@ def _balanced_check(*, pool, rater: User) -> GenerationRequest | None:
         return served[pipeline_id] if pipeline_id is not None else min(served.values(), default=0)
 
     least = min(shortfall(request_id) for request_id in candidates)
-    pick = random.choice([request_id for request_id in candidates if shortfall(request_id) == least])
-    return pool.get(pk=pick)
-
-
-def _fewest_votes(pool) -> GenerationRequest | None:
-    """A pair of the pool's lowest tier of live votes, from a random point of it.
-
-    Two seeks in the request_arena_seek index (arena_votes, id), whatever filters the pool
-    carries (they are checked on the few rows the seeks walk past): the lowest tier this
-    rater can be served, then the first pair of that tier at or after a random id (ids are
-    random, so every pair of the tier is about as likely), else the tier's first pair.
-    Raters asking at the same moment get different pairs, and votes spread over the pool.
-    """
-    ordered = pool.order_by("arena_votes", "pk")
-    first = ordered.first()
-    if first is None:
-        return None
-    start = uuid.UUID(int=random.getrandbits(128))
-    return ordered.filter(arena_votes=first.arena_votes, pk__gte=start).first() or first
+    return random.choice([request_id for request_id in candidates if shortfall(request_id) == least])
 
 
 def arena_next(*, rater: User, now: dt.datetime | None = None) -> PairAssignment | None:
     """Issue the rater's next arena pair (None when there is nothing left for them).
 
     A check item (gold pair or control image) with the chance `check_chance` gives, drawn by
-    `_balanced_check`; otherwise a pair with the fewest votes (`_fewest_votes`), so votes
+    `_balanced_check`; otherwise a pair with the fewest votes (`arena_pool_seek`), so votes
     spread over the pool. Either way the order is drawn per rater and the assignment looks
-    the same.
+    the same. The assignment comes back with its request, model and images loaded.
     """
     now = now or timezone.now()
-    pool = arena_pool(rater=rater, now=now)
     chosen = None
     issued, checks_issued = rater_issued_counts(rater=rater)
     chance = check_chance(
@@ -370,17 +349,17 @@ def arena_next(*, rater: User, now: dt.datetime | None = None) -> PairAssignment
     )
     is_check = chance > 0 and random.random() < chance
     if is_check:
-        chosen = _balanced_check(pool=pool, rater=rater)
+        chosen = _balanced_check(rater=rater, now=now)
     if chosen is None:
         # Check items come only through the balanced draw, never by this path.
         is_check = False
-        chosen = _fewest_votes(pool.exclude(gold_filter()))
+        chosen = arena_pool_seek(rater=rater, now=now)
     if chosen is None:
         is_check = True
-        chosen = _balanced_check(pool=pool, rater=rater)  # no real pair left: a check item, if any
+        chosen = _balanced_check(rater=rater, now=now)  # no real pair left: a check item, if any
     if chosen is None:
         return None
-    pair = pair_images(generation_request=chosen)
+    pair = pair_images(request_id=chosen)
     if pair is None:  # its images changed since the pool was read
         return None
     left, right = pair
@@ -389,7 +368,7 @@ def arena_next(*, rater: User, now: dt.datetime | None = None) -> PairAssignment
         left, right = right, left
     return PairAssignment.objects.create(
         rater=rater,
-        request=chosen,
+        request=left.request,
         left_image=left,
         right_image=right,
         # Known from the path that chose it (one marked a check since the pool was read is

@@ -12,9 +12,10 @@ from aesthetics.sets.shared import shared_comparisons_join
 from moderation.hiding import image_file_delete, image_hide, image_unhide, private_storage
 from moderation.models import AuditEntry, Report
 from moderation.services import ModerationError
+from ratings.arena_pool import arena_pool
 from ratings.export import export_votes
 from ratings.models import Vote
-from ratings.selectors import arena_pool, own_pairs_waiting, votes_counted
+from ratings.selectors import own_pairs_waiting, votes_counted
 from tests.ratings.conftest import shown_pair
 
 pytestmark = pytest.mark.django_db

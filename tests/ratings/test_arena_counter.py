@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 
 from generation.models import GenerationRequest
+from ratings.arena_pool import arena_pool
 from ratings.models import Vote
-from ratings.selectors import arena_pool, arena_retired_filter
+from ratings.selectors import arena_retired_filter
 from ratings.services import Judgement, arena_next, arena_pairs_retire, arena_skip, arena_undo, arena_vote
 
 pytestmark = pytest.mark.django_db

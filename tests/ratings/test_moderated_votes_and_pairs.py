@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 
 from moderation.services import rater_shadow_ban, user_suspend, user_unsuspend
+from ratings.arena_pool import arena_pool
 from ratings.leaderboard import leaderboard_compute
 from ratings.models import Vote
-from ratings.selectors import arena_pool, vote_weights, votes_counted
+from ratings.selectors import vote_weights, votes_counted
 
 from .test_arena_api import next_pair, patient_raters, vote  # noqa: F401
 
