@@ -15,6 +15,7 @@ from django.conf import settings
 
 from accounts.models import User
 from ratings.services.trust import CheckTally
+from ratings.services.trust_batch import CLEAR, REINDEX, run_part_steps
 
 from .models import ImageRating
 
@@ -80,7 +81,7 @@ _CLEAR_IMAGES = "DELETE FROM aesthetics_trustratingfigures WHERE image_id IN (SE
 _PART_STEPS = [
     "CREATE UNIQUE INDEX ON trust_images (image_id)",
     "ANALYZE trust_images",
-    "-- clear",
+    CLEAR,
     """
     INSERT INTO aesthetics_trustratingfigures (rating_id, image_id, rater_id, created_at, is_check, check_right,
                                                consensus, agreed)
@@ -111,6 +112,7 @@ _PART_STEPS = [
     JOIN (SELECT u.id AS rater_id, CASE WHEN e.user_id IS NULL THEN 1 ELSE 0 END AS me
           FROM accounts_user u LEFT JOIN excluded e ON e.user_id = u.id) m ON m.rater_id = r.rater_id
     """,
+    REINDEX,
 ]
 
 _MOST = """SELECT COALESCE(max(n), 0) FROM (SELECT count(*) AS n FROM aesthetics_trustratingfigures
@@ -145,11 +147,16 @@ def single_image_checks_all(since: dt.datetime | None = None) -> dict[int, Check
     }
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS trust_images")
-        for step in [_IMAGES_ALL if since is None else _IMAGES_CHANGED, *_PART_STEPS]:
-            if step == "-- clear":
-                # Every part is rebuilt in a full run: emptying the table beats deleting its rows.
-                step = _CLEAR_ALL if since is None else _CLEAR_IMAGES
-            cursor.execute(step, params)
+        cursor.execute(_IMAGES_ALL if since is None else _IMAGES_CHANGED, params)
+        run_part_steps(
+            cursor,
+            _PART_STEPS,
+            params,
+            table="aesthetics_trustratingfigures",
+            clear_all=_CLEAR_ALL,
+            clear_some=_CLEAR_IMAGES,
+            full=since is None,
+        )
         cursor.execute(_MOST)
         recent = _RECENT_WINDOWED if cursor.fetchone()[0] > RECENT else _RECENT_ALL
         cursor.execute(_SUMS.replace("{recent}", recent), params)

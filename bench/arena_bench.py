@@ -102,7 +102,8 @@ def fill(pairs: int, per_pair: int, *, random_crowd: bool = False) -> float:
             """
             INSERT INTO ratings_vote (id, source, choice, kudos_paid, created_at, left_image_id, right_image_id,
                                       rater_id, request_id, is_check)
-            SELECT gen_random_uuid(), 'arena', {choice}, 2, now(), image0, image1, %s + k, request_id, false
+            SELECT gen_random_uuid(), 'arena', {choice}, 2, now() - make_interval(secs => random() * 86400 * 7),
+                   image0, image1, %s + k, request_id, false
             FROM (SELECT *, (n::bigint * 7919 + j * 4729) %% %s AS k
                   FROM bench_pair, generate_series(0, %s - 1) AS j) AS drawn
             """.format(  # noqa: S608 - the crowd's fixed SQL, no input

@@ -240,3 +240,41 @@ def test_lost_parts_are_rebuilt_by_a_full_run():
     assert_stored_as(expected)
     now += dt.timedelta(hours=1)
     assert rater_trust_recompute_changed(now=now) == 0  # and the parts are back
+
+
+def _indexes(table: str) -> list[tuple[str, str]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s ORDER BY indexname", [table])
+        return cursor.fetchall()
+
+
+def test_a_full_run_builds_the_parts_indexes_again_as_they_were_and_a_failed_one_keeps_them(monkeypatch):
+    """A full run drops the parts tables' indexes for its bulk load and builds them after (same
+    names, same definitions, the primary keys as primary keys); a run that fails midway leaves
+    them in place (its transaction rolls the drop back)."""
+    from django.db import IntegrityError
+
+    from ratings.models import TrustVoteFigures
+
+    tables = ["ratings_trustvotefigures", "aesthetics_trustratingfigures"]
+    before = {table: _indexes(table) for table in tables}
+    assert all(len(found) == 3 for found in before.values())  # primary key, by pair or image, by rater
+    start = timezone.now() - dt.timedelta(days=3)
+    two_groups(start)
+    rater_trust_recompute_all(now=start)
+    assert {table: _indexes(table) for table in tables} == before
+    part = TrustVoteFigures.objects.first()
+    with pytest.raises(IntegrityError), transaction.atomic():  # the primary key holds again
+        TrustVoteFigures.objects.create(**{f.attname: getattr(part, f.attname) for f in part._meta.fields})
+
+    from ratings.services import trust_batch
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the run fails after the drop")
+
+    monkeypatch.setattr(trust_batch, "parts_indexes_restore", broken)
+    with pytest.raises(RuntimeError):
+        rater_trust_recompute_all(now=start + dt.timedelta(hours=1))
+    assert {table: _indexes(table) for table in tables} == before
