@@ -6,10 +6,11 @@
 Runs on a database `bench/aesthetics_bench.py` filled (its raters: rater0..), or with --fresh
 on a new one (dropped, recreated, migrated; --raters users made). Adds the pairs in SQL (done,
 shared, two images from two pipelines each) and --votes-per-pair arena votes on each from
-distinct raters, with the pairs' stored live-vote counters, then times
-`ratings.services.arena_next` for random raters (the check-item draw included, at its rate:
-a few gold pairs are marked). Prints p50/p99 in ms, the seek's plan, and writes
-bench/out/arena.json.
+distinct raters (the crowd of bench/crowd.py; --random-crowd for every answer at random),
+with the pairs' stored live-vote counters, then times `ratings.services.arena_next` for random
+raters (the check-item draw included, at its rate: a few gold pairs are marked) and the
+endpoint `GET /api/v2/ratings/arena/next` in-process (apikey auth, DRF, the service and the
+day's tally). Prints p50/p99 in ms, the seek's plan, and writes bench/out/arena.json.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ votes on 100,000 pairs and 1.5 M single-image ratings of 300,000 images.
 
 The database is dropped and recreated (its name must contain "bench"), migrated and filled in
 SQL by the two other benches' fills (bench/aesthetics_bench.py, bench/arena_bench.py), and
-every rater gets a trust row (a third calibrated, so the consensus has a crowd). Then times
+every rater gets a trust row (a third calibrated, so the consensus has a crowd); the answers
+are drawn by bench/crowd.py (a modelled crowd; --random-crowd for every answer at random, the
+incremental run's worst case). Then times
 `ratings.services.rater_trust_recompute_all` (set-based on PostgreSQL), the leaderboard's
 `leaderboard_compute` over the same votes, the periodic incremental run after a quarter hour
 of the seed's activity and, for comparison,

@@ -260,7 +260,7 @@ class GenerationRequest(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            # ratings.selectors.arena_pool: fewest votes first, from a random point of the lowest
+            # ratings.arena_pool: fewest votes first, from a random point of the lowest
             # tier. The condition is the pool's own, so only servable pairs are in the index.
             models.Index(
                 fields=["arena_votes", "id"],
