@@ -48,7 +48,8 @@ WHERE r.arena_pool AND r.shared AND r.status = 'done' AND m.compare_pipelines
        WHERE i.request_id = r.id AND j.status = 'done') = 2
 """
 _SFW = "  AND NOT r.nsfw\n"
-# Not a check item (the SQL form of selectors.gold_filter): check items are drawn on their own.
+# Not a check item (an active gold pair, or a pair holding an active control image): check items
+# are drawn on their own (services.voting._balanced_check).
 _NOT_CHECK = """
   AND r.id NOT IN (SELECT request_id FROM ratings_goldpair WHERE active)
   AND r.id NOT IN (SELECT i.request_id FROM ratings_controlimage c JOIN generation_image i ON i.id = c.image_id

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -177,26 +178,26 @@ def arena_retired_filter() -> Q:
     return rule
 
 
-def gold_filter() -> Q:
-    """Requests that are check items, without joining images (a join would change the pool's
-    image count): active gold pairs, or pairs holding an active control image."""
-    from .models import ControlImage
-
-    controls = ControlImage.objects.filter(active=True).values("image__request_id")
-    return Q(gold_pair__active=True) | Q(pk__in=controls)
-
-
-def rater_issued_counts(*, rater: User) -> tuple[int, int]:
-    """(pairs issued to the rater, of which check items), each request counted once."""
-    row = PairAssignment.objects.filter(rater=rater).aggregate(
-        issued=Count("request_id", distinct=True), checks=Count("request_id", distinct=True, filter=Q(is_gold=True))
-    )
-    return int(row["issued"] or 0), int(row["checks"] or 0)
+_ARENA_STANDING = """
+SELECT t.id IS NOT NULL, t.override, t.gold_votes, t.gold_agreement, t.arena_votes, a.issued, a.checks
+FROM (SELECT count(DISTINCT request_id) AS issued, count(DISTINCT request_id) FILTER (WHERE is_gold) AS checks
+      FROM ratings_pairassignment WHERE rater_id = %s) a
+LEFT JOIN ratings_ratertrust t ON t.user_id = %s
+"""
 
 
-def rater_trust_of(*, rater_id: int) -> RaterTrust:
-    """The rater's trust row, or an unsaved default one (a rater who never voted: not calibrated)."""
-    return RaterTrust.objects.filter(user_id=rater_id).first() or RaterTrust(user_id=rater_id)
+def rater_arena_standing(*, rater: User) -> tuple[bool, int, int]:
+    """(whether the rater is calibrated, pairs issued to them, of which check items; each
+    request counted once) in one read: the arena asks on every pair it issues."""
+    with connection.cursor() as cursor:
+        cursor.execute(_ARENA_STANDING, [rater.pk, rater.pk])
+        has_row, override, gold_votes, gold_agreement, arena_votes, issued, checks = cursor.fetchone()
+    # The model's own rule (RaterTrust.calibrated) on the figures read; no row: the defaults.
+    trust = RaterTrust(user_id=rater.pk)
+    if has_row:
+        trust.override, trust.gold_votes, trust.gold_agreement = override, gold_votes, gold_agreement
+        trust.arena_votes = arena_votes
+    return trust.calibrated, int(issued), int(checks)
 
 
 def calibrated_raters_filter(prefix: str = "") -> Q:

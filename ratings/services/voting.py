@@ -47,9 +47,8 @@ from ..selectors import (
     check_favours,
     live_vote,
     pair_images,
-    rater_issued_counts,
+    rater_arena_standing,
     rater_last_answer_at,
-    rater_trust_of,
     request_cost,
     served_by_workers_of,
 )
@@ -343,10 +342,8 @@ def arena_next(*, rater: User, now: dt.datetime | None = None) -> PairAssignment
     """
     now = now or timezone.now()
     chosen = None
-    issued, checks_issued = rater_issued_counts(rater=rater)
-    chance = check_chance(
-        calibrated=rater_trust_of(rater_id=rater.pk).calibrated, issued=issued, checks_issued=checks_issued
-    )
+    calibrated, issued, checks_issued = rater_arena_standing(rater=rater)
+    chance = check_chance(calibrated=calibrated, issued=issued, checks_issued=checks_issued)
     is_check = chance > 0 and random.random() < chance
     if is_check:
         chosen = _balanced_check(rater=rater, now=now)

@@ -214,3 +214,32 @@ def test_check_items_are_drawn_balanced_so_voting_one_way_cannot_pass(charlie, a
         assert not trust.calibrated
         assert trust.gold_votes < 2 or trust.gold_agreement <= 2 / 3
     assert RaterTrust.objects.get(user=rater).gold_votes >= CHECKS
+
+
+def test_the_arena_reads_a_raters_standing_in_one_query(charlie, arena, django_assert_num_queries):
+    """What the check-item chance depends on (calibrated, pairs issued, check items issued),
+    read in one statement: no trust row yet, then issued pairs counted once per request, then
+    calibrated by its figures and by a staff override."""
+    from ratings.selectors import rater_arena_standing
+
+    rater = charlie[0]
+    with django_assert_num_queries(1):
+        assert rater_arena_standing(rater=rater) == (False, 0, 0)
+    real, golds = arena
+    # One real pair shown twice (either order), one check item.
+    for request, is_gold, flip in ((real[0], False, False), (real[0], False, True), (golds[0], True, False)):
+        left, right = shown_pair(request)
+        if flip:
+            left, right = right, left
+        PairAssignment.objects.create(
+            rater=rater, request=request, left_image=left, right_image=right, is_gold=is_gold, issued_at=timezone.now()
+        )
+    assert rater_arena_standing(rater=rater) == (False, 2, 1)
+    RaterTrust.objects.create(user=rater, gold_votes=CHECKS, gold_agreement=0.9, arena_votes=PAIRS - 1)
+    assert rater_arena_standing(rater=rater)[0] is False  # one pair short
+    RaterTrust.objects.filter(user=rater).update(arena_votes=PAIRS)
+    assert rater_arena_standing(rater=rater)[0] is True
+    RaterTrust.objects.filter(user=rater).update(gold_agreement=0.5)
+    assert rater_arena_standing(rater=rater)[0] is False
+    RaterTrust.objects.filter(user=rater).update(override=RaterTrust.Override.TRUSTED)
+    assert rater_arena_standing(rater=rater)[0] is True
