@@ -142,8 +142,8 @@ def served_by_workers_of(*, rater: User) -> Exists:
     """Pairs (an Exists on GenerationRequest) any of whose jobs a worker the rater owns served.
 
     Its owner could read each job's recipe, so they know which image is which: not blind, so
-    never theirs to judge in the arena. A NOT EXISTS probe of the pair's jobs by request id
-    (their index), checked on the few rows the arena's seek walks past."""
+    never theirs to judge in the arena: the vote refuses it (the pool, ratings.arena_pool, leaves
+    such pairs out with the same probe in SQL)."""
     return Exists(Job.objects.filter(request=OuterRef("pk"), worker__owner_id=rater.pk))
 
 

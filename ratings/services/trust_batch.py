@@ -104,6 +104,7 @@ UNION SELECT v.request_id FROM ratings_vote v JOIN trust_flipped f ON f.user_id 
 """
 
 _CLEAR_ALL = "TRUNCATE ratings_trustvotefigures"
+_CLEAR_PAIRS = "DELETE FROM ratings_trustvotefigures WHERE request_id IN (SELECT request_id FROM trust_pairs)"
 
 # Markers in the part steps: where the parts are cleared, and where a full run's bulk load is over.
 CLEAR = "-- clear"
@@ -164,8 +165,6 @@ def run_part_steps(
         else:
             cursor.execute(step, params)
 
-
-_CLEAR_PAIRS = "DELETE FROM ratings_trustvotefigures WHERE request_id IN (SELECT request_id FROM trust_pairs)"
 
 _PART_STEPS = [
     "CREATE UNIQUE INDEX ON trust_pairs (request_id)",
