@@ -14,6 +14,7 @@ from collections import defaultdict
 from django.conf import settings
 
 from accounts.models import User
+from ratings.services import trust_batch
 from ratings.services.trust import CheckTally
 from ratings.services.trust_batch import CLEAR, REINDEX, run_part_steps
 
@@ -73,6 +74,11 @@ SELECT rater_id FROM aesthetics_imagerating WHERE image_id IN (
     UNION SELECT i.image_id FROM aesthetics_imagerating i JOIN trust_flipped f ON f.user_id = i.rater_id
 )"""
 
+# More than trust_batch.BULK_SHARE of the images redone (against the planner's row estimate).
+_MANY_CHANGED = """
+SELECT (SELECT count(*) FROM trust_images) > %(bulk_share)s
+       * GREATEST((SELECT reltuples FROM pg_class WHERE oid = 'aesthetics_setimage'::regclass), 1)
+"""
 _CLEAR_ALL = "TRUNCATE aesthetics_trustratingfigures"
 _CLEAR_IMAGES = "DELETE FROM aesthetics_trustratingfigures WHERE image_id IN (SELECT image_id FROM trust_images)"
 
@@ -144,6 +150,7 @@ def single_image_checks_all(since: dt.datetime | None = None) -> dict[int, Check
         "divergence": settings.AESTHETICS_MAX_DIVERGENCE,
         "min_others": settings.RATINGS_CONSENSUS_MIN_OTHERS,
         "since": since,
+        "bulk_share": trust_batch.BULK_SHARE,
     }
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS trust_images")
@@ -156,6 +163,7 @@ def single_image_checks_all(since: dt.datetime | None = None) -> dict[int, Check
             clear_all=_CLEAR_ALL,
             clear_some=_CLEAR_IMAGES,
             full=since is None,
+            many_changed=_MANY_CHANGED,
         )
         cursor.execute(_MOST)
         recent = _RECENT_WINDOWED if cursor.fetchone()[0] > RECENT else _RECENT_ALL

@@ -106,6 +106,14 @@ UNION SELECT v.request_id FROM ratings_vote v JOIN trust_flipped f ON f.user_id 
 _CLEAR_ALL = "TRUNCATE ratings_trustvotefigures"
 _CLEAR_PAIRS = "DELETE FROM ratings_trustvotefigures WHERE request_id IN (SELECT request_id FROM trust_pairs)"
 
+# An incremental run that redoes more than this share of the stored parts reloads them as a full
+# run does (run_part_steps); the share is read against the planner's row estimate of the table.
+BULK_SHARE = 0.25
+_MANY_CHANGED = """
+SELECT (SELECT count(*) FROM trust_pair_votes) > %(bulk_share)s
+       * GREATEST((SELECT reltuples FROM pg_class WHERE oid = 'ratings_trustvotefigures'::regclass), 1)
+"""
+
 # Markers in the part steps: where the parts are cleared, and where a full run's bulk load is over.
 CLEAR = "-- clear"
 REINDEX = "-- reindex"
@@ -148,16 +156,31 @@ def parts_indexes_restore(cursor, table: str, indexes: list[tuple[str, str, str 
 
 
 def run_part_steps(
-    cursor, steps: list[str], params: dict, *, table: str, clear_all: str, clear_some: str, full: bool
+    cursor,
+    steps: list[str],
+    params: dict,
+    *,
+    table: str,
+    clear_all: str,
+    clear_some: str,
+    full: bool,
+    many_changed: str,
 ) -> None:
     """Run a parts refresh: its steps, with the clearing (`CLEAR`: emptied whole in a full
-    run, which beats deleting its rows, else `clear_some`) and, in a full run, the indexes
-    dropped for the bulk load and built again after it (`REINDEX`)."""
+    run, which beats deleting its rows, else `clear_some`) and the indexes dropped for the
+    load and built again after it (`REINDEX`) in a full run, and in an incremental one when
+    `many_changed` (SQL giving a boolean, read at `CLEAR`) says a large share of the parts is
+    being redone: a crowd that has not settled can move most of them at once, and then the
+    row-by-row index upkeep made an incremental run slower than a full one."""
     indexes = None
     for step in steps:
         if step == CLEAR:
+            bulk = full
+            if not full:
+                cursor.execute(many_changed, params)
+                bulk = bool(cursor.fetchone()[0])
             cursor.execute(clear_all if full else clear_some, params)
-            if full:
+            if bulk:
                 indexes = parts_indexes_drop(cursor, table)
         elif step == REINDEX:
             if indexes is not None:
@@ -434,6 +457,7 @@ def trust_figures_all(*, now: dt.datetime, since: dt.datetime | None = None) -> 
         "timed": trust.TIMED_VOTES,
         "min_others": settings.RATINGS_CONSENSUS_MIN_OTHERS,
         "since": since,
+        "bulk_share": BULK_SHARE,
         "young_from": since - dt.timedelta(days=settings.RATINGS_TRUST_YOUNG_ACCOUNT_DAYS) if since else None,
         "young_to": now - dt.timedelta(days=settings.RATINGS_TRUST_YOUNG_ACCOUNT_DAYS),
     }
@@ -453,6 +477,7 @@ def trust_figures_all(*, now: dt.datetime, since: dt.datetime | None = None) -> 
             clear_all=_CLEAR_ALL,
             clear_some=_CLEAR_PAIRS,
             full=since is None,
+            many_changed=_MANY_CHANGED,
         )
         for step in [scope, *_SCOPE_STEPS]:
             cursor.execute(step, params)

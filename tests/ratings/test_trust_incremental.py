@@ -78,7 +78,14 @@ def rate(image, rater, rating, when):
     )
 
 
-def test_each_incremental_run_leaves_everyone_as_a_full_run_would(settings):
+@pytest.mark.parametrize("bulk_share", [0.0, 1e9], ids=["parts-reloaded-as-in-a-full-run", "parts-replaced-in-place"])
+def test_each_incremental_run_leaves_everyone_as_a_full_run_would(settings, monkeypatch, bulk_share):
+    """Both ways an incremental run refreshes the parts give the same figures: reloaded without
+    index upkeep (when it redoes a large share of them, trust_batch.BULK_SHARE) or replaced row
+    by row in place."""
+    from ratings.services import trust_batch
+
+    monkeypatch.setattr(trust_batch, "BULK_SHARE", bulk_share)
     rng = random.Random(7)
     start = timezone.now() - dt.timedelta(days=3)
     users = build_horde(rng, start)
@@ -278,3 +285,33 @@ def test_a_full_run_builds_the_parts_indexes_again_as_they_were_and_a_failed_one
     with pytest.raises(RuntimeError):
         rater_trust_recompute_all(now=start + dt.timedelta(hours=1))
     assert {table: _indexes(table) for table in tables} == before
+
+
+def test_an_incremental_run_that_redoes_a_large_share_of_the_parts_reloads_them_without_index_upkeep(monkeypatch):
+    from ratings.services import trust_batch
+
+    from .leaderboard import factories
+
+    start = timezone.now() - dt.timedelta(days=3)
+    _, pairs = two_groups(start)
+    rater_trust_recompute_all(now=start)
+    indexes = _indexes("ratings_trustvotefigures")
+    dropped = []
+    original = trust_batch.parts_indexes_drop
+    monkeypatch.setattr(
+        trust_batch, "parts_indexes_drop", lambda cursor, table: dropped.append(table) or original(cursor, table)
+    )
+    now = start
+    for share, reloaded in ((1e9, []), (0.0, ["ratings_trustvotefigures"])):
+        monkeypatch.setattr(trust_batch, "BULK_SHARE", share)
+        now += dt.timedelta(hours=1)
+        request, image_a, image_b = pairs[0][0]
+        newcomer = User.objects.create(username=f"newcomer-{share}")
+        factories.make_vote(request, newcomer, image_a, image_b, "right", created_at=now - dt.timedelta(minutes=20))
+        expected = full_figures(now)
+        dropped.clear()
+        assert rater_trust_recompute_changed(now=now) > 0
+        assert TrustRecompute.objects.first().full is False
+        assert dropped == reloaded  # (no single-image rating changed: those parts are left alone)
+        assert_stored_as(expected)
+    assert _indexes("ratings_trustvotefigures") == indexes  # built again as they were
