@@ -48,11 +48,17 @@ urlpatterns = [
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+
+def media(request, path: str):
+    # MEDIA_ROOT read per request, not when the URLconf was imported: the file storage reads it
+    # late too, so a changed setting (the tests' temporary media folders) moves both together.
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
 if settings.SERVE_MEDIA:
     # Images are served by Horde itself unless object storage is configured.
-    urlpatterns += [
-        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
-    ]
+    urlpatterns += [re_path(r"^media/(?P<path>.*)$", media)]
 
 handler400 = api_errors.handler400
 handler404 = api_errors.handler404
