@@ -219,10 +219,13 @@ _PART_STEPS = [
     """,
     "CREATE UNIQUE INDEX ON trust_top (request_id)",
     "ANALYZE trust_top",
-    # Which pipeline made each image of those pairs: one join of images and jobs, not two per vote.
+    # Per image of those pairs: which pipeline made it and how many counted votes picked it (one
+    # join of images, jobs and the crowd here, not four per vote below).
     """
     CREATE TEMP TABLE trust_pipeline ON COMMIT DROP AS
-    SELECT i.id AS image_id, j.pipeline_id FROM generation_image i JOIN generation_job j ON j.id = i.job_id
+    SELECT i.id AS image_id, j.pipeline_id, COALESCE(c.n, 0) AS picked
+    FROM generation_image i JOIN generation_job j ON j.id = i.job_id
+    LEFT JOIN trust_crowd c ON c.request_id = i.request_id AND c.winner = i.id
     WHERE i.request_id IN (SELECT request_id FROM trust_pairs)
     """,
     "CREATE UNIQUE INDEX ON trust_pipeline (image_id)",
@@ -249,8 +252,9 @@ _PART_STEPS = [
                     THEN t.w1
                     WHEN 2 * (t.n2 - CASE WHEN m.me = 1 AND w.winner = t.w2 THEN 1 ELSE 0 END) > t.total - m.me
                     THEN t.w2 END AS majority,
-               COALESCE(cl.n, 0) - CASE WHEN m.me = 1 AND w.winner = v.left_image_id THEN 1 ELSE 0 END AS others_left,
-               COALESCE(cr.n, 0) - CASE WHEN m.me = 1 AND w.winner = v.right_image_id THEN 1 ELSE 0 END
+               COALESCE(lp.picked, 0) - CASE WHEN m.me = 1 AND w.winner = v.left_image_id THEN 1 ELSE 0 END
+                   AS others_left,
+               COALESCE(rp.picked, 0) - CASE WHEN m.me = 1 AND w.winner = v.right_image_id THEN 1 ELSE 0 END
                    AS others_right,
                COALESCE(t.total, 0) - m.me >= %(min_others)s AND v.choice IN ('left', 'right')
                    AND lp.pipeline_id IS NOT NULL AND rp.pipeline_id IS NOT NULL
@@ -264,11 +268,9 @@ _PART_STEPS = [
                    AS checks_right
         FROM trust_pair_votes v
         CROSS JOIN LATERAL (SELECT {winner} AS winner) w
-        JOIN (SELECT u.id AS rater_id, CASE WHEN c.user_id IS NULL THEN 0 ELSE 1 END AS me
-              FROM accounts_user u LEFT JOIN trust_counted c ON c.user_id = u.id) m ON m.rater_id = v.rater_id
+        LEFT JOIN trust_counted c ON c.user_id = v.rater_id
+        CROSS JOIN LATERAL (SELECT CASE WHEN c.user_id IS NULL THEN 0 ELSE 1 END AS me) m
         LEFT JOIN trust_top t ON t.request_id = v.request_id
-        LEFT JOIN trust_crowd cl ON cl.request_id = v.request_id AND cl.winner = v.left_image_id
-        LEFT JOIN trust_crowd cr ON cr.request_id = v.request_id AND cr.winner = v.right_image_id
         LEFT JOIN trust_pipeline lp ON lp.image_id = v.left_image_id
         LEFT JOIN trust_pipeline rp ON rp.image_id = v.right_image_id
         LEFT JOIN (
