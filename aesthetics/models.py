@@ -99,8 +99,12 @@ class SetImage(models.Model):
 
 class ImageRating(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    image = models.ForeignKey(SetImage, on_delete=models.PROTECT, related_name="ratings")
-    rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="image_ratings")
+    # No index of their own: (image, rater) and (rater, -created_at) below lead with them, and
+    # every index is written by each rating.
+    image = models.ForeignKey(SetImage, on_delete=models.PROTECT, related_name="ratings", db_index=False)
+    rater = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="image_ratings", db_index=False
+    )
     rating = models.PositiveSmallIntegerField()
     artifacts = models.PositiveSmallIntegerField(null=True, blank=True)
     # Rated a control image: a check of the rater, not an opinion of the image.
@@ -130,16 +134,13 @@ class TrustRatingFigures(models.Model):
     rating = models.OneToOneField(
         ImageRating, on_delete=models.CASCADE, primary_key=True, related_name="trust_figures", db_constraint=False
     )
-    image_id = models.UUIDField(db_index=True)
+    # Only the primary key is indexed, and no image column, as in ratings.TrustVoteFigures (why there).
     rater_id = models.BigIntegerField()
     created_at = models.DateTimeField()
     is_check = models.BooleanField()
     check_right = models.BooleanField()
     consensus = models.BooleanField()
     agreed = models.BooleanField()
-
-    class Meta:
-        indexes = [models.Index(fields=["rater_id", "-created_at"], name="trustrating_by_rater")]
 
     def __str__(self) -> str:
         return f"trust part of rating {self.rating_id}"

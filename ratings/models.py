@@ -201,7 +201,10 @@ class TrustVoteFigures(models.Model):
     vote = models.OneToOneField(
         Vote, on_delete=models.CASCADE, primary_key=True, related_name="trust_figures", db_constraint=False
     )
-    request_id = models.UUIDField(db_index=True)
+    # No index besides the primary key: a full run reloads the table and builds its indexes
+    # again, and the incremental runs find the parts they redo through the votes' own indexes
+    # (so no pair column either) and scan the table for the raters they sum (a fraction of a
+    # second at 1 M parts).
     rater_id = models.BigIntegerField()
     created_at = models.DateTimeField()
     arena = models.BooleanField()
@@ -217,9 +220,6 @@ class TrustVoteFigures(models.Model):
     picked_left = models.BooleanField(null=True)
     chance_left = models.FloatField(null=True)
     chance_right = models.FloatField(null=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["rater_id", "-created_at"], name="trustvote_by_rater")]
 
     def __str__(self) -> str:
         return f"trust part of vote {self.vote_id}"

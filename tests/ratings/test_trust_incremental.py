@@ -267,7 +267,7 @@ def test_a_full_run_builds_the_parts_indexes_again_as_they_were_and_a_failed_one
 
     tables = ["ratings_trustvotefigures", "aesthetics_trustratingfigures"]
     before = {table: _indexes(table) for table in tables}
-    assert all(len(found) == 3 for found in before.values())  # primary key, by pair or image, by rater
+    assert all(len(found) == 1 for found in before.values())  # the primary key alone
     start = timezone.now() - dt.timedelta(days=3)
     two_groups(start)
     rater_trust_recompute_all(now=start)
