@@ -111,6 +111,17 @@ DELETE FROM ratings_trustvotefigures WHERE vote_id IN (
     SELECT v.id FROM ratings_vote v WHERE v.request_id IN (SELECT request_id FROM trust_pairs))
 """
 
+# An incremental run whose changed pairs hold more than this share of the stored parts runs as a
+# full run: the same figures (a full run recomputes everyone from scratch), and faster, as it
+# empties the parts instead of deleting most of them and reads everyone's sums without a scope.
+# (A crowd that has not settled can put nearly everyone in scope: 15-18 s incremental against
+# 9-10 s full on the bench's random crowd.)
+FULL_SHARE = 0.5
+_MOSTLY_CHANGED = """
+SELECT (SELECT count(*) FROM ratings_vote WHERE request_id IN (SELECT request_id FROM trust_pairs)) > %(full_share)s
+       * GREATEST((SELECT reltuples FROM pg_class WHERE oid = 'ratings_trustvotefigures'::regclass), 1)
+"""
+
 # An incremental run that redoes more than this share of the stored parts reloads them as a full
 # run does (run_part_steps); the share is read against the planner's row estimate of the table.
 BULK_SHARE = 0.25
@@ -486,11 +497,13 @@ def _sums(cursor, parts: str, params: dict) -> tuple[dict[int, tuple], list[tupl
     return per_rater, cursor.fetchall()
 
 
-def trust_figures_all(*, now: dt.datetime, since: dt.datetime | None = None) -> dict[int, dict]:
+def trust_figures_all(*, now: dt.datetime, since: dt.datetime | None = None) -> tuple[dict[int, dict], bool]:
     """{user id: the figures trust._trust_figures gives} for every rater who has voted or has a
     trust row, or (given `since`) for those whose figures can have changed since then, after
-    refreshing the stored per-vote parts those figures are summed from. Call it inside a
-    transaction; its temporary tables stay until `trust_tables_drop` or the commit."""
+    refreshing the stored per-vote parts those figures are summed from; and whether it ran as a
+    full run (asked for, or an incremental one that would have redone most parts: see
+    FULL_SHARE). Call it inside a transaction; its temporary tables stay until
+    `trust_tables_drop` or the commit."""
     params = {
         "no_calibration": settings.RATINGS_CALIBRATION_CHECKS <= 0,
         "checks": settings.RATINGS_CALIBRATION_CHECKS,
@@ -504,16 +517,24 @@ def trust_figures_all(*, now: dt.datetime, since: dt.datetime | None = None) -> 
         "young_from": since - dt.timedelta(days=settings.RATINGS_TRUST_YOUNG_ACCOUNT_DAYS) if since else None,
         "young_to": now - dt.timedelta(days=settings.RATINGS_TRUST_YOUNG_ACCOUNT_DAYS),
     }
-    # A full run reads every vote: no list of pairs to join them with.
-    pair_votes = "trust_pairs p JOIN ratings_vote v ON v.request_id = p.request_id"
-    if since is None:
-        pairs, scope, pair_votes = _PAIRS_ALL, _EVERYONE, "ratings_vote v"
-    else:
-        sources = "".join(f"UNION ({sql})\n" for sql in trust_changed_sources)
-        pairs, scope = _PAIRS_CHANGED, _CHANGED.replace("{sources}", sources)
     with connection.cursor() as cursor:
-        for step in [*_CROWD_STEPS, pairs]:
-            cursor.execute(step.replace("{winner}", _WINNER), params)
+        for step in _CROWD_STEPS:
+            cursor.execute(step, params)
+        if since is not None:
+            cursor.execute(_PAIRS_CHANGED, params)
+            cursor.execute(_MOSTLY_CHANGED, {"full_share": FULL_SHARE})
+            if cursor.fetchone()[0]:
+                cursor.execute("DROP TABLE trust_pairs")
+                since = None
+                params.update(since=None, young_from=None)
+        # A full run reads every vote: no list of pairs to join them with.
+        pair_votes = "trust_pairs p JOIN ratings_vote v ON v.request_id = p.request_id"
+        if since is None:
+            cursor.execute(_PAIRS_ALL)
+            scope, pair_votes = _EVERYONE, "ratings_vote v"
+        else:
+            sources = "".join(f"UNION ({sql})\n" for sql in trust_changed_sources)
+            scope = _CHANGED.replace("{sources}", sources)
         run_part_steps(
             cursor,
             [step.replace("{winner}", _WINNER).replace("{pair_votes}", pair_votes) for step in _PART_STEPS],
@@ -571,7 +592,7 @@ def trust_figures_all(*, now: dt.datetime, since: dt.datetime | None = None) -> 
             "arena_votes": int(arena),
             **side,
         }
-    return figures
+    return figures, since is None
 
 
 def trust_tables_drop() -> None:
@@ -596,12 +617,13 @@ def _array_literal(values: list) -> str:
     return "{" + ",".join(map(item, values)) + "}"
 
 
-def rater_trust_recompute_all_batched(*, now: dt.datetime, since: dt.datetime | None = None) -> int:
+def rater_trust_recompute_all_batched(*, now: dt.datetime, since: dt.datetime | None = None) -> tuple[int, bool]:
     """Recompute the figures, score, flag and exclusion of every rater (or, given `since`, of
-    those whose figures can have changed since then) in a few statements; returns how many.
-    The crowd standing this run read is kept for the next run to compare with."""
+    those whose figures can have changed since then) in a few statements; returns how many,
+    and whether it ran as a full run (see trust_figures_all). The crowd standing this run read
+    is kept for the next run to compare with."""
     with transaction.atomic():
-        figures = trust_figures_all(now=now, since=since)
+        figures, full = trust_figures_all(now=now, since=since)
         existing = set(RaterTrust.objects.filter(user_id__in=list(figures)).values_list("user_id", flat=True))
         RaterTrust.objects.bulk_create(
             [RaterTrust(user_id=user_id) for user_id in figures if user_id not in existing], ignore_conflicts=True
@@ -612,8 +634,8 @@ def rater_trust_recompute_all_batched(*, now: dt.datetime, since: dt.datetime | 
         columns.append([scores[user_id] for user_id in users])
         with connection.cursor() as cursor:
             cursor.execute(_WRITE, [now, settings.RATINGS_TRUST_THRESHOLD, *map(_array_literal, [users, *columns])])
-            if since is not None:
+            if not full:
                 cursor.execute(_AGES, {"now": now})
             cursor.execute(_REMEMBER_STATE)
         trust_tables_drop()
-    return len(users)
+    return len(users), full

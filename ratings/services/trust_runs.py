@@ -115,7 +115,8 @@ def trust_recompute(*, now: dt.datetime | None = None, full: bool = False) -> Tr
         )
         overlap = dt.timedelta(seconds=settings.RATINGS_TRUST_RECOMPUTE_OVERLAP_SECONDS)
         since = None if full else last.started_at - overlap
-        raters = rater_trust_recompute_all_batched(now=now, since=since)
+        # (An incremental run that would redo most parts runs as a full one: trust_batch.FULL_SHARE.)
+        raters, full = rater_trust_recompute_all_batched(now=now, since=since)
         return TrustRecompute.objects.create(
             started_at=now,
             finished_at=timezone.now(),

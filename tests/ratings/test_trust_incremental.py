@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.models import User
 from aesthetics.models import ImageRating, SetImage
 from generation.models import Image
-from ratings.models import GoldPair, RaterTrust, TrustRecompute, Vote
+from ratings.models import GoldPair, RaterTrust, TrustRecompute, TrustVoteFigures, Vote
 from ratings.services import rater_trust_recompute_all, rater_trust_recompute_changed, rater_trust_set_override
 from ratings.services.trust import _excluded, trust_score
 from ratings.services.trust_batch import trust_figures_all, trust_tables_drop
@@ -30,10 +30,20 @@ from .test_trust_batch import FIELDS, build_horde, figures_settings  # noqa: F40
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def incremental_runs_stay_incremental(monkeypatch):
+    """These hordes are small: one change is a large share of their parts, and an incremental run
+    would run as a full one (trust_batch.FULL_SHARE). Kept incremental here, to test that path;
+    test_an_incremental_run_that_would_redo_most_parts_runs_as_a_full_one tests the switch."""
+    from ratings.services import trust_batch
+
+    monkeypatch.setattr(trust_batch, "FULL_SHARE", 1e9)
+
+
 def full_figures(now: dt.datetime) -> dict[int, dict]:
     """What a full run would store for everyone now (its writes rolled back)."""
     with transaction.atomic():
-        figures = trust_figures_all(now=now)
+        figures, _ = trust_figures_all(now=now)
         trust_tables_drop()
         transaction.set_rollback(True)
     overrides = dict(RaterTrust.objects.values_list("user_id", "override"))
@@ -263,8 +273,6 @@ def test_a_full_run_builds_the_parts_indexes_again_as_they_were_and_a_failed_one
     them in place (its transaction rolls the drop back)."""
     from django.db import IntegrityError
 
-    from ratings.models import TrustVoteFigures
-
     tables = ["ratings_trustvotefigures", "aesthetics_trustratingfigures"]
     before = {table: _indexes(table) for table in tables}
     assert all(len(found) == 1 for found in before.values())  # the primary key alone
@@ -315,3 +323,32 @@ def test_an_incremental_run_that_redoes_a_large_share_of_the_parts_reloads_them_
         assert dropped == reloaded  # (no single-image rating changed: those parts are left alone)
         assert_stored_as(expected)
     assert _indexes("ratings_trustvotefigures") == indexes  # built again as they were
+
+
+def test_an_incremental_run_that_would_redo_most_parts_runs_as_a_full_one(monkeypatch):
+    """Past trust_batch.FULL_SHARE of the stored parts, an incremental run empties and reloads
+    everything as a full run does (and is recorded as one); below it, it stays incremental.
+    Either way the figures are a full run's."""
+    from ratings.services import trust_batch
+
+    from .leaderboard import factories
+
+    start = timezone.now() - dt.timedelta(days=3)
+    _, pairs = two_groups(start)
+    rater_trust_recompute_all(now=start)
+    parts = TrustVoteFigures.objects.count()
+    now = start
+    for share, full in ((1e9, False), (0.0, True)):
+        monkeypatch.setattr(trust_batch, "FULL_SHARE", share)
+        now += dt.timedelta(hours=1)
+        request, image_a, image_b = pairs[0][0]
+        newcomer = User.objects.create(username=f"latecomer-{share}")
+        factories.make_vote(request, newcomer, image_a, image_b, "left", created_at=now - dt.timedelta(minutes=20))
+        expected = full_figures(now)
+        recomputed = rater_trust_recompute_changed(now=now)
+        run = TrustRecompute.objects.first()
+        assert (run.full, run.raters) == (full, recomputed)
+        assert recomputed == (len(expected) if full else 5)  # everyone, or group 0 and the latecomer
+        assert_stored_as(expected)
+        parts += 1
+        assert TrustVoteFigures.objects.count() == parts  # every live vote has its part once
